@@ -1,0 +1,226 @@
+"""Granule identity: what a file is, from its standard name *and* its own metadata.
+
+A MODIS/VIIRS land file name reads ``PRODUCT.AYYYYDDD.hHHvVV.CCC.YYYYDDDHHMMSS.ext``
+(swaths carry ``.HHMM`` instead of the tile).  The same facts live in the file's
+``CoreMetadata.0`` (``LOCALGRANULEID``, ``SHORTNAME``, ``VERSIONID``, ``RANGEBEGINNINGDATE``,
+``PRODUCTIONDATETIME``, tile numbers) and, for the tile, in the grid corners.  The metadata wins
+(a renamed file such as ``MOD11A1.hdf`` is still identified); any disagreement is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+__all__ = ["Granule", "parse_filename", "identity_from_metadata", "reconcile", "odl_value",
+           "additional_attributes"]
+
+_NAME = re.compile(
+    r"^(?P<product>[A-Z][A-Z0-9_]+)\.A(?P<year>\d{4})(?P<doy>\d{3})"
+    r"(?:\.h(?P<h>\d{2})v(?P<v>\d{2})|\.(?P<hhmm>\d{4}))?"
+    r"\.(?P<collection>\d{3})\.(?P<prod>\d{13})(?:\.(?P<ext>hdf|h5|nc|he5))?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Granule:
+    """What one file is.
+
+    Attributes
+    ----------
+    path
+        The file.
+    product, collection
+        Short name (``"MOD13A2"``) and three-digit collection (``"061"``).
+    tile
+        ``(h, v)`` of a MODIS/VIIRS sinusoidal tile, or ``None``.
+    start_date, end_date
+        The acquisition period (``end_date`` from the metadata when known).
+    production_time
+        When the granule was produced (UTC).
+    granule_id
+        The standard file name (``LOCALGRANULEID`` when the metadata has it).
+    identified_from
+        ``"filename"``, ``"metadata"`` or ``"filename+metadata"``.
+    mismatches
+        Human-readable disagreements between the file name and the metadata.
+    """
+
+    path: str
+    product: str | None = None
+    collection: str | None = None
+    tile: tuple[int, int] | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    production_time: datetime | None = None
+    granule_id: str | None = None
+    identified_from: str = "filename"
+    mismatches: tuple[str, ...] = field(default=())
+
+    @property
+    def tile_id(self) -> str | None:
+        """``"hHHvVV"`` or ``None``."""
+        return None if self.tile is None else f"h{self.tile[0]:02d}v{self.tile[1]:02d}"
+
+    def to_attrs(self) -> dict[str, Any]:
+        """The identity as flat netCDF-safe attributes (strings and numbers only)."""
+        out: dict[str, Any] = {}
+        for key, val in (("product", self.product), ("collection", self.collection),
+                         ("tile", self.tile_id), ("granule_id", self.granule_id),
+                         ("identified_from", self.identified_from)):
+            if val is not None:
+                out[key] = val
+        if self.start_date:
+            out["start_date"] = self.start_date.isoformat()
+        if self.end_date:
+            out["end_date"] = self.end_date.isoformat()
+        if self.production_time:
+            out["production_time"] = self.production_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.mismatches:
+            out["identity_mismatches"] = "; ".join(self.mismatches)
+        return out
+
+
+def parse_filename(path: str | os.PathLike[str]) -> Granule:
+    """Identity from a standard file name; fields stay ``None`` when the name is not standard.
+
+    Examples
+    --------
+    >>> g = parse_filename("MOD13A2.A2025001.h18v09.061.2025022080611.hdf")
+    >>> g.product, g.collection, g.tile_id, g.start_date.isoformat()
+    ('MOD13A2', '061', 'h18v09', '2025-01-01')
+    """
+    path = os.fspath(path)
+    m = _NAME.match(os.path.basename(path))
+    if not m:
+        return Granule(path=path, identified_from="none")
+    year, doy = int(m["year"]), int(m["doy"])
+    try:
+        start = date(year, 1, 1) + timedelta(days=doy - 1)
+        p = m["prod"]
+        prod_time = datetime(int(p[:4]), 1, 1, tzinfo=UTC) + timedelta(
+            days=int(p[4:7]) - 1, hours=int(p[7:9]), minutes=int(p[9:11]), seconds=int(p[11:13]))
+    except ValueError:
+        return Granule(path=path, identified_from="none")
+    tile = (int(m["h"]), int(m["v"])) if m["h"] is not None else None
+    return Granule(path=path, product=m["product"].upper(), collection=m["collection"],
+                   tile=tile, start_date=start, production_time=prod_time,
+                   granule_id=os.path.basename(path), identified_from="filename")
+
+
+def odl_value(tree: Any, key: str) -> Any:
+    """The ``VALUE`` of the first ``OBJECT=key`` anywhere in a parsed ODL tree, else ``None``."""
+    if isinstance(tree, dict):
+        if key in tree:
+            obj = tree[key]
+            obj = obj[0] if isinstance(obj, list) else obj
+            if isinstance(obj, dict):
+                return obj.get("VALUE")
+            return obj
+        for val in tree.values():
+            found = odl_value(val, key)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for val in tree:
+            found = odl_value(val, key)
+            if found is not None:
+                return found
+    return None
+
+
+def additional_attributes(tree: Any) -> dict[str, Any]:
+    """``ADDITIONALATTRIBUTES`` containers (e.g. tile numbers) as ``{name: value}``."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("ADDITIONALATTRIBUTENAME")
+            if isinstance(name, dict) and "INFORMATIONCONTENT" in node:
+                out[str(name.get("VALUE"))] = odl_value(node["INFORMATIONCONTENT"], "PARAMETERVALUE")
+            for val in node.values():
+                walk(val)
+        elif isinstance(node, list):
+            for val in node:
+                walk(val)
+
+    walk(tree)
+    return out
+
+
+def _parse_date(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def _parse_time(text: Any) -> datetime | None:
+    s = str(text).strip().rstrip("Z")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(s, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _as_int(v: Any) -> int | None:
+    try:
+        return int(str(v).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def identity_from_metadata(path: str, core: dict[str, Any] | None,
+                           grid_tile: tuple[int, int] | None = None) -> Granule:
+    """Identity from a parsed ``CoreMetadata`` tree (and the tile found from grid corners)."""
+    core = core or {}
+    gid = odl_value(core, "LOCALGRANULEID")
+    from_id = parse_filename(str(gid)) if gid else Granule(path=path, identified_from="none")
+    product = odl_value(core, "SHORTNAME") or from_id.product
+    version = odl_value(core, "VERSIONID")
+    collection = f"{int(version):03d}" if _as_int(version) is not None else from_id.collection
+    extra = additional_attributes(core)
+    h, v = _as_int(extra.get("HORIZONTALTILENUMBER")), _as_int(extra.get("VERTICALTILENUMBER"))
+    tile = (h, v) if h is not None and v is not None else (grid_tile or from_id.tile)
+    start = _parse_date(odl_value(core, "RANGEBEGINNINGDATE")) or from_id.start_date
+    end = _parse_date(odl_value(core, "RANGEENDINGDATE"))
+    prod_time = _parse_time(odl_value(core, "PRODUCTIONDATETIME")) or from_id.production_time
+    known = any(x is not None for x in (product, collection, start))
+    return Granule(path=path, product=str(product).upper() if product else None,
+                   collection=collection, tile=tile, start_date=start, end_date=end,
+                   production_time=prod_time, granule_id=str(gid) if gid else None,
+                   identified_from="metadata" if known else "none")
+
+
+def reconcile(from_name: Granule, from_meta: Granule,
+              grid_tile: tuple[int, int] | None = None) -> Granule:
+    """Merge the two identities; the metadata wins and disagreements are listed.
+
+    A grid whose corners match a different tile than the metadata also counts as a mismatch.
+    """
+    if from_meta.identified_from == "none":
+        return from_name
+    if from_name.identified_from == "none":
+        merged = from_meta
+    else:
+        merged = replace(from_meta, identified_from="filename+metadata")
+    problems = []
+    pairs = (("product", from_name.product, from_meta.product),
+             ("collection", from_name.collection, from_meta.collection),
+             ("tile", from_name.tile_id, from_meta.tile_id),
+             ("start date", from_name.start_date, from_meta.start_date))
+    if from_name.identified_from != "none":
+        for what, a, b in pairs:
+            if a is not None and b is not None and a != b:
+                problems.append(f"file name says {what} {a} but the metadata says {b}")
+    if grid_tile is not None and from_meta.tile is not None and grid_tile != from_meta.tile:
+        problems.append(
+            f"grid corners are those of tile h{grid_tile[0]:02d}v{grid_tile[1]:02d} but the "
+            f"metadata says {from_meta.tile_id}")
+    return replace(merged, path=from_name.path, mismatches=tuple(problems))

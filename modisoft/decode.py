@@ -1,0 +1,174 @@
+"""``decode``: raw stored values → physical float32, fills and out-of-range → NaN.
+
+The kernels (:func:`decode_values`, :func:`fill_class_codes`) are pure numpy; :func:`decode`
+wraps them once for xarray/dask.  The unpacking convention is the registry's, per layer
+(``hdfeos``, ``cf`` or ``divide``; ``reference/PRODUCTS.md`` §1).  QA and categorical layers
+keep their integer dtype.  A value layer with several fill classes (MOD15 LAI 249-255) gets a
+categorical companion ``<layer>_class``: 0 where the value is valid, else the stored code
+(254 = water, ...), so no class is lost when values become NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modisoft.products import Layer, find_product
+
+__all__ = ["decode", "decode_values", "fill_class_codes", "valid_mask"]
+
+
+def valid_mask(raw: np.ndarray, layer: Layer) -> np.ndarray:
+    """True where ``raw`` is a measurement: not a fill or fill class, inside the valid range."""
+    raw = np.asarray(raw)
+    ok = ~np.isin(raw, np.array(layer.nodata_codes, dtype=raw.dtype)) if layer.nodata_codes \
+        else np.ones(raw.shape, dtype=bool)
+    if layer.valid_range is not None:
+        lo, hi = layer.valid_range
+        ok &= (raw >= lo) & (raw <= hi)
+    if np.issubdtype(raw.dtype, np.floating):
+        ok &= np.isfinite(raw)
+    return ok
+
+
+def decode_values(raw: np.ndarray, layer: Layer) -> np.ndarray:
+    """Kernel: stored values → physical float32 with NaN where not valid.
+
+    The arithmetic is done in float64 and rounded once to float32.
+
+    Examples
+    --------
+    >>> from modisoft.products import get_product
+    >>> lai = get_product("MCD15A2H", "061").layer("Lai_500m")
+    >>> decode_values(np.array([0, 35, 100, 254, 255], "uint8"), lai)
+    array([0. , 3.5, 10. , nan, nan], dtype=float32)
+    """
+    raw = np.asarray(raw)
+    phys = layer.scaling.apply(raw) if layer.scaling is not None else raw.astype("float64")
+    return np.where(valid_mask(raw, layer), phys, np.nan).astype("float32")
+
+
+def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
+    """Kernel: 0 where ``raw`` is valid, else the stored code (same dtype as ``raw``)."""
+    raw = np.asarray(raw)
+    return np.where(valid_mask(raw, layer), np.zeros((), raw.dtype), raw).astype(raw.dtype)
+
+
+def _layer_of(da: Any) -> Layer | None:
+    """A layer rebuilt from the attributes ``open_granule`` left on a raw DataArray."""
+    from modisoft.io.granule import layer_from_attrs
+
+    name = da.attrs.get("layer", da.name)
+    attrs: dict[str, Any] = {}
+    if "fill_values" in da.attrs:
+        attrs["_FillValue"] = list(np.atleast_1d(da.attrs["fill_values"]))
+    if "valid_range" in da.attrs:
+        attrs["valid_range"] = list(da.attrs["valid_range"])
+    if "stored_scale_factor" in da.attrs:
+        attrs["scale_factor"] = da.attrs["stored_scale_factor"]
+        attrs["add_offset"] = da.attrs.get("stored_add_offset", 0.0)
+    layer = layer_from_attrs(str(name), str(da.dtype), attrs)
+    if da.attrs.get("kind") in ("qa", "class"):
+        from dataclasses import replace
+
+        layer = replace(layer, kind=da.attrs["kind"], scaling=None)
+    elif "unpacking" in da.attrs and layer.scaling is not None:
+        from dataclasses import replace
+
+        layer = replace(layer, scaling=replace(layer.scaling, convention=da.attrs["unpacking"]))
+    return layer
+
+
+def _decode_var(name: str, da: Any, layer: Layer) -> dict[str, Any]:
+    import xarray as xr
+
+    keep = {k: v for k, v in da.attrs.items() if k in ("grid_mapping", "layer", "long_name")}
+    if layer.kind != "value":
+        return {name: da}
+    vals = xr.apply_ufunc(decode_values, da, kwargs={"layer": layer}, dask="parallelized",
+                          output_dtypes=[np.float32], keep_attrs=False)
+    vals.attrs = {**keep, "units": layer.units or "1", "kind": "value",
+                  "decoded_from": _describe(layer)}
+    if layer.physical_range is not None:
+        vals.attrs["plausible_range"] = np.array(layer.physical_range, dtype="float32")
+    out = {name: vals}
+    if layer.keeps_classes:
+        cls = xr.apply_ufunc(fill_class_codes, da, kwargs={"layer": layer}, dask="parallelized",
+                             output_dtypes=[da.dtype], keep_attrs=False)
+        cls.attrs = {
+            **{k: v for k, v in keep.items() if k != "long_name"},
+            "long_name": f"fill class of {name} (0 = valid value)", "kind": "class",
+            "flag_values": np.array([0, *[c.code for c in layer.fill_classes]], dtype=da.dtype),
+            "flag_meanings": " ".join(["valid", *[c.name for c in layer.fill_classes]]),
+            "comment": "; ".join(f"{c.code}: {c.meaning}" for c in layer.fill_classes)
+            + "; other non-zero codes: invalid, outside the valid range",
+        }
+        out[f"{name}_class"] = cls
+    return out
+
+
+def _describe(layer: Layer) -> str:
+    s = layer.scaling
+    if s is None:
+        rule = "stored"
+    elif s.convention == "hdfeos":
+        rule = f"(stored - {s.offset!r}) * {s.scale!r}"
+    elif s.convention == "cf":
+        rule = f"stored * {s.scale!r} + {s.offset!r}"
+    else:
+        rule = f"stored / {s.scale!r}" + (f" + {s.offset!r}" if s.offset else "")
+    return f"{rule}; NaN where stored in {list(layer.nodata_codes)} or outside " \
+           f"{list(layer.valid_range) if layer.valid_range else 'no range'}"
+
+
+def decode(obj: Any, *, keep_classes: bool = True) -> Any:
+    """Decode raw layers to physical values, lazily.
+
+    Parameters
+    ----------
+    obj
+        A ``Dataset`` or ``DataArray`` from :func:`~modisoft.open_granule`.
+    keep_classes
+        Add the ``<layer>_class`` categorical companion for layers with fill classes.
+
+    Returns
+    -------
+    Same type as ``obj``: value layers as float32 (NaN for fills, fill classes and
+    out-of-range values), QA and categorical layers unchanged.  For a ``DataArray`` only the
+    values are returned.
+
+    Examples
+    --------
+    >>> ds = decode(open_granule(path, ["Lai_500m"]))  # doctest: +SKIP
+    >>> ds.Lai_500m_class.attrs["flag_meanings"]  # doctest: +SKIP
+    'valid unclassified urban wetland snow_ice barren water fill'
+    """
+    import xarray as xr
+
+    product = None
+    if "registry_product" in obj.attrs:
+        name, _, coll = obj.attrs["registry_product"].rpartition(".")
+        product = find_product(name, coll)
+    if isinstance(obj, xr.DataArray):
+        layer = _layer_for(obj, product)
+        return _decode_var(str(obj.name), obj, layer)[str(obj.name)]
+    out: dict[str, Any] = {}
+    for name, da in obj.data_vars.items():
+        layer = _layer_for(da, product)
+        decoded = _decode_var(str(name), da, layer)
+        if not keep_classes:
+            decoded = {k: v for k, v in decoded.items() if k == name}
+        out.update(decoded)
+    ds = xr.Dataset(out, coords=obj.coords, attrs=dict(obj.attrs))
+    ds.attrs["history"] = ds.attrs.get("history", "") + "; decoded by modisoft.decode"
+    return ds
+
+
+def _layer_for(da: Any, product: Any) -> Layer:
+    name = da.attrs.get("layer", da.name)
+    if product is not None:
+        layer = product.find_layer(str(name))
+        if layer is not None and layer.dtype == str(da.dtype):
+            return layer
+    return _layer_of(da)

@@ -1,0 +1,339 @@
+"""Grids: an immutable CRS + affine (pixel edges) + shape, and the MODIS sinusoidal tiling.
+
+A :class:`Grid` is the one georeferencing noun of modisoft.  A MODIS tile, a subset, a national
+output grid and a swath's target are all ``Grid``\\ s.  The transform always maps pixel
+**edges**: ``transform * (col, row)`` is the outer upper-left corner of pixel ``(row, col)``;
+centre coordinates (``x``, ``y`` in xarray objects) are at ``col + 0.5``, ``row + 0.5``.
+
+The MODIS sinusoidal grid lives on a sphere of radius 6371007.181 m (MODLAND GCTP page), never
+on WGS84; see ``reference/GRIDS.md`` §1 for the constants used below.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS
+
+__all__ = [
+    "Grid",
+    "MODIS_SPHERE_RADIUS",
+    "MODIS_TILE_SIZE",
+    "MODIS_X0",
+    "MODIS_Y0",
+    "MODIS_TILE_PIXELS",
+    "sinusoidal_crs",
+    "modis_tile_grid",
+    "modis_tile_of_grid",
+]
+
+MODIS_SPHERE_RADIUS = 6371007.181
+"""Radius (m) of the MODIS sinusoidal sphere (MODLAND GCTP page)."""
+MODIS_TILE_SIZE = 2 * math.pi * MODIS_SPHERE_RADIUS / 36
+"""Exact width of a MODIS tile, 2πR/36 = 1111950.5197665233 m (computed)."""
+MODIS_X0 = -18 * MODIS_TILE_SIZE
+MODIS_Y0 = 9 * MODIS_TILE_SIZE
+MODIS_TILE_PIXELS = {"250m": 4800, "500m": 2400, "1km": 1200, "6km": 200}
+"""Pixels per tile side for the MODIS land grid resolutions (verified, GRIDS.md §1.2)."""
+
+
+@lru_cache(maxsize=64)
+def _crs_from_wkt(wkt: str) -> CRS:
+    return CRS.from_wkt(wkt)
+
+
+@lru_cache(maxsize=8)
+def sinusoidal_crs(radius: float = MODIS_SPHERE_RADIUS) -> CRS:
+    """The sinusoidal CRS on a sphere (default: the MODIS sphere, R = 6371007.181 m).
+
+    Examples
+    --------
+    >>> sinusoidal_crs().ellipsoid.semi_major_metre
+    6371007.181
+    """
+    from pyproj.crs import GeographicCRS, ProjectedCRS
+    from pyproj.crs.coordinate_operation import SinusoidalConversion
+    from pyproj.crs.datum import CustomDatum, CustomEllipsoid
+
+    sphere = CustomEllipsoid(name=f"Sphere R={radius!r}", radius=radius)
+    geog = GeographicCRS(
+        name="Unspecified datum based upon the MODIS sphere",
+        datum=CustomDatum(name="MODIS sphere", ellipsoid=sphere),
+    )
+    return ProjectedCRS(
+        conversion=SinusoidalConversion(longitude_natural_origin=0.0),
+        geodetic_crs=geog,
+        name="MODIS Sinusoidal" if radius == MODIS_SPHERE_RADIUS else "Sinusoidal (sphere)",
+    )
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An immutable raster grid: CRS, affine transform of pixel edges, and shape ``(ny, nx)``.
+
+    Parameters
+    ----------
+    crs_wkt
+        The CRS as WKT (WKT2 preferred).  Use :meth:`from_crs` to build from any pyproj input.
+    transform
+        ``affine.Affine`` mapping ``(col, row)`` to the *outer corner* coordinates.
+    shape
+        ``(ny, nx)``: rows then columns.
+
+    Notes
+    -----
+    Grids are hashable, compare by value and tokenize deterministically for dask.  Slicing
+    with ``grid[r0:r1, c0:c1]`` returns the sub-grid.
+    """
+
+    crs_wkt: str
+    transform: Affine
+    shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        if len(self.shape) != 2 or min(self.shape) < 0:
+            raise ValueError(f"Grid shape must be (ny, nx) with ny, nx >= 0, got {self.shape!r}")
+        object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
+        object.__setattr__(self, "transform", Affine(*tuple(self.transform)[:6]))
+
+    # construction ------------------------------------------------------------------------
+    @classmethod
+    def from_crs(cls, crs: Any, transform: Affine, shape: tuple[int, int]) -> Grid:
+        """Build a grid from anything :meth:`pyproj.CRS.from_user_input` accepts."""
+        return cls(CRS.from_user_input(crs).to_wkt(), transform, shape)
+
+    @classmethod
+    def from_corners(
+        cls, crs: Any, upper_left: tuple[float, float], lower_right: tuple[float, float],
+        shape: tuple[int, int],
+    ) -> Grid:
+        """Build a north-up grid from its outer corners and shape ``(ny, nx)``."""
+        ny, nx = shape
+        (ulx, uly), (lrx, lry) = upper_left, lower_right
+        tr = Affine((lrx - ulx) / nx, 0.0, ulx, 0.0, (lry - uly) / ny, uly)
+        return cls.from_crs(crs, tr, shape)
+
+    # properties --------------------------------------------------------------------------
+    @property
+    def crs(self) -> CRS:
+        """The CRS as a :class:`pyproj.CRS`."""
+        return _crs_from_wkt(self.crs_wkt)
+
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    @property
+    def resolution(self) -> tuple[float, float]:
+        """Pixel size ``(dx, dy)``; ``dy`` is negative for north-up grids."""
+        return (self.transform.a, self.transform.e)
+
+    @property
+    def geotransform(self) -> tuple[float, float, float, float, float, float]:
+        """The GDAL geotransform ``(x0, dx, rx, y0, ry, dy)``."""
+        return tuple(self.transform.to_gdal())  # type: ignore[return-value]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(left, bottom, right, top)`` of the outer pixel edges."""
+        xs, ys = self.corner_coords()
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    def corner_coords(self) -> tuple[list[float], list[float]]:
+        """x and y of the four outer corners (UL, UR, LR, LL)."""
+        ny, nx = self.shape
+        pts = [self.transform @ p for p in ((0, 0), (nx, 0), (nx, ny), (0, ny))]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    @property
+    def is_rectilinear(self) -> bool:
+        """True when the grid has no rotation (x depends on col only, y on row only)."""
+        return self.transform.b == 0 and self.transform.d == 0
+
+    def x_coords(self) -> np.ndarray:
+        """Pixel-centre x coordinates (float64, length ``nx``)."""
+        self._require_rectilinear()
+        t = self.transform
+        return t.c + (np.arange(self.width, dtype="float64") + 0.5) * t.a
+
+    def y_coords(self) -> np.ndarray:
+        """Pixel-centre y coordinates (float64, length ``ny``)."""
+        self._require_rectilinear()
+        t = self.transform
+        return t.f + (np.arange(self.height, dtype="float64") + 0.5) * t.e
+
+    def _require_rectilinear(self) -> None:
+        if not self.is_rectilinear:
+            raise ValueError("rotated grids have no 1-D coordinates")
+
+    # slicing / comparison -----------------------------------------------------------------
+    def __getitem__(self, key: tuple[slice, slice]) -> Grid:
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise TypeError("index a Grid with two slices: grid[rows, cols]")
+        (r0, r1, rs), (c0, c1, cs) = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
+        if rs != 1 or cs != 1:
+            raise ValueError("Grid slices must have step 1")
+        tr = self.transform @ Affine.translation(c0, r0)
+        return Grid(self.crs_wkt, tr, (max(r1 - r0, 0), max(c1 - c0, 0)))
+
+    def almost_equals(self, other: Grid, tol: float = 1e-6) -> bool:
+        """Same shape and CRS, transforms equal within ``tol`` (in CRS units)."""
+        return (
+            self.shape == other.shape
+            and self.transform.almost_equals(other.transform, precision=tol)
+            and (self.crs_wkt == other.crs_wkt or self.crs == other.crs)
+        )
+
+    def __dask_tokenize__(self) -> tuple:
+        return ("modisoft.Grid", self.crs_wkt, tuple(self.transform)[:6], self.shape)
+
+    def __repr__(self) -> str:
+        name = self.crs.name
+        return f"Grid(crs={name!r}, shape={self.shape}, transform={tuple(self.transform)[:6]})"
+
+    # xarray ------------------------------------------------------------------------------
+    def spatial_ref_attrs(self) -> dict[str, Any]:
+        """CF ``grid_mapping`` attributes (with WKT) for a ``spatial_ref`` coordinate.
+
+        Both the CF ``crs_wkt`` and GDAL's ``spatial_ref``/``GeoTransform`` are written, so
+        xarray/rioxarray and GDAL's netCDF driver recover the same grid.
+        """
+        crs = self.crs
+        try:
+            attrs = crs.to_cf()
+        except Exception:  # pragma: no cover - pyproj may not map every CRS to CF names
+            attrs = {}
+        wkt = crs.to_wkt()
+        attrs["crs_wkt"] = wkt
+        attrs["spatial_ref"] = wkt
+        attrs["GeoTransform"] = " ".join(repr(float(v)) for v in self.geotransform)
+        return attrs
+
+    def xarray_coords(self, ydim: str = "y", xdim: str = "x", ref: str = "spatial_ref") -> dict:
+        """Coordinates for an xarray object on this grid: centres in ``x``/``y``, CRS in ``ref``.
+
+        Returns a mapping suitable for ``xarray.Dataset(coords=...)``.
+        """
+        import xarray as xr
+
+        units = "degrees_east" if self.crs.is_geographic else "m"
+        yunits = "degrees_north" if self.crs.is_geographic else "m"
+        x = xr.Variable(
+            xdim, self.x_coords(),
+            {"standard_name": "longitude" if self.crs.is_geographic else "projection_x_coordinate",
+             "units": units, "long_name": "x coordinate of pixel centre", "axis": "X"},
+        )
+        y = xr.Variable(
+            ydim, self.y_coords(),
+            {"standard_name": "latitude" if self.crs.is_geographic else "projection_y_coordinate",
+             "units": yunits, "long_name": "y coordinate of pixel centre", "axis": "Y"},
+        )
+        return {xdim: x, ydim: y, ref: xr.Variable((), np.int64(0), self.spatial_ref_attrs())}
+
+    @classmethod
+    def from_xarray(cls, obj: Any) -> Grid:
+        """Recover the grid of an xarray ``DataArray``/``Dataset`` made by modisoft.
+
+        The CRS comes from the ``grid_mapping`` coordinate (``spatial_ref`` by default); the
+        transform from the centre coordinates, anchored to the stored ``GeoTransform`` so that
+        slicing keeps exact values.
+
+        Raises
+        ------
+        ValueError
+            If the object has no grid-mapping coordinate or no regular x/y coordinates.
+        """
+        ref_name = obj.attrs.get("grid_mapping", "spatial_ref")
+        if ref_name not in obj.coords:
+            refs = [n for n in obj.coords if "crs_wkt" in obj.coords[n].attrs]
+            if len(refs) != 1:
+                raise ValueError("no grid-mapping coordinate (e.g. 'spatial_ref') with crs_wkt")
+            ref_name = refs[0]
+        ref = obj.coords[ref_name]
+        dims = [d for d in obj.dims if d in obj.coords]
+        xdim = next((d for d in dims if obj.coords[d].attrs.get("axis") == "X"), "x")
+        ydim = next((d for d in dims if obj.coords[d].attrs.get("axis") == "Y"), "y")
+        x = np.asarray(obj.coords[xdim].values, dtype="float64")
+        y = np.asarray(obj.coords[ydim].values, dtype="float64")
+        gt = [float(v) for v in str(ref.attrs.get("GeoTransform", "")).split()] or None
+        tr = _transform_from_centres(x, y, gt)
+        return cls(ref.attrs["crs_wkt"], tr, (len(y), len(x)))
+
+
+def _transform_from_centres(x: np.ndarray, y: np.ndarray, gt: list[float] | None) -> Affine:
+    """Corner transform from 1-D centre coordinates; exact when ``gt`` (the parent) is known."""
+    if gt is not None:
+        parent = Affine.from_gdal(*gt)
+        dx, dy = parent.a, parent.e
+        if len(x) and len(y):
+            col = (x[0] - parent.c) / dx - 0.5
+            row = (y[0] - parent.f) / dy - 0.5
+            if abs(col - round(col)) < 1e-6 and abs(row - round(row)) < 1e-6:
+                return parent @ Affine.translation(round(col), round(row))
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError("cannot infer the pixel size from fewer than 2 coordinates")
+    dx = (x[-1] - x[0]) / (len(x) - 1)
+    dy = (y[-1] - y[0]) / (len(y) - 1)
+    return Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
+
+
+def modis_tile_grid(h: int, v: int, resolution: str = "1km") -> Grid:
+    """The exact grid of MODIS sinusoidal tile ``hHHvVV`` at a land-grid resolution.
+
+    Parameters
+    ----------
+    h, v
+        Horizontal (0-35) and vertical (0-17) tile numbers.
+    resolution
+        ``"250m"``, ``"500m"``, ``"1km"`` or ``"6km"``.
+
+    Examples
+    --------
+    >>> modis_tile_grid(18, 9).transform.c
+    0.0
+    """
+    if not (0 <= h <= 35 and 0 <= v <= 17):
+        raise ValueError(f"MODIS tile h{h:02d}v{v:02d} is outside h 0-35, v 0-17")
+    try:
+        n = MODIS_TILE_PIXELS[resolution]
+    except KeyError:
+        raise ValueError(
+            f"unknown MODIS resolution {resolution!r}; use one of {sorted(MODIS_TILE_PIXELS)}"
+        ) from None
+    s = MODIS_TILE_SIZE / n
+    ulx = (h - 18) * MODIS_TILE_SIZE
+    uly = (9 - v) * MODIS_TILE_SIZE
+    return Grid(sinusoidal_crs().to_wkt(), Affine(s, 0.0, ulx, 0.0, -s, uly), (n, n))
+
+
+def modis_tile_of_grid(grid: Grid, tol: float = 1.0) -> tuple[int, int] | None:
+    """The MODIS tile ``(h, v)`` whose outer corners a grid matches, or ``None``.
+
+    Matches the upper-left *and* lower-right corners within ``tol`` metres, so a spatial subset
+    (``reference/GRIDS.md`` §4.3) or a non-MODIS grid gives ``None``.  Both the exact tile
+    width and the truncated width found in file metadata (1111950.519667 m) match.
+    """
+    crs = grid.crs
+    op = crs.coordinate_operation if crs.is_projected else None
+    if op is None or op.method_name.lower() != "sinusoidal":
+        return None
+    left, bottom, right, top = grid.bounds
+    hf = (left - MODIS_X0) / MODIS_TILE_SIZE
+    vf = (MODIS_Y0 - top) / MODIS_TILE_SIZE
+    h, v = round(hf), round(vf)
+    exact = modis_tile_grid(h, v, "1km") if 0 <= h <= 35 and 0 <= v <= 17 else None
+    if exact is None:
+        return None
+    el, eb, er, et = exact.bounds
+    if max(abs(left - el), abs(top - et), abs(right - er), abs(bottom - eb)) <= tol:
+        return (h, v)
+    return None

@@ -1,0 +1,418 @@
+"""``open_granule``: a granule as a lazy, georeferenced ``xarray.Dataset`` of raw layers.
+
+Opening reads only metadata (global attributes, StructMetadata, SDS attributes); pixel data are
+read by dask, chunk by chunk, through :func:`modisoft.io.hdf4.read_block`.  Values stay raw
+(stored integers); :func:`modisoft.decode` turns them into physical values.  The file's
+``scale_factor``/``add_offset``/``_FillValue`` are *not* left under their CF names on the raw
+layers (a CF tool would apply MOD13's ``scale_factor = 10000`` by multiplying, the bug of
+rspatial/terra#1354); they are kept as ``stored_scale_factor``, ``stored_add_offset``,
+``fill_values`` with the registry's ``unpacking`` convention.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from modisoft.catalog import Granule, identity_from_metadata, odl_value, parse_filename, reconcile
+from modisoft.errors import (
+    GranuleReadError,
+    IdentityMismatchWarning,
+    MetadataError,
+    NotHDFError,
+    UnknownGridError,
+    UnknownLayerError,
+    UnknownProductWarning,
+)
+from modisoft.grids import modis_tile_of_grid
+from modisoft.io import hdf4
+from modisoft.io.hdfeos import GridInfo, StructMetadataError, parse_struct_metadata
+from modisoft.io.odl import ODLSyntaxError, join_split_attribute, parse_odl
+from modisoft.products import Layer, Product, Scaling, find_product
+
+__all__ = ["GranuleInfo", "inspect_granule", "open_granule", "layer_from_attrs", "detect_format"]
+
+log = logging.getLogger(__name__)
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def detect_format(path: str) -> str:
+    """``"hdf4"``, ``"hdf5"``, ``"netcdf3"``, ``"avhrr-l1b"``, ``"empty"`` or ``"unknown"``."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return "empty"
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head[:4] == hdf4.HDF4_MAGIC:
+        return "hdf4"
+    if head == _HDF5_MAGIC:
+        return "hdf5"
+    if head[:3] == b"CDF":
+        return "netcdf3"
+    if re.match(r"^NSS\.[A-Z]{4}\.", os.path.basename(path)):
+        return "avhrr-l1b"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class GranuleInfo:
+    """Everything known about a granule without reading pixels.
+
+    Attributes
+    ----------
+    path, granule
+        The file and its identity (:class:`~modisoft.catalog.Granule`).
+    product
+        The registry entry, or ``None`` for an unknown product.
+    grids
+        The grids in the file (:class:`~modisoft.io.hdfeos.GridInfo`).
+    sds
+        Every SDS: name → ``{"index", "shape", "dtype", "attrs"}``.
+    core, archive
+        Parsed ``CoreMetadata`` and ``ArchiveMetadata`` (nested dicts; empty if absent).
+    """
+
+    path: str
+    granule: Granule
+    product: Product | None
+    grids: tuple[GridInfo, ...]
+    sds: dict[str, dict[str, Any]]
+    core: dict[str, Any]
+    archive: dict[str, Any]
+    hdfeos_version: str | None = None
+
+    @property
+    def grid_layers(self) -> dict[str, list[str]]:
+        """Grid name → the names of its fields that exist as SDS."""
+        return {g.name: [f.name for f in g.fields if f.name in self.sds] for g in self.grids}
+
+    @property
+    def non_grid_layers(self) -> list[str]:
+        """SDS that belong to no grid (e.g. MOD09GA's 1-D ``*_c`` compact layers)."""
+        on_grid = {n for names in self.grid_layers.values() for n in names}
+        return [n for n in self.sds if n not in on_grid]
+
+    def grid_key(self, grid: GridInfo) -> str:
+        """Short key of a grid (``"1km"``) from the registry, else its sanitised name."""
+        if self.product is not None and grid.name in self.product.grids:
+            return self.product.grids[grid.name]
+        return re.sub(r"\W+", "_", grid.name)
+
+    def find_grid(self, name: str) -> GridInfo:
+        """The grid by name or short key; raises :class:`UnknownGridError`."""
+        for g in self.grids:
+            if name in (g.name, self.grid_key(g)):
+                return g
+        raise UnknownGridError(name, [f"{g.name} ({self.grid_key(g)})" for g in self.grids],
+                               self.path)
+
+    def layer(self, name: str) -> Layer:
+        """The registry layer, or one built from the file's own attributes."""
+        if self.product is not None:
+            found = self.product.find_layer(name)
+            if found is not None:
+                return found
+        meta = self.sds[name]
+        return layer_from_attrs(name, meta["dtype"], meta["attrs"])
+
+
+def _metadata_tree(path: str, attrs: dict[str, Any], base: str) -> dict[str, Any]:
+    text = join_split_attribute(attrs, base) or join_split_attribute(attrs, "Old" + base)
+    if not text:
+        return {}
+    try:
+        return parse_odl(text)
+    except ODLSyntaxError as exc:
+        raise MetadataError(path, f"{base} is not valid ODL ({exc}); the metadata is corrupted")\
+            from None
+
+
+@lru_cache(maxsize=256)
+def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
+    fmt = detect_format(path)
+    if fmt == "empty":
+        raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
+    if fmt == "hdf5":
+        raise NotHDFError(path, "an HDF5/netCDF4 file: modisoft reads HDF-EOS2 (HDF4) granules "
+                                "here; HDF5 granules (VIIRS, AVHRR) need the HDF5 reader")
+    if fmt == "avhrr-l1b":
+        raise NotHDFError(path, "an AVHRR level-1b (POD/KLM) file, not an HDF granule")
+    if fmt != "hdf4":
+        raise NotHDFError(path, "not an HDF4 file (unrecognised signature); is it a MODIS "
+                                "HDF-EOS granule?")
+    attrs = hdf4.file_attributes(path)
+    struct = join_split_attribute(attrs, "StructMetadata")
+    if struct is None:
+        raise MetadataError(path, "no StructMetadata.0 attribute: an HDF4 file but not HDF-EOS, "
+                                  "so it has no grid to georeference")
+    try:
+        grids = tuple(parse_struct_metadata(struct))
+    except StructMetadataError as exc:
+        raise MetadataError(path, f"StructMetadata: {exc}") from None
+    if not grids:
+        raise MetadataError(path, "StructMetadata declares no grid (a swath or point file?); "
+                                  "only HDF-EOS grids are read here")
+    sds = hdf4.sds_catalog(path)
+    core = _metadata_tree(path, attrs, "CoreMetadata")
+    archive = _metadata_tree(path, attrs, "ArchiveMetadata")
+    tiles = {modis_tile_of_grid(g.grid) for g in grids} - {None}
+    grid_tile = tiles.pop() if len(tiles) == 1 else None
+    name_id = parse_filename(path)
+    meta_id = identity_from_metadata(path, core, grid_tile)
+    granule = reconcile(name_id, meta_id, grid_tile)
+    product = None
+    if granule.product:
+        product = find_product(granule.product, granule.collection)
+    version = attrs.get("HDFEOSVersion")
+    return GranuleInfo(path=path, granule=granule, product=product, grids=grids, sds=sds,
+                       core=core, archive=archive,
+                       hdfeos_version=str(version).rstrip("\x00") if version else None)
+
+
+def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
+    """Read a granule's metadata: identity, product, grids and layers (no pixel data).
+
+    Parameters
+    ----------
+    path
+        An HDF-EOS2 (HDF4) granule.
+
+    Returns
+    -------
+    GranuleInfo
+
+    Raises
+    ------
+    GranuleReadError
+        ``NotHDFError`` for a missing, empty, truncated or non-HDF4 file; ``MetadataError`` when
+        the HDF-EOS metadata is missing or corrupted.
+    """
+    path = os.path.abspath(os.fspath(path))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise GranuleReadError(path, "no such file") from None
+    except OSError as exc:
+        raise GranuleReadError(path, f"cannot access the file ({exc.strerror})") from None
+    if not os.path.isfile(path):
+        raise GranuleReadError(path, "not a regular file")
+    return _inspect_cached(path, st.st_mtime_ns, st.st_size)
+
+
+def layer_from_attrs(name: str, dtype: str, attrs: dict[str, Any]) -> Layer:
+    """A :class:`Layer` from a file's own attributes (for products the registry lacks).
+
+    Unpacking is the HDF-EOS convention ``(stored - add_offset) * scale_factor``; with no
+    ``scale_factor`` the layer is treated as categorical and keeps its integer dtype.
+    """
+    fill = attrs.get("_FillValue")
+    fills = tuple(int(v) for v in np.atleast_1d(fill)) if fill is not None and \
+        np.issubdtype(np.dtype(dtype), np.integer) else ()
+    vr = attrs.get("valid_range")
+    valid = (vr[0], vr[1]) if isinstance(vr, (list, tuple)) and len(vr) == 2 else None
+    scale = attrs.get("scale_factor")
+    offset = attrs.get("add_offset", 0.0) or 0.0
+    kind = "value" if scale is not None or np.issubdtype(np.dtype(dtype), np.floating) else "class"
+    scaling = Scaling(float(scale), float(offset), "hdfeos") if scale is not None else None
+    return Layer(name=name, dtype=dtype, kind=kind, units=str(attrs.get("units", "")),
+                 long_name=str(attrs.get("long_name", "")), scaling=scaling, valid_range=valid,
+                 fill_values=fills, source="file attributes (product not in the registry)")
+
+
+def _normalize_chunks(chunks: Any, dims: tuple[str, ...], shape: tuple[int, ...]) -> Any:
+    if chunks is None:
+        return shape
+    if isinstance(chunks, dict):
+        return tuple(chunks.get(d, chunks.get("xy" if d in ("x", "y") else d, -1))
+                     for d in dims)
+    if isinstance(chunks, int) and len(shape) >= 2:
+        return tuple(chunks if i >= len(shape) - 2 else -1 for i in range(len(shape)))
+    return chunks
+
+
+def _raw_attrs(info: GranuleInfo, name: str, layer: Layer, file_attrs: dict[str, Any],
+               ref: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"grid_mapping": ref, "layer": name}
+    if layer.long_name or file_attrs.get("long_name"):
+        out["long_name"] = layer.long_name or str(file_attrs["long_name"])
+    out["kind"] = layer.kind
+    if layer.fill_values:
+        out["fill_values"] = np.array(layer.fill_values, dtype=np.dtype(layer.dtype))
+    if layer.valid_range is not None:
+        out["valid_range"] = np.array(layer.valid_range, dtype=np.dtype(layer.dtype))
+    if layer.scaling is not None:
+        out["stored_scale_factor"] = layer.scaling.scale
+        out["stored_add_offset"] = layer.scaling.offset
+        out["unpacking"] = layer.scaling.convention
+    if layer.units:
+        out["physical_units"] = layer.units
+    if layer.fill_classes:
+        out["fill_class_codes"] = np.array([c.code for c in layer.fill_classes])
+        out["fill_class_names"] = " ".join(c.name for c in layer.fill_classes)
+    out["registry"] = "yes" if info.product is not None and \
+        info.product.find_layer(name) is not None else "no (file attributes)"
+    return out
+
+
+def _dataset_attrs(info: GranuleInfo, grids: list[GridInfo]) -> dict[str, Any]:
+    import modisoft
+
+    st = os.stat(info.path)
+    attrs: dict[str, Any] = {
+        "title": info.product.title if info.product else "unregistered product",
+        "source": os.path.basename(info.path),
+        "source_path": info.path,
+        "source_size_bytes": int(st.st_size),
+        "format": "HDF-EOS2 (HDF4)",
+        "grid_names": " ".join(g.name for g in grids),
+        "history": f"opened by modisoft {modisoft.__version__}",
+        **info.granule.to_attrs(),
+    }
+    for key, tree, name in (("pge_version", info.core, "PGEVERSION"),
+                            ("processing_center", info.archive, "PROCESSINGCENTER"),
+                            ("local_version_id", info.core, "LOCALVERSIONID")):
+        val = odl_value(tree, name)
+        if val is not None:
+            attrs[key] = str(val)
+    if info.hdfeos_version:
+        attrs["hdfeos_version"] = info.hdfeos_version
+    if info.non_grid_layers:
+        attrs["non_grid_layers"] = " ".join(info.non_grid_layers)
+    return attrs
+
+
+def _select(info: GranuleInfo, layers: list[str] | None, grid: str | None
+            ) -> list[tuple[GridInfo, list[str]]]:
+    by_grid = info.grid_layers
+    if grid is not None:
+        g = info.find_grid(grid)
+        wanted = layers if layers is not None else by_grid[g.name]
+        for name in wanted:
+            if name not in by_grid[g.name]:
+                raise UnknownLayerError(name, by_grid[g.name], info.path)
+        return [(g, list(wanted))]
+    if layers is None:
+        return [(g, by_grid[g.name]) for g in info.grids if by_grid[g.name]]
+    out: dict[str, list[str]] = {}
+    every = [n for names in by_grid.values() for n in names]
+    for name in layers:
+        owner = next((g for g in info.grids if name in by_grid[g.name]), None)
+        if owner is None:
+            if name in info.sds:
+                raise GranuleReadError(info.path, "not a grid layer (it belongs to no HDF-EOS "
+                                       "grid, e.g. a compact 1-D array); it cannot be "
+                                       "georeferenced", name)
+            raise UnknownLayerError(name, every, info.path)
+        out.setdefault(owner.name, []).append(name)
+    return [(info.find_grid(g), names) for g, names in out.items()]
+
+
+def open_granule(path: str | os.PathLike[str], layers: list[str] | str | None = None, *,
+                 grid: str | None = None, chunks: Any = "auto") -> Any:
+    """Open an HDF-EOS2 granule as a lazy, georeferenced :class:`xarray.Dataset` of raw layers.
+
+    Parameters
+    ----------
+    path
+        The granule (a MODIS HDF-EOS2 tile or subset).
+    layers
+        Layer (SDS) names to include; default: every grid layer.
+    grid
+        For files with several grids (MOD09GA): the grid name or its short key (``"1km"``).
+        Without it, all grids are opened and each gets its own dims (``y_1km``, ``x_1km``)
+        and grid-mapping coordinate (``spatial_ref_1km``); with one grid the dims are ``y``,
+        ``x`` and the coordinate ``spatial_ref``.
+    chunks
+        Dask chunks: ``"auto"``, an int (square spatial chunks), a tuple, a dict by dim name,
+        or ``None`` for one chunk per layer.
+
+    Returns
+    -------
+    xarray.Dataset
+        Raw stored values (integer dtypes) as dask arrays; pixel-centre ``x``/``y``
+        coordinates; a ``spatial_ref`` coordinate with the CRS (WKT) and ``GeoTransform``;
+        identity and provenance in ``attrs``.  Use :func:`modisoft.decode` for physical
+        values.
+
+    Raises
+    ------
+    GranuleReadError
+        (also an ``OSError``) for a missing, empty, truncated, non-HDF4 or metadata-corrupted
+        file.
+    UnknownLayerError
+        (also a ``KeyError``) for a layer the file does not have.
+
+    Warns
+    -----
+    UnknownProductWarning
+        When the registry does not know the product: raw values with the file's attributes.
+    IdentityMismatchWarning
+        When the file name and the metadata disagree (the metadata wins).
+
+    Examples
+    --------
+    >>> ds = open_granule("MCD15A2H.A2016201.h18v05.006.2016215124658.hdf", ["Lai_500m"])
+    ... # doctest: +SKIP
+    >>> ds.Lai_500m.dtype  # doctest: +SKIP
+    dtype('uint8')
+    """
+    import dask.array as da
+    import xarray as xr
+    from dask.base import tokenize
+
+    info = inspect_granule(path)
+    if isinstance(layers, str):
+        layers = [layers]
+    if info.product is None:
+        warnings.warn(
+            f"{info.path}: product {info.granule.product or '(unidentified)'} collection "
+            f"{info.granule.collection or '?'} is not in the modisoft registry; layers are raw "
+            "with the file's own fill/scale attributes", UnknownProductWarning, stacklevel=2)
+    if info.granule.mismatches:
+        warnings.warn(f"{info.path}: " + "; ".join(info.granule.mismatches),
+                      IdentityMismatchWarning, stacklevel=2)
+    selection = _select(info, layers, grid)
+    multi = len(selection) > 1
+    mtime = os.stat(info.path).st_mtime_ns
+    coords: dict[str, Any] = {}
+    data_vars: dict[str, Any] = {}
+    for g, names in selection:
+        suffix = f"_{info.grid_key(g)}" if multi else ""
+        ydim, xdim, ref = f"y{suffix}", f"x{suffix}", f"spatial_ref{suffix}"
+        coords.update(g.grid.xarray_coords(ydim, xdim, ref))
+        for name in names:
+            meta = info.sds[name]
+            fld = g.field(name)
+            dims = tuple({"YDim": ydim, "XDim": xdim}.get(d, d) for d in fld.dims) if fld \
+                else (ydim, xdim)
+            shape = meta["shape"]
+            if len(dims) != len(shape) or (ydim in dims and shape[dims.index(ydim)] != g.grid.height)\
+                    or (xdim in dims and shape[dims.index(xdim)] != g.grid.width):
+                raise MetadataError(info.path, f"shape {shape} disagrees with grid {g.name} "
+                                               f"{g.grid.shape} and dims {fld.dims if fld else ''}",
+                                    name)
+            layer = info.layer(name)
+            if layer.dtype != meta["dtype"]:
+                warnings.warn(f"{info.path}: layer {name!r} is {meta['dtype']} in the file but "
+                              f"{layer.dtype} in the registry; using the file's attributes",
+                              UnknownProductWarning, stacklevel=2)
+                layer = layer_from_attrs(name, meta["dtype"], meta["attrs"])
+            arr = hdf4.HDF4Array(info.path, name, shape, meta["dtype"])
+            norm = _normalize_chunks(chunks, dims, shape)
+            token = tokenize(info.path, mtime, name, norm)
+            darr = da.from_array(arr, chunks=norm, name=f"hdf4-{name}-{token}", lock=False,
+                                 asarray=True, meta=np.empty((0,) * len(shape), meta["dtype"]))
+            data_vars[name] = xr.Variable(dims, darr, _raw_attrs(info, name, layer,
+                                                                 meta["attrs"], ref))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=_dataset_attrs(info, [g for g, _ in selection]))
+    if info.product is not None:
+        ds.attrs["registry_product"] = f"{info.product.name}.{info.product.collection}"
+    return ds

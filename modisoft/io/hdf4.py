@@ -1,0 +1,226 @@
+"""HDF4 access through pyhdf: one lock per process, cached handles, lazy picklable arrays.
+
+The HDF4 C library is not thread-safe, so every call into it goes through :data:`HDF4_LOCK`.
+Handles are cached per process (keyed by path and modification time) and never shared across
+processes: after a fork the cache is dropped.  Pixel data are read only through
+:func:`read_block`, which tests wrap to prove laziness.  Errors from the C library are caught
+here and re-raised as :class:`~modisoft.errors.GranuleReadError` naming the file and layer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from modisoft.errors import GranuleReadError, NotHDFError
+
+__all__ = ["HDF4_LOCK", "HDF4Array", "read_block", "open_sd", "sds_catalog", "file_attributes",
+           "sds_attributes", "HDF4_MAGIC", "clear_handle_cache"]
+
+HDF4_LOCK = threading.RLock()
+"""The process-wide lock around every HDF4 library call."""
+
+HDF4_MAGIC = b"\x0e\x03\x13\x01"
+_CACHE_SIZE = 32
+_handles: OrderedDict[tuple[str, int], Any] = OrderedDict()
+_handles_pid = os.getpid()
+
+
+def _hdf4_error() -> tuple[type[Exception], ...]:
+    """What pyhdf raises on library failures (``SDreaddata`` failures surface as ValueError)."""
+    from pyhdf.error import HDF4Error
+
+    return (HDF4Error, ValueError, RuntimeError)
+
+
+def clear_handle_cache() -> None:
+    """Close every cached HDF4 handle of this process."""
+    global _handles_pid
+    with HDF4_LOCK:
+        if _handles_pid == os.getpid():
+            for sd in _handles.values():
+                try:
+                    sd.end()
+                except Exception:  # noqa: S110 - closing a broken handle must not raise
+                    pass
+        _handles.clear()
+        _handles_pid = os.getpid()
+
+
+def open_sd(path: str) -> Any:
+    """A cached, open ``pyhdf.SD.SD`` for ``path`` (call with :data:`HDF4_LOCK` held).
+
+    Raises
+    ------
+    NotHDFError
+        If the file is missing, empty, not HDF4, or cannot be opened (e.g. truncated).
+    """
+    from pyhdf.SD import SD, SDC
+
+    if _handles_pid != os.getpid():
+        clear_handle_cache()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise GranuleReadError(path, "no such file") from None
+    key = (path, st.st_mtime_ns)
+    sd = _handles.get(key)
+    if sd is not None:
+        _handles.move_to_end(key)
+        return sd
+    check_hdf4_signature(path, st.st_size)
+    try:
+        sd = SD(path, SDC.READ)
+    except _hdf4_error() as exc:
+        raise NotHDFError(
+            path, f"HDF4 library cannot open the file ({exc}); size {st.st_size} bytes: it may "
+            "be truncated or corrupted, re-download it") from None
+    _handles[key] = sd
+    while len(_handles) > _CACHE_SIZE:
+        _, old = _handles.popitem(last=False)
+        try:
+            old.end()
+        except Exception:  # noqa: S110
+            pass
+    return sd
+
+
+def check_hdf4_signature(path: str, size: int | None = None) -> None:
+    """Raise :class:`NotHDFError` unless the file starts with the HDF4 signature."""
+    if size is None:
+        size = os.path.getsize(path)
+    if size == 0:
+        raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head[:4] != HDF4_MAGIC:
+        raise NotHDFError(path, f"not an HDF4 file (first bytes {head[:8]!r})")
+
+
+def file_attributes(path: str) -> dict[str, Any]:
+    """The file's global attributes (StructMetadata, CoreMetadata, ...)."""
+    with HDF4_LOCK:
+        sd = open_sd(path)
+        try:
+            return dict(sd.attributes())
+        except _hdf4_error() as exc:
+            raise GranuleReadError(path, f"cannot read the file attributes ({exc})") from None
+
+
+def sds_catalog(path: str) -> dict[str, dict[str, Any]]:
+    """Every SDS: ``{name: {"index", "shape", "dtype", "attrs"}}`` (metadata only)."""
+    from pyhdf.SD import SDC
+
+    types = {SDC.INT8: "int8", SDC.UINT8: "uint8", SDC.INT16: "int16", SDC.UINT16: "uint16",
+             SDC.INT32: "int32", SDC.UINT32: "uint32", SDC.FLOAT32: "float32",
+             SDC.FLOAT64: "float64", SDC.CHAR8: "S1", SDC.UCHAR8: "uint8"}
+    out: dict[str, dict[str, Any]] = {}
+    with HDF4_LOCK:
+        sd = open_sd(path)
+        try:
+            items = sd.datasets().items()
+        except _hdf4_error() as exc:
+            raise GranuleReadError(path, f"cannot list the datasets ({exc})") from None
+        for name, (_dims, shape, typ, index) in sorted(items, key=lambda kv: kv[1][3]):
+            shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+            try:
+                sds = sd.select(index)
+                attrs = {k: _clean(v) for k, v in sds.attributes().items()}
+                sds.endaccess()
+            except _hdf4_error() as exc:
+                raise GranuleReadError(path, f"cannot read attributes ({exc})", name) from None
+            out[name] = {"index": index, "shape": shape, "dtype": types.get(typ, f"hdf4:{typ}"),
+                         "attrs": attrs}
+    return out
+
+
+def sds_attributes(path: str, name: str) -> dict[str, Any]:
+    """The attributes of one SDS."""
+    return sds_catalog(path)[name]["attrs"]
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.rstrip("\x00")
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, ...]) -> np.ndarray:
+    """Read one hyperslab of an SDS (the only place pixel data are read from HDF4).
+
+    Raises
+    ------
+    GranuleReadError
+        Naming the file and layer when the library fails (e.g. a truncated file).
+    """
+    with HDF4_LOCK:
+        sd = open_sd(path)
+        try:
+            sds = sd.select(name)
+            try:
+                data = sds.get(start=list(start), count=list(count))
+            finally:
+                sds.endaccess()
+        except _hdf4_error() as exc:
+            raise GranuleReadError(
+                path, f"HDF4 read of rows/cols from {start} count {count} failed ({exc}); the "
+                "file may be truncated or corrupted", name) from None
+    return np.asarray(data)
+
+
+class HDF4Array:
+    """A lazy, picklable view of one SDS: ``shape``, ``dtype`` and ``__getitem__``.
+
+    Holds only the path and names, so it pickles to dask worker processes; every read reopens
+    (or reuses this process's cached handle) under :data:`HDF4_LOCK`.
+    """
+
+    def __init__(self, path: str, name: str, shape: tuple[int, ...], dtype: str):
+        self.path = path
+        self.name = name
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        start, count, steps, squeeze = [], [], [], []
+        for ax, (k, n) in enumerate(zip(key, self.shape, strict=True)):
+            if isinstance(k, (int, np.integer)):
+                k = int(k) + (n if k < 0 else 0)
+                if not 0 <= k < n:
+                    raise IndexError(f"index {k} out of range for axis {ax} of size {n}")
+                start.append(k)
+                count.append(1)
+                steps.append(1)
+                squeeze.append(ax)
+            elif isinstance(k, slice):
+                s0, s1, st = k.indices(n)
+                start.append(s0)
+                count.append(max(0, s1 - s0) if st > 0 else 0)
+                steps.append(st)
+            else:
+                raise TypeError(f"HDF4Array supports integer and slice indices, got {k!r}")
+        if st_neg := [s for s in steps if s < 1]:
+            raise ValueError(f"negative steps are not supported ({st_neg})")
+        if 0 in count:
+            out = np.empty(tuple(c for c in count), dtype=self.dtype)
+        else:
+            out = read_block(self.path, self.name, tuple(start), tuple(count))
+        out = out.reshape(count)
+        if any(s != 1 for s in steps):
+            out = out[tuple(slice(None, None, s) for s in steps)]
+        if squeeze:
+            out = out.squeeze(axis=tuple(squeeze))
+        return out
+
+    def __repr__(self) -> str:
+        return f"HDF4Array({self.path!r}, {self.name!r}, shape={self.shape}, dtype={self.dtype})"

@@ -1,0 +1,236 @@
+"""The registry's vocabulary: plain frozen dataclasses holding facts about products.
+
+Nothing here reads files.  A :class:`Product` lists its :class:`Layer`\\ s; a layer says how its
+stored integers become physical values (:class:`Scaling`), which stored values mean "no data"
+and which of those carry a meaning (:class:`FillClass`), and, for QA words, which bit fields it
+holds (:class:`BitField`).  Every number carries a ``source``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "Convention",
+    "LayerKind",
+    "Scaling",
+    "FillClass",
+    "BitField",
+    "Layer",
+    "Product",
+]
+
+Convention = Literal["hdfeos", "cf", "divide"]
+"""How stored integers become physical values (``reference/PRODUCTS.md`` §1):
+
+* ``hdfeos``: ``(stored - offset) * scale`` (HDF4 calibration convention)
+* ``cf``: ``stored * scale + offset`` (netCDF-CF)
+* ``divide``: ``stored / scale`` (files that store 10000 or 100 meaning "divide by")
+"""
+
+LayerKind = Literal["value", "qa", "class"]
+"""``value`` layers decode to float32; ``qa`` (bit words) and ``class`` (categorical codes)
+keep their integer dtype."""
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The unpacking of a layer: the numbers *as stored in the file* and their convention.
+
+    Parameters
+    ----------
+    scale
+        The file's ``scale_factor`` (10000 for a ``divide`` layer, 0.0001 for a multiply one).
+    offset
+        The file's ``add_offset``.
+    convention
+        ``"hdfeos"``, ``"cf"`` or ``"divide"``.
+    """
+
+    scale: float = 1.0
+    offset: float = 0.0
+    convention: Convention = "hdfeos"
+
+    def __post_init__(self) -> None:
+        if self.convention not in ("hdfeos", "cf", "divide"):
+            raise ValueError(f"unknown unpacking convention {self.convention!r}")
+        if self.convention == "divide" and self.scale == 0:
+            raise ValueError("a divide scaling needs a non-zero scale")
+
+    def apply(self, stored: np.ndarray) -> np.ndarray:
+        """Stored values (any numeric dtype) → physical values in float64."""
+        x = np.asarray(stored, dtype="float64")
+        if self.convention == "hdfeos":
+            return (x - self.offset) * self.scale
+        if self.convention == "cf":
+            return x * self.scale + self.offset
+        return x / self.scale + self.offset
+
+
+@dataclass(frozen=True)
+class FillClass:
+    """A stored value that is not a measurement but has a meaning (e.g. LAI 254 = water)."""
+
+    code: int
+    name: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class BitField:
+    """A bit field of a QA word: ``length`` bits starting at bit ``start`` (bit 0 = LSB)."""
+
+    name: str
+    start: int
+    length: int
+    values: Mapping[int, str] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", _frozen(self.values))
+        if self.start < 0 or self.length < 1:
+            raise ValueError(f"bit field {self.name!r}: start >= 0 and length >= 1 required")
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.length) - 1) << self.start
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Everything known about one layer (SDS) of a product.
+
+    Parameters
+    ----------
+    name
+        The SDS / dataset name in the file (may contain spaces).
+    dtype
+        The stored numpy dtype name (``"uint8"``, ``"int16"``...).
+    kind
+        ``"value"``, ``"qa"`` or ``"class"``; see :data:`LayerKind`.
+    units
+        Physical units after decoding (CF/UDUNITS spelling), ``""`` if none.
+    scaling
+        The unpacking, ``None`` for layers that are not scaled.
+    valid_range
+        ``(min, max)`` of valid *stored* values, inclusive; outside → NaN when decoded.
+    fill_values
+        Stored values that mean "no data" (a set: VIIRS has two-element ``_FillValue``).
+    fill_classes
+        Stored values with a documented meaning (LAI 249-255).  A layer with more than one
+        class gets a categorical ``<layer>_class`` companion when decoded.
+    physical_range
+        Where decoded values must lie, a plausibility check used by the tests.
+    class_values
+        For ``class`` layers: code → meaning (e.g. the IGBP legend).
+    bit_fields
+        For ``qa`` layers: the QA word's bit fields.
+    deviations
+        File attribute name → why the registry intentionally differs from what the file
+        stores (e.g. MOD09A1 angle ``_FillValue = 0``, which is a valid azimuth).
+    source
+        Where the numbers come from.
+    """
+
+    name: str
+    dtype: str
+    kind: LayerKind = "value"
+    units: str = ""
+    long_name: str = ""
+    scaling: Scaling | None = None
+    valid_range: tuple[float, float] | None = None
+    fill_values: tuple[int, ...] = ()
+    fill_classes: tuple[FillClass, ...] = ()
+    physical_range: tuple[float, float] | None = None
+    class_values: Mapping[int, str] = field(default_factory=dict)
+    bit_fields: tuple[BitField, ...] = ()
+    deviations: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "class_values", _frozen(self.class_values))
+        object.__setattr__(self, "deviations", _frozen(self.deviations))
+        if self.kind not in ("value", "qa", "class"):
+            raise ValueError(f"layer {self.name!r}: unknown kind {self.kind!r}")
+        np.dtype(self.dtype)  # raises TypeError on a bad name
+        if self.keeps_classes and any(c.code == 0 for c in self.fill_classes):
+            raise ValueError(f"layer {self.name!r}: fill class code 0 clashes with 'valid'")
+
+    @property
+    def keeps_classes(self) -> bool:
+        """True when decoding adds a categorical ``<layer>_class`` companion."""
+        return self.kind == "value" and len(self.fill_classes) > 1
+
+    @property
+    def nodata_codes(self) -> tuple[int, ...]:
+        """Every stored value that is not a measurement (fills and fill classes)."""
+        return tuple(sorted(set(self.fill_values) | {c.code for c in self.fill_classes}))
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product in one collection, e.g. MCD15A2H collection 061.
+
+    Parameters
+    ----------
+    name
+        Short name as in file names (``"MCD15A2H"``).
+    collection
+        Three-digit collection (``"005"``, ``"006"``, ``"061"``).
+    title
+        A one-line description.
+    layers
+        The layers, in file order.
+    platform
+        ``"Terra"``, ``"Aqua"``, ``"Terra+Aqua"``, ...
+    period_days
+        Compositing period (8, 16, 4, 1, 365) or ``None``.
+    resolution
+        Nominal resolution (``"500m"``), the main grid's if several.
+    grids
+        Grid name in the file → short key (``"1km"``), for files with several grids.
+    source
+        Where the facts come from.
+    """
+
+    name: str
+    collection: str
+    title: str
+    layers: tuple[Layer, ...]
+    platform: str = ""
+    period_days: int | None = None
+    resolution: str = ""
+    grids: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grids", _frozen(self.grids))
+        names = [lyr.name for lyr in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}.{self.collection}: duplicate layer names")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.collection)
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name``; raises :class:`~modisoft.errors.UnknownLayerError`."""
+        for lyr in self.layers:
+            if lyr.name == name:
+                return lyr
+        from modisoft.errors import UnknownLayerError
+
+        raise UnknownLayerError(name, [lyr.name for lyr in self.layers])
+
+    def find_layer(self, name: str) -> Layer | None:
+        """The layer called ``name``, or ``None``."""
+        return next((lyr for lyr in self.layers if lyr.name == name), None)
