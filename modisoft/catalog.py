@@ -15,8 +15,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-__all__ = ["Granule", "parse_filename", "identity_from_metadata", "reconcile", "odl_value",
-           "additional_attributes"]
+__all__ = [
+    "Granule",
+    "parse_filename",
+    "identity_from_metadata",
+    "reconcile",
+    "odl_value",
+    "additional_attributes",
+]
 
 _NAME = re.compile(
     r"^(?P<product>[A-Z][A-Z0-9_]+)\.A(?P<year>\d{4})(?P<doy>\d{3})"
@@ -69,9 +75,13 @@ class Granule:
     def to_attrs(self) -> dict[str, Any]:
         """The identity as flat netCDF-safe attributes (strings and numbers only)."""
         out: dict[str, Any] = {}
-        for key, val in (("product", self.product), ("collection", self.collection),
-                         ("tile", self.tile_id), ("granule_id", self.granule_id),
-                         ("identified_from", self.identified_from)):
+        for key, val in (
+            ("product", self.product),
+            ("collection", self.collection),
+            ("tile", self.tile_id),
+            ("granule_id", self.granule_id),
+            ("identified_from", self.identified_from),
+        ):
             if val is not None:
                 out[key] = val
         if self.start_date:
@@ -99,17 +109,28 @@ def parse_filename(path: str | os.PathLike[str]) -> Granule:
     if not m:
         return Granule(path=path, identified_from="none")
     year, doy = int(m["year"]), int(m["doy"])
+    days_in_year = 366 if date(year, 12, 31).timetuple().tm_yday == 366 else 365
+    if not 1 <= doy <= days_in_year:
+        return Granule(path=path, identified_from="none")
     try:
         start = date(year, 1, 1) + timedelta(days=doy - 1)
         p = m["prod"]
         prod_time = datetime(int(p[:4]), 1, 1, tzinfo=UTC) + timedelta(
-            days=int(p[4:7]) - 1, hours=int(p[7:9]), minutes=int(p[9:11]), seconds=int(p[11:13]))
+            days=int(p[4:7]) - 1, hours=int(p[7:9]), minutes=int(p[9:11]), seconds=int(p[11:13])
+        )
     except ValueError:
         return Granule(path=path, identified_from="none")
     tile = (int(m["h"]), int(m["v"])) if m["h"] is not None else None
-    return Granule(path=path, product=m["product"].upper(), collection=m["collection"],
-                   tile=tile, start_date=start, production_time=prod_time,
-                   granule_id=os.path.basename(path), identified_from="filename")
+    return Granule(
+        path=path,
+        product=m["product"].upper(),
+        collection=m["collection"],
+        tile=tile,
+        start_date=start,
+        production_time=prod_time,
+        granule_id=os.path.basename(path),
+        identified_from="filename",
+    )
 
 
 def odl_value(tree: Any, key: str) -> Any:
@@ -141,7 +162,9 @@ def additional_attributes(tree: Any) -> dict[str, Any]:
         if isinstance(node, dict):
             name = node.get("ADDITIONALATTRIBUTENAME")
             if isinstance(name, dict) and "INFORMATIONCONTENT" in node:
-                out[str(name.get("VALUE"))] = odl_value(node["INFORMATIONCONTENT"], "PARAMETERVALUE")
+                out[str(name.get("VALUE"))] = odl_value(
+                    node["INFORMATIONCONTENT"], "PARAMETERVALUE"
+                )
             for val in node.values():
                 walk(val)
         elif isinstance(node, list):
@@ -176,8 +199,9 @@ def _as_int(v: Any) -> int | None:
         return None
 
 
-def identity_from_metadata(path: str, core: dict[str, Any] | None,
-                           grid_tile: tuple[int, int] | None = None) -> Granule:
+def identity_from_metadata(
+    path: str, core: dict[str, Any] | None, grid_tile: tuple[int, int] | None = None
+) -> Granule:
     """Identity from a parsed ``CoreMetadata`` tree (and the tile found from grid corners)."""
     core = core or {}
     gid = odl_value(core, "LOCALGRANULEID")
@@ -192,14 +216,22 @@ def identity_from_metadata(path: str, core: dict[str, Any] | None,
     end = _parse_date(odl_value(core, "RANGEENDINGDATE"))
     prod_time = _parse_time(odl_value(core, "PRODUCTIONDATETIME")) or from_id.production_time
     known = any(x is not None for x in (product, collection, start))
-    return Granule(path=path, product=str(product).upper() if product else None,
-                   collection=collection, tile=tile, start_date=start, end_date=end,
-                   production_time=prod_time, granule_id=str(gid) if gid else None,
-                   identified_from="metadata" if known else "none")
+    return Granule(
+        path=path,
+        product=str(product).upper() if product else None,
+        collection=collection,
+        tile=tile,
+        start_date=start,
+        end_date=end,
+        production_time=prod_time,
+        granule_id=str(gid) if gid else None,
+        identified_from="metadata" if known else "none",
+    )
 
 
-def reconcile(from_name: Granule, from_meta: Granule,
-              grid_tile: tuple[int, int] | None = None) -> Granule:
+def reconcile(
+    from_name: Granule, from_meta: Granule, grid_tile: tuple[int, int] | None = None
+) -> Granule:
     """Merge the two identities; the metadata wins and disagreements are listed.
 
     A grid whose corners match a different tile than the metadata also counts as a mismatch.
@@ -211,10 +243,12 @@ def reconcile(from_name: Granule, from_meta: Granule,
     else:
         merged = replace(from_meta, identified_from="filename+metadata")
     problems = []
-    pairs = (("product", from_name.product, from_meta.product),
-             ("collection", from_name.collection, from_meta.collection),
-             ("tile", from_name.tile_id, from_meta.tile_id),
-             ("start date", from_name.start_date, from_meta.start_date))
+    pairs = (
+        ("product", from_name.product, from_meta.product),
+        ("collection", from_name.collection, from_meta.collection),
+        ("tile", from_name.tile_id, from_meta.tile_id),
+        ("start date", from_name.start_date, from_meta.start_date),
+    )
     if from_name.identified_from != "none":
         for what, a, b in pairs:
             if a is not None and b is not None and a != b:
@@ -222,5 +256,6 @@ def reconcile(from_name: Granule, from_meta: Granule,
     if grid_tile is not None and from_meta.tile is not None and grid_tile != from_meta.tile:
         problems.append(
             f"grid corners are those of tile h{grid_tile[0]:02d}v{grid_tile[1]:02d} but the "
-            f"metadata says {from_meta.tile_id}")
+            f"metadata says {from_meta.tile_id}"
+        )
     return replace(merged, path=from_name.path, mismatches=tuple(problems))

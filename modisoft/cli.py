@@ -15,8 +15,11 @@ log = logging.getLogger("modisoft")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
-                                         logging.INFO if verbose == 1 else logging.WARNING)
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING)
+    )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("modisoft").setLevel(level)
 
@@ -52,21 +55,33 @@ def _print_text(d: dict[str, Any]) -> None:
     click.echo(f"{d['path']}")
     click.echo(f"  format      {d['format']}  [{d['status']}]")
     if d.get("product"):
-        click.echo(f"  product     {d['product']} collection {d.get('collection')}"
-                   + (f" — {d['title']}" if d.get("title") else ""))
-    for key, label in (("tile", "tile"), ("start_date", "start date"), ("end_date", "end date"),
-                       ("production_time", "produced"), ("granule_id", "granule id"),
-                       ("identified_from", "identified")):
+        click.echo(
+            f"  product     {d['product']} collection {d.get('collection')}"
+            + (f" — {d['title']}" if d.get("title") else "")
+        )
+    for key, label in (
+        ("tile", "tile"),
+        ("start_date", "start date"),
+        ("end_date", "end date"),
+        ("production_time", "produced"),
+        ("granule_id", "granule id"),
+        ("identified_from", "identified"),
+    ):
         if d.get(key):
             click.echo(f"  {label:<11} {d[key]}")
     for m in d.get("identity_mismatches", []):
         click.echo(f"  MISMATCH    {m}")
     for g in d.get("grids", []):
-        click.echo(f"  grid {g['name']} ({g['key']}): {g['shape'][0]} x {g['shape'][1]}, "
-                   f"{g['resolution'][0]:.6f} x {g['resolution'][1]:.6f}")
+        click.echo(
+            f"  grid {g['name']} ({g['key']}): {g['shape'][0]} x {g['shape'][1]}, "
+            f"{g['resolution'][0]:.6f} x {g['resolution'][1]:.6f}"
+        )
         click.echo(f"    crs       {g['crs']}")
-        click.echo("    corners   UL ({:.6f}, {:.6f})  LR ({:.6f}, {:.6f})".format(
-            *g["upper_left"], *g["lower_right"]))
+        click.echo(
+            "    corners   UL ({:.6f}, {:.6f})  LR ({:.6f}, {:.6f})".format(
+                *g["upper_left"], *g["lower_right"]
+            )
+        )
         width = max((len(lyr["name"]) for lyr in g["layers"]), default=0)
         for lyr in g["layers"]:
             click.echo(f"    {lyr['name']:<{width}}  {_fmt_layer(lyr)}")
@@ -95,8 +110,13 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
     paths: list[str] = []
     for f in files:
         if os.path.isdir(f):
-            paths.extend(sorted(os.path.join(f, n) for n in os.listdir(f)
-                                if os.path.isfile(os.path.join(f, n)) and not n.startswith(".")))
+            paths.extend(
+                sorted(
+                    os.path.join(f, n)
+                    for n in os.listdir(f)
+                    if os.path.isfile(os.path.join(f, n)) and not n.startswith(".")
+                )
+            )
         else:
             paths.append(f)
     results, failed = [], 0
@@ -119,8 +139,11 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
         ok = sum(r["status"] == "ok" for r in results)
         part = sum(r["status"] == "partial" for r in results)
         skipped = sum(r["status"] == "skipped" for r in results)
-        click.echo(f"{len(paths)} files: {ok} read, {part} partly read (format not fully "
-                   f"supported yet), {skipped} skipped (not granules), {failed} failed", err=True)
+        click.echo(
+            f"{len(paths)} files: {ok} read, {part} partly read (format not fully "
+            f"supported yet), {skipped} skipped (not granules), {failed} failed",
+            err=True,
+        )
     if failed:
         sys.exit(1)
 

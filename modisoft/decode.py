@@ -22,8 +22,11 @@ __all__ = ["decode", "decode_values", "fill_class_codes", "valid_mask"]
 def valid_mask(raw: np.ndarray, layer: Layer) -> np.ndarray:
     """True where ``raw`` is a measurement: not a fill or fill class, inside the valid range."""
     raw = np.asarray(raw)
-    ok = ~np.isin(raw, np.array(layer.nodata_codes, dtype=raw.dtype)) if layer.nodata_codes \
+    ok = (
+        ~np.isin(raw, np.array(layer.nodata_codes, dtype=raw.dtype))
+        if layer.nodata_codes
         else np.ones(raw.shape, dtype=bool)
+    )
     if layer.valid_range is not None:
         lo, hi = layer.valid_range
         ok &= (raw >= lo) & (raw <= hi)
@@ -86,19 +89,36 @@ def _decode_var(name: str, da: Any, layer: Layer) -> dict[str, Any]:
     keep = {k: v for k, v in da.attrs.items() if k in ("grid_mapping", "layer", "long_name")}
     if layer.kind != "value":
         return {name: da}
-    vals = xr.apply_ufunc(decode_values, da, kwargs={"layer": layer}, dask="parallelized",
-                          output_dtypes=[np.float32], keep_attrs=False)
-    vals.attrs = {**keep, "units": layer.units or "1", "kind": "value",
-                  "decoded_from": _describe(layer)}
+    vals = xr.apply_ufunc(
+        decode_values,
+        da,
+        kwargs={"layer": layer},
+        dask="parallelized",
+        output_dtypes=[np.float32],
+        keep_attrs=False,
+    )
+    vals.attrs = {
+        **keep,
+        "units": layer.units or "1",
+        "kind": "value",
+        "decoded_from": _describe(layer),
+    }
     if layer.physical_range is not None:
         vals.attrs["plausible_range"] = np.array(layer.physical_range, dtype="float32")
     out = {name: vals}
     if layer.keeps_classes:
-        cls = xr.apply_ufunc(fill_class_codes, da, kwargs={"layer": layer}, dask="parallelized",
-                             output_dtypes=[da.dtype], keep_attrs=False)
+        cls = xr.apply_ufunc(
+            fill_class_codes,
+            da,
+            kwargs={"layer": layer},
+            dask="parallelized",
+            output_dtypes=[da.dtype],
+            keep_attrs=False,
+        )
         cls.attrs = {
             **{k: v for k, v in keep.items() if k != "long_name"},
-            "long_name": f"fill class of {name} (0 = valid value)", "kind": "class",
+            "long_name": f"fill class of {name} (0 = valid value)",
+            "kind": "class",
             "flag_values": np.array([0, *[c.code for c in layer.fill_classes]], dtype=da.dtype),
             "flag_meanings": " ".join(["valid", *[c.name for c in layer.fill_classes]]),
             "comment": "; ".join(f"{c.code}: {c.meaning}" for c in layer.fill_classes)
@@ -118,8 +138,10 @@ def _describe(layer: Layer) -> str:
         rule = f"stored * {s.scale!r} + {s.offset!r}"
     else:
         rule = f"stored / {s.scale!r}" + (f" + {s.offset!r}" if s.offset else "")
-    return f"{rule}; NaN where stored in {list(layer.nodata_codes)} or outside " \
-           f"{list(layer.valid_range) if layer.valid_range else 'no range'}"
+    return (
+        f"{rule}; NaN where stored in {list(layer.nodata_codes)} or outside "
+        f"{list(layer.valid_range) if layer.valid_range else 'no range'}"
+    )
 
 
 def decode(obj: Any, *, keep_classes: bool = True) -> Any:

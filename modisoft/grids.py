@@ -109,7 +109,10 @@ class Grid:
 
     @classmethod
     def from_corners(
-        cls, crs: Any, upper_left: tuple[float, float], lower_right: tuple[float, float],
+        cls,
+        crs: Any,
+        upper_left: tuple[float, float],
+        lower_right: tuple[float, float],
         shape: tuple[int, int],
     ) -> Grid:
         """Build a north-up grid from its outer corners and shape ``(ny, nx)``."""
@@ -228,14 +231,28 @@ class Grid:
         units = "degrees_east" if self.crs.is_geographic else "m"
         yunits = "degrees_north" if self.crs.is_geographic else "m"
         x = xr.Variable(
-            xdim, self.x_coords(),
-            {"standard_name": "longitude" if self.crs.is_geographic else "projection_x_coordinate",
-             "units": units, "long_name": "x coordinate of pixel centre", "axis": "X"},
+            xdim,
+            self.x_coords(),
+            {
+                "standard_name": "longitude"
+                if self.crs.is_geographic
+                else "projection_x_coordinate",
+                "units": units,
+                "long_name": "x coordinate of pixel centre",
+                "axis": "X",
+            },
         )
         y = xr.Variable(
-            ydim, self.y_coords(),
-            {"standard_name": "latitude" if self.crs.is_geographic else "projection_y_coordinate",
-             "units": yunits, "long_name": "y coordinate of pixel centre", "axis": "Y"},
+            ydim,
+            self.y_coords(),
+            {
+                "standard_name": "latitude"
+                if self.crs.is_geographic
+                else "projection_y_coordinate",
+                "units": yunits,
+                "long_name": "y coordinate of pixel centre",
+                "axis": "Y",
+            },
         )
         return {xdim: x, ydim: y, ref: xr.Variable((), np.int64(0), self.spatial_ref_attrs())}
 

@@ -46,7 +46,10 @@ def _layer_entry(info: GranuleInfo, name: str) -> dict[str, Any]:
     meta = info.sds[name]
     layer = info.layer(name)
     entry: dict[str, Any] = {
-        "name": name, "dtype": meta["dtype"], "shape": list(meta["shape"]), "kind": layer.kind,
+        "name": name,
+        "dtype": meta["dtype"],
+        "shape": list(meta["shape"]),
+        "kind": layer.kind,
         "registry": info.product is not None and info.product.find_layer(name) is not None,
         "fill_values": list(layer.fill_values),
         "valid_range": list(layer.valid_range) if layer.valid_range else None,
@@ -67,31 +70,44 @@ def _hdf4(path: str) -> dict[str, Any]:
     info = inspect_granule(path)
     g = info.granule
     out: dict[str, Any] = {
-        "path": path, "format": "HDF-EOS2 (HDF4)", "status": "ok",
-        "product": g.product, "collection": g.collection, "tile": g.tile_id,
+        "path": path,
+        "format": "HDF-EOS2 (HDF4)",
+        "status": "ok",
+        "product": g.product,
+        "collection": g.collection,
+        "tile": g.tile_id,
         "start_date": g.start_date.isoformat() if g.start_date else None,
         "end_date": g.end_date.isoformat() if g.end_date else None,
         "production_time": g.production_time.isoformat() if g.production_time else None,
-        "granule_id": g.granule_id, "identified_from": g.identified_from,
+        "granule_id": g.granule_id,
+        "identified_from": g.identified_from,
         "identity_mismatches": list(g.mismatches),
         "registered": info.product is not None,
         "title": info.product.title if info.product else None,
-        "grids": [], "non_grid_layers": info.non_grid_layers,
+        "grids": [],
+        "non_grid_layers": info.non_grid_layers,
     }
     if info.product is None:
         out["notes"] = ["product not in the registry: layers described from file attributes"]
     for gi in info.grids:
         grid = gi.grid
         left, bottom, right, top = grid.bounds
-        out["grids"].append({
-            "name": gi.name, "key": info.grid_key(gi), "crs": _crs_summary(grid.crs),
-            "projection": gi.projection, "shape": list(grid.shape),
-            "resolution": [grid.resolution[0], -grid.resolution[1]],
-            "upper_left": [left, top], "lower_right": [right, bottom],
-            "geotransform": list(grid.geotransform),
-            "pixel_registration": gi.pixel_registration, "grid_origin": gi.grid_origin,
-            "layers": [_layer_entry(info, n) for n in info.grid_layers[gi.name]],
-        })
+        out["grids"].append(
+            {
+                "name": gi.name,
+                "key": info.grid_key(gi),
+                "crs": _crs_summary(grid.crs),
+                "projection": gi.projection,
+                "shape": list(grid.shape),
+                "resolution": [grid.resolution[0], -grid.resolution[1]],
+                "upper_left": [left, top],
+                "lower_right": [right, bottom],
+                "geotransform": list(grid.geotransform),
+                "pixel_registration": gi.pixel_registration,
+                "grid_origin": gi.grid_origin,
+                "layers": [_layer_entry(info, n) for n in info.grid_layers[gi.name]],
+            }
+        )
     return out
 
 
@@ -102,20 +118,30 @@ def _hdf5(path: str) -> dict[str, Any]:
     datasets: list[dict[str, Any]] = []
     try:
         with h5py.File(path, "r") as f:
+
             def visit(name: str, obj: Any) -> None:
                 if isinstance(obj, h5py.Dataset):
-                    datasets.append({"name": name, "dtype": str(obj.dtype),
-                                     "shape": list(obj.shape)})
+                    datasets.append(
+                        {"name": name, "dtype": str(obj.dtype), "shape": list(obj.shape)}
+                    )
+
             f.visititems(visit)
     except OSError as exc:
         raise NotHDFError(path, f"HDF5 library cannot open the file ({exc})") from None
     return {
-        "path": path, "format": "HDF5/netCDF4", "status": "partial",
-        "product": g.product, "collection": g.collection, "tile": g.tile_id,
+        "path": path,
+        "format": "HDF5/netCDF4",
+        "status": "partial",
+        "product": g.product,
+        "collection": g.collection,
+        "tile": g.tile_id,
         "start_date": g.start_date.isoformat() if g.start_date else None,
-        "identified_from": g.identified_from, "datasets": datasets,
-        "notes": ["georeferenced reading of HDF5 granules (VIIRS, AVHRR) is not available yet; "
-                  "datasets listed with h5py"],
+        "identified_from": g.identified_from,
+        "datasets": datasets,
+        "notes": [
+            "georeferenced reading of HDF5 granules (VIIRS, AVHRR) is not available yet; "
+            "datasets listed with h5py"
+        ],
     }
 
 
@@ -138,24 +164,37 @@ def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise GranuleReadError(path, "no such file")
     ext = os.path.splitext(path)[1].lower()
     if ext in _TEXT_EXTENSIONS:
-        return {"path": path, "format": f"text ({ext[1:]})", "status": "skipped",
-                "notes": ["not a granule: a text table or document (site time series are read "
-                          "by the time-series tools, not by open_granule)"]}
+        return {
+            "path": path,
+            "format": f"text ({ext[1:]})",
+            "status": "skipped",
+            "notes": [
+                "not a granule: a text table or document (site time series are read "
+                "by the time-series tools, not by open_granule)"
+            ],
+        }
     fmt = detect_format(path)
     if fmt == "hdf4":
         return _jsonable(_hdf4(path))
     if fmt == "hdf5":
         return _jsonable(_hdf5(path))
     if fmt == "avhrr-l1b":
-        return {"path": path, "format": "AVHRR level-1b (POD/KLM)", "status": "partial",
-                "notes": ["AVHRR level-1b files are recognised but not read yet (needs the "
-                          "AVHRR reader and the optional pygac backend)"]}
+        return {
+            "path": path,
+            "format": "AVHRR level-1b (POD/KLM)",
+            "status": "partial",
+            "notes": [
+                "AVHRR level-1b files are recognised but not read yet (needs the "
+                "AVHRR reader and the optional pygac backend)"
+            ],
+        }
     if fmt == "empty":
         raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
     if fmt == "netcdf3":
         raise NotHDFError(path, "a netCDF-3 classic file; modisoft reads HDF-EOS granules")
-    raise NotHDFError(path, "not a recognised granule format (HDF4, HDF5/netCDF4 or AVHRR "
-                            "level-1b)")
+    raise NotHDFError(
+        path, "not a recognised granule format (HDF4, HDF5/netCDF4 or AVHRR level-1b)"
+    )
 
 
 def is_real_error(exc: BaseException) -> bool:

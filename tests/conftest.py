@@ -55,29 +55,50 @@ def struct_metadata(grids: list[dict]) -> str:
     fields=[(name, DFNT type)], extra lines)."""
     out = ["GROUP=SwathStructure", "END_GROUP=SwathStructure", "GROUP=GridStructure"]
     for i, g in enumerate(grids, 1):
-        out += [f"\tGROUP=GRID_{i}", f'\t\tGridName="{g["name"]}"', f"\t\tXDim={g['nx']}",
-                f"\t\tYDim={g['ny']}",
-                "\t\tUpperLeftPointMtrs=({:.6f},{:.6f})".format(*g["ul"]),
-                "\t\tLowerRightMtrs=({:.6f},{:.6f})".format(*g["lr"]),
-                f"\t\tProjection={g.get('proj', 'GCTP_SNSOID')}",
-                "\t\tProjParams=(" + ",".join(str(v) for v in g.get(
-                    "params", [6371007.181, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])) + ")",
-                f"\t\tSphereCode={g.get('sphere', -1)}"]
+        out += [
+            f"\tGROUP=GRID_{i}",
+            f'\t\tGridName="{g["name"]}"',
+            f"\t\tXDim={g['nx']}",
+            f"\t\tYDim={g['ny']}",
+            "\t\tUpperLeftPointMtrs=({:.6f},{:.6f})".format(*g["ul"]),
+            "\t\tLowerRightMtrs=({:.6f},{:.6f})".format(*g["lr"]),
+            f"\t\tProjection={g.get('proj', 'GCTP_SNSOID')}",
+            "\t\tProjParams=("
+            + ",".join(
+                str(v) for v in g.get("params", [6371007.181, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            )
+            + ")",
+            f"\t\tSphereCode={g.get('sphere', -1)}",
+        ]
         out += [f"\t\t{line}" for line in g.get("extra", ["GridOrigin=HDFE_GD_UL"])]
         out += ["\t\tGROUP=Dimension", "\t\tEND_GROUP=Dimension", "\t\tGROUP=DataField"]
         for j, (fname, ftype) in enumerate(g["fields"], 1):
-            out += [f"\t\t\tOBJECT=DataField_{j}", f'\t\t\t\tDataFieldName="{fname}"',
-                    f"\t\t\t\tDataType={ftype}", '\t\t\t\tDimList=("YDim","XDim")',
-                    f"\t\t\tEND_OBJECT=DataField_{j}"]
-        out += ["\t\tEND_GROUP=DataField", "\t\tGROUP=MergedFields", "\t\tEND_GROUP=MergedFields",
-                f"\tEND_GROUP=GRID_{i}"]
+            out += [
+                f"\t\t\tOBJECT=DataField_{j}",
+                f'\t\t\t\tDataFieldName="{fname}"',
+                f"\t\t\t\tDataType={ftype}",
+                '\t\t\t\tDimList=("YDim","XDim")',
+                f"\t\t\tEND_OBJECT=DataField_{j}",
+            ]
+        out += [
+            "\t\tEND_GROUP=DataField",
+            "\t\tGROUP=MergedFields",
+            "\t\tEND_GROUP=MergedFields",
+            f"\tEND_GROUP=GRID_{i}",
+        ]
     out += ["END_GROUP=GridStructure", "GROUP=PointStructure", "END_GROUP=PointStructure", "END"]
     return "\n".join(out) + "\n"
 
 
-def core_metadata(granule_id: str, short_name: str, version: int, begin: str, end: str,
-                  produced: str = "2020-01-02T03:04:05.000Z", tile: tuple[int, int] | None = None
-                  ) -> str:
+def core_metadata(
+    granule_id: str,
+    short_name: str,
+    version: int,
+    begin: str,
+    end: str,
+    produced: str = "2020-01-02T03:04:05.000Z",
+    tile: tuple[int, int] | None = None,
+) -> str:
     """A minimal ECS CoreMetadata.0 inventory in ODL."""
     extra = ""
     if tile is not None:
@@ -99,8 +120,11 @@ def core_metadata(granule_id: str, short_name: str, version: int, begin: str, en
         END_OBJECT             = PARAMETERVALUE
       END_GROUP              = INFORMATIONCONTENT
     END_OBJECT             = ADDITIONALATTRIBUTESCONTAINER
-""" for k, (name, val) in enumerate((("HORIZONTALTILENUMBER", tile[0]),
-                                     ("VERTICALTILENUMBER", tile[1])), 1))
+"""
+            for k, (name, val) in enumerate(
+                (("HORIZONTALTILENUMBER", tile[0]), ("VERTICALTILENUMBER", tile[1])), 1
+            )
+        )
     return f"""
 GROUP                  = INVENTORYMETADATA
   GROUPTYPE            = MASTERGROUP
@@ -142,14 +166,24 @@ END
 """
 
 
-_DFNT = {"uint8": "DFNT_UINT8", "int8": "DFNT_INT8", "int16": "DFNT_INT16",
-         "uint16": "DFNT_UINT16", "int32": "DFNT_INT32", "uint32": "DFNT_UINT32",
-         "float32": "DFNT_FLOAT32"}
+_DFNT = {
+    "uint8": "DFNT_UINT8",
+    "int8": "DFNT_INT8",
+    "int16": "DFNT_INT16",
+    "uint16": "DFNT_UINT16",
+    "int32": "DFNT_INT32",
+    "uint32": "DFNT_UINT32",
+    "float32": "DFNT_FLOAT32",
+}
 
 
-def write_hdfeos2(path: os.PathLike[str], grids: list[dict], layers: dict[str, dict],
-                  global_attrs: dict[str, str] | None = None,
-                  split_struct: int | None = None) -> Path:
+def write_hdfeos2(
+    path: os.PathLike[str],
+    grids: list[dict],
+    layers: dict[str, dict],
+    global_attrs: dict[str, str] | None = None,
+    split_struct: int | None = None,
+) -> Path:
     """Write a small synthetic HDF-EOS2 granule with pyhdf.
 
     ``layers``: name → {"data": ndarray, "attrs": {...}}; each grid lists its field names in
@@ -159,15 +193,25 @@ def write_hdfeos2(path: os.PathLike[str], grids: list[dict], layers: dict[str, d
     """
     from pyhdf.SD import SD, SDC
 
-    types = {"uint8": SDC.UINT8, "int8": SDC.INT8, "int16": SDC.INT16, "uint16": SDC.UINT16,
-             "int32": SDC.INT32, "uint32": SDC.UINT32, "float32": SDC.FLOAT32}
+    types = {
+        "uint8": SDC.UINT8,
+        "int8": SDC.INT8,
+        "int16": SDC.INT16,
+        "uint16": SDC.UINT16,
+        "int32": SDC.INT32,
+        "uint32": SDC.UINT32,
+        "float32": SDC.FLOAT32,
+    }
     for g in grids:
         g["fields"] = [(n, _DFNT[str(layers[n]["data"].dtype)]) for n in g["fields"]]
     path = Path(path)
     sd = SD(str(path), SDC.WRITE | SDC.CREATE | SDC.TRUNC)
     text = struct_metadata(grids)
-    chunks = [text] if not split_struct else [text[i:i + split_struct]
-                                              for i in range(0, len(text), split_struct)]
+    chunks = (
+        [text]
+        if not split_struct
+        else [text[i : i + split_struct] for i in range(0, len(text), split_struct)]
+    )
     for i, chunk in enumerate(chunks):
         sd.attr(f"StructMetadata.{i}").set(SDC.CHAR8, chunk)
     for key, val in (global_attrs or {}).items():
@@ -182,8 +226,9 @@ def write_hdfeos2(path: os.PathLike[str], grids: list[dict], layers: dict[str, d
                 sds.attr(key).set(SDC.FLOAT64, val)
             else:
                 vals = list(np.atleast_1d(val))
-                sds.attr(key).set(types[str(data.dtype)], [v.item() for v in
-                                                          np.asarray(vals, data.dtype)])
+                sds.attr(key).set(
+                    types[str(data.dtype)], [v.item() for v in np.asarray(vals, data.dtype)]
+                )
         sds[:] = data
         sds.endaccess()
     sd.end()

@@ -30,11 +30,14 @@ def test_sinusoidal_is_the_modis_sphere_not_wgs84():
     assert crs.to_epsg() is None  # no EPSG code exists (GRIDS.md §1.1)
 
 
-@pytest.mark.parametrize("lon, lat, x, y, tile", [
-    (116.4, 39.9, 9929498.38, 4436682.57, (26, 5)),     # Beijing (GRIDS.md §1.5)
-    (114.305, 30.593, 10940951.01, 3401790.23, (27, 5)),  # Wuhan
-    (91.117, 29.647, 8805405.38, 3296599.71, (25, 6)),    # Lhasa
-])
+@pytest.mark.parametrize(
+    "lon, lat, x, y, tile",
+    [
+        (116.4, 39.9, 9929498.38, 4436682.57, (26, 5)),  # Beijing (GRIDS.md §1.5)
+        (114.305, 30.593, 10940951.01, 3401790.23, (27, 5)),  # Wuhan
+        (91.117, 29.647, 8805405.38, 3296599.71, (25, 6)),  # Lhasa
+    ],
+)
 def test_golden_points(lon, lat, x, y, tile):
     tr = Transformer.from_crs("EPSG:4326", sinusoidal_crs(), always_xy=True)
     gx, gy = tr.transform(lon, lat)
@@ -57,12 +60,17 @@ def test_tile_grid_formula(res, n):
 
 def test_tile_of_grid_accepts_exact_and_truncated_widths_but_not_subsets():
     assert modis_tile_of_grid(modis_tile_grid(26, 5)) == (26, 5)
-    nominal = Grid.from_corners(sinusoidal_crs(), (-1111950.519667, 6671703.118),
-                                (0.0, 5559752.598333), (1200, 1200))
+    nominal = Grid.from_corners(
+        sinusoidal_crs(), (-1111950.519667, 6671703.118), (0.0, 5559752.598333), (1200, 1200)
+    )
     assert modis_tile_of_grid(nominal) == (17, 3)
     assert modis_tile_of_grid(modis_tile_grid(18, 4, "500m")[923:996, 1626:1692]) is None
-    assert modis_tile_of_grid(Grid.from_crs("EPSG:4326", Affine(0.05, 0, -180, 0, -0.05, 90),
-                                            (3600, 7200))) is None
+    assert (
+        modis_tile_of_grid(
+            Grid.from_crs("EPSG:4326", Affine(0.05, 0, -180, 0, -0.05, 90), (3600, 7200))
+        )
+        is None
+    )
 
 
 def test_bad_tile_and_resolution():
@@ -100,4 +108,4 @@ def test_from_xarray_round_trip_exact_after_slicing():
 
 def test_radius_constant():
     assert MODIS_SPHERE_RADIUS == 6371007.181
-    assert T == pytest.approx(1111950.5197665233, abs=1e-9)
+    assert pytest.approx(1111950.5197665233, abs=1e-9) == T

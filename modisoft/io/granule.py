@@ -111,8 +111,9 @@ class GranuleInfo:
         for g in self.grids:
             if name in (g.name, self.grid_key(g)):
                 return g
-        raise UnknownGridError(name, [f"{g.name} ({self.grid_key(g)})" for g in self.grids],
-                               self.path)
+        raise UnknownGridError(
+            name, [f"{g.name} ({self.grid_key(g)})" for g in self.grids], self.path
+        )
 
     def layer(self, name: str) -> Layer:
         """The registry layer, or one built from the file's own attributes."""
@@ -131,8 +132,9 @@ def _metadata_tree(path: str, attrs: dict[str, Any], base: str) -> dict[str, Any
     try:
         return parse_odl(text)
     except ODLSyntaxError as exc:
-        raise MetadataError(path, f"{base} is not valid ODL ({exc}); the metadata is corrupted")\
-            from None
+        raise MetadataError(
+            path, f"{base} is not valid ODL ({exc}); the metadata is corrupted"
+        ) from None
 
 
 @lru_cache(maxsize=256)
@@ -141,25 +143,35 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
     if fmt == "empty":
         raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
     if fmt == "hdf5":
-        raise NotHDFError(path, "an HDF5/netCDF4 file: modisoft reads HDF-EOS2 (HDF4) granules "
-                                "here; HDF5 granules (VIIRS, AVHRR) need the HDF5 reader")
+        raise NotHDFError(
+            path,
+            "an HDF5/netCDF4 file: modisoft reads HDF-EOS2 (HDF4) granules "
+            "here; HDF5 granules (VIIRS, AVHRR) need the HDF5 reader",
+        )
     if fmt == "avhrr-l1b":
         raise NotHDFError(path, "an AVHRR level-1b (POD/KLM) file, not an HDF granule")
     if fmt != "hdf4":
-        raise NotHDFError(path, "not an HDF4 file (unrecognised signature); is it a MODIS "
-                                "HDF-EOS granule?")
+        raise NotHDFError(
+            path, "not an HDF4 file (unrecognised signature); is it a MODIS HDF-EOS granule?"
+        )
     attrs = hdf4.file_attributes(path)
     struct = join_split_attribute(attrs, "StructMetadata")
     if struct is None:
-        raise MetadataError(path, "no StructMetadata.0 attribute: an HDF4 file but not HDF-EOS, "
-                                  "so it has no grid to georeference")
+        raise MetadataError(
+            path,
+            "no StructMetadata.0 attribute: an HDF4 file but not HDF-EOS, "
+            "so it has no grid to georeference",
+        )
     try:
         grids = tuple(parse_struct_metadata(struct))
     except StructMetadataError as exc:
         raise MetadataError(path, f"StructMetadata: {exc}") from None
     if not grids:
-        raise MetadataError(path, "StructMetadata declares no grid (a swath or point file?); "
-                                  "only HDF-EOS grids are read here")
+        raise MetadataError(
+            path,
+            "StructMetadata declares no grid (a swath or point file?); "
+            "only HDF-EOS grids are read here",
+        )
     sds = hdf4.sds_catalog(path)
     core = _metadata_tree(path, attrs, "CoreMetadata")
     archive = _metadata_tree(path, attrs, "ArchiveMetadata")
@@ -172,9 +184,16 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
     if granule.product:
         product = find_product(granule.product, granule.collection)
     version = attrs.get("HDFEOSVersion")
-    return GranuleInfo(path=path, granule=granule, product=product, grids=grids, sds=sds,
-                       core=core, archive=archive,
-                       hdfeos_version=str(version).rstrip("\x00") if version else None)
+    return GranuleInfo(
+        path=path,
+        granule=granule,
+        product=product,
+        grids=grids,
+        sds=sds,
+        core=core,
+        archive=archive,
+        hdfeos_version=str(version).rstrip("\x00") if version else None,
+    )
 
 
 def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
@@ -214,32 +233,43 @@ def layer_from_attrs(name: str, dtype: str, attrs: dict[str, Any]) -> Layer:
     ``scale_factor`` the layer is treated as categorical and keeps its integer dtype.
     """
     fill = attrs.get("_FillValue")
-    fills = tuple(int(v) for v in np.atleast_1d(fill)) if fill is not None and \
-        np.issubdtype(np.dtype(dtype), np.integer) else ()
+    fills = (
+        tuple(int(v) for v in np.atleast_1d(fill))
+        if fill is not None and np.issubdtype(np.dtype(dtype), np.integer)
+        else ()
+    )
     vr = attrs.get("valid_range")
     valid = (vr[0], vr[1]) if isinstance(vr, (list, tuple)) and len(vr) == 2 else None
     scale = attrs.get("scale_factor")
     offset = attrs.get("add_offset", 0.0) or 0.0
     kind = "value" if scale is not None or np.issubdtype(np.dtype(dtype), np.floating) else "class"
     scaling = Scaling(float(scale), float(offset), "hdfeos") if scale is not None else None
-    return Layer(name=name, dtype=dtype, kind=kind, units=str(attrs.get("units", "")),
-                 long_name=str(attrs.get("long_name", "")), scaling=scaling, valid_range=valid,
-                 fill_values=fills, source="file attributes (product not in the registry)")
+    return Layer(
+        name=name,
+        dtype=dtype,
+        kind=kind,
+        units=str(attrs.get("units", "")),
+        long_name=str(attrs.get("long_name", "")),
+        scaling=scaling,
+        valid_range=valid,
+        fill_values=fills,
+        source="file attributes (product not in the registry)",
+    )
 
 
 def _normalize_chunks(chunks: Any, dims: tuple[str, ...], shape: tuple[int, ...]) -> Any:
     if chunks is None:
         return shape
     if isinstance(chunks, dict):
-        return tuple(chunks.get(d, chunks.get("xy" if d in ("x", "y") else d, -1))
-                     for d in dims)
+        return tuple(chunks.get(d, chunks.get("xy" if d in ("x", "y") else d, -1)) for d in dims)
     if isinstance(chunks, int) and len(shape) >= 2:
         return tuple(chunks if i >= len(shape) - 2 else -1 for i in range(len(shape)))
     return chunks
 
 
-def _raw_attrs(info: GranuleInfo, name: str, layer: Layer, file_attrs: dict[str, Any],
-               ref: str) -> dict[str, Any]:
+def _raw_attrs(
+    info: GranuleInfo, name: str, layer: Layer, file_attrs: dict[str, Any], ref: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {"grid_mapping": ref, "layer": name}
     if layer.long_name or file_attrs.get("long_name"):
         out["long_name"] = layer.long_name or str(file_attrs["long_name"])
@@ -257,8 +287,11 @@ def _raw_attrs(info: GranuleInfo, name: str, layer: Layer, file_attrs: dict[str,
     if layer.fill_classes:
         out["fill_class_codes"] = np.array([c.code for c in layer.fill_classes])
         out["fill_class_names"] = " ".join(c.name for c in layer.fill_classes)
-    out["registry"] = "yes" if info.product is not None and \
-        info.product.find_layer(name) is not None else "no (file attributes)"
+    out["registry"] = (
+        "yes"
+        if info.product is not None and info.product.find_layer(name) is not None
+        else "no (file attributes)"
+    )
     return out
 
 
@@ -276,9 +309,11 @@ def _dataset_attrs(info: GranuleInfo, grids: list[GridInfo]) -> dict[str, Any]:
         "history": f"opened by modisoft {modisoft.__version__}",
         **info.granule.to_attrs(),
     }
-    for key, tree, name in (("pge_version", info.core, "PGEVERSION"),
-                            ("processing_center", info.archive, "PROCESSINGCENTER"),
-                            ("local_version_id", info.core, "LOCALVERSIONID")):
+    for key, tree, name in (
+        ("pge_version", info.core, "PGEVERSION"),
+        ("processing_center", info.archive, "PROCESSINGCENTER"),
+        ("local_version_id", info.core, "LOCALVERSIONID"),
+    ):
         val = odl_value(tree, name)
         if val is not None:
             attrs[key] = str(val)
@@ -289,8 +324,9 @@ def _dataset_attrs(info: GranuleInfo, grids: list[GridInfo]) -> dict[str, Any]:
     return attrs
 
 
-def _select(info: GranuleInfo, layers: list[str] | None, grid: str | None
-            ) -> list[tuple[GridInfo, list[str]]]:
+def _select(
+    info: GranuleInfo, layers: list[str] | None, grid: str | None
+) -> list[tuple[GridInfo, list[str]]]:
     by_grid = info.grid_layers
     if grid is not None:
         g = info.find_grid(grid)
@@ -307,16 +343,25 @@ def _select(info: GranuleInfo, layers: list[str] | None, grid: str | None
         owner = next((g for g in info.grids if name in by_grid[g.name]), None)
         if owner is None:
             if name in info.sds:
-                raise GranuleReadError(info.path, "not a grid layer (it belongs to no HDF-EOS "
-                                       "grid, e.g. a compact 1-D array); it cannot be "
-                                       "georeferenced", name)
+                raise GranuleReadError(
+                    info.path,
+                    "not a grid layer (it belongs to no HDF-EOS "
+                    "grid, e.g. a compact 1-D array); it cannot be "
+                    "georeferenced",
+                    name,
+                )
             raise UnknownLayerError(name, every, info.path)
         out.setdefault(owner.name, []).append(name)
     return [(info.find_grid(g), names) for g, names in out.items()]
 
 
-def open_granule(path: str | os.PathLike[str], layers: list[str] | str | None = None, *,
-                 grid: str | None = None, chunks: Any = "auto") -> Any:
+def open_granule(
+    path: str | os.PathLike[str],
+    layers: list[str] | str | None = None,
+    *,
+    grid: str | None = None,
+    chunks: Any = "auto",
+) -> Any:
     """Open an HDF-EOS2 granule as a lazy, georeferenced :class:`xarray.Dataset` of raw layers.
 
     Parameters
@@ -375,10 +420,16 @@ def open_granule(path: str | os.PathLike[str], layers: list[str] | str | None = 
         warnings.warn(
             f"{info.path}: product {info.granule.product or '(unidentified)'} collection "
             f"{info.granule.collection or '?'} is not in the modisoft registry; layers are raw "
-            "with the file's own fill/scale attributes", UnknownProductWarning, stacklevel=2)
+            "with the file's own fill/scale attributes",
+            UnknownProductWarning,
+            stacklevel=2,
+        )
     if info.granule.mismatches:
-        warnings.warn(f"{info.path}: " + "; ".join(info.granule.mismatches),
-                      IdentityMismatchWarning, stacklevel=2)
+        warnings.warn(
+            f"{info.path}: " + "; ".join(info.granule.mismatches),
+            IdentityMismatchWarning,
+            stacklevel=2,
+        )
     selection = _select(info, layers, grid)
     multi = len(selection) > 1
     mtime = os.stat(info.path).st_mtime_ns
@@ -391,27 +442,46 @@ def open_granule(path: str | os.PathLike[str], layers: list[str] | str | None = 
         for name in names:
             meta = info.sds[name]
             fld = g.field(name)
-            dims = tuple({"YDim": ydim, "XDim": xdim}.get(d, d) for d in fld.dims) if fld \
+            dims = (
+                tuple({"YDim": ydim, "XDim": xdim}.get(d, d) for d in fld.dims)
+                if fld
                 else (ydim, xdim)
+            )
             shape = meta["shape"]
-            if len(dims) != len(shape) or (ydim in dims and shape[dims.index(ydim)] != g.grid.height)\
-                    or (xdim in dims and shape[dims.index(xdim)] != g.grid.width):
-                raise MetadataError(info.path, f"shape {shape} disagrees with grid {g.name} "
-                                               f"{g.grid.shape} and dims {fld.dims if fld else ''}",
-                                    name)
+            if (
+                len(dims) != len(shape)
+                or (ydim in dims and shape[dims.index(ydim)] != g.grid.height)
+                or (xdim in dims and shape[dims.index(xdim)] != g.grid.width)
+            ):
+                raise MetadataError(
+                    info.path,
+                    f"shape {shape} disagrees with grid {g.name} "
+                    f"{g.grid.shape} and dims {fld.dims if fld else ''}",
+                    name,
+                )
             layer = info.layer(name)
             if layer.dtype != meta["dtype"]:
-                warnings.warn(f"{info.path}: layer {name!r} is {meta['dtype']} in the file but "
-                              f"{layer.dtype} in the registry; using the file's attributes",
-                              UnknownProductWarning, stacklevel=2)
+                warnings.warn(
+                    f"{info.path}: layer {name!r} is {meta['dtype']} in the file but "
+                    f"{layer.dtype} in the registry; using the file's attributes",
+                    UnknownProductWarning,
+                    stacklevel=2,
+                )
                 layer = layer_from_attrs(name, meta["dtype"], meta["attrs"])
             arr = hdf4.HDF4Array(info.path, name, shape, meta["dtype"])
             norm = _normalize_chunks(chunks, dims, shape)
             token = tokenize(info.path, mtime, name, norm)
-            darr = da.from_array(arr, chunks=norm, name=f"hdf4-{name}-{token}", lock=False,
-                                 asarray=True, meta=np.empty((0,) * len(shape), meta["dtype"]))
-            data_vars[name] = xr.Variable(dims, darr, _raw_attrs(info, name, layer,
-                                                                 meta["attrs"], ref))
+            darr = da.from_array(
+                arr,
+                chunks=norm,
+                name=f"hdf4-{name}-{token}",
+                lock=False,
+                asarray=True,
+                meta=np.empty((0,) * len(shape), meta["dtype"]),
+            )
+            data_vars[name] = xr.Variable(
+                dims, darr, _raw_attrs(info, name, layer, meta["attrs"], ref)
+            )
     ds = xr.Dataset(data_vars, coords=coords, attrs=_dataset_attrs(info, [g for g, _ in selection]))
     if info.product is not None:
         ds.attrs["registry_product"] = f"{info.product.name}.{info.product.collection}"

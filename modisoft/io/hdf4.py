@@ -9,6 +9,7 @@ here and re-raised as :class:`~modisoft.errors.GranuleReadError` naming the file
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -18,8 +19,17 @@ import numpy as np
 
 from modisoft.errors import GranuleReadError, NotHDFError
 
-__all__ = ["HDF4_LOCK", "HDF4Array", "read_block", "open_sd", "sds_catalog", "file_attributes",
-           "sds_attributes", "HDF4_MAGIC", "clear_handle_cache"]
+__all__ = [
+    "HDF4_LOCK",
+    "HDF4Array",
+    "read_block",
+    "open_sd",
+    "sds_catalog",
+    "file_attributes",
+    "sds_attributes",
+    "HDF4_MAGIC",
+    "clear_handle_cache",
+]
 
 HDF4_LOCK = threading.RLock()
 """The process-wide lock around every HDF4 library call."""
@@ -43,10 +53,8 @@ def clear_handle_cache() -> None:
     with HDF4_LOCK:
         if _handles_pid == os.getpid():
             for sd in _handles.values():
-                try:
+                with contextlib.suppress(Exception):  # closing a broken handle must not raise
                     sd.end()
-                except Exception:  # noqa: S110 - closing a broken handle must not raise
-                    pass
         _handles.clear()
         _handles_pid = os.getpid()
 
@@ -77,15 +85,15 @@ def open_sd(path: str) -> Any:
         sd = SD(path, SDC.READ)
     except _hdf4_error() as exc:
         raise NotHDFError(
-            path, f"HDF4 library cannot open the file ({exc}); size {st.st_size} bytes: it may "
-            "be truncated or corrupted, re-download it") from None
+            path,
+            f"HDF4 library cannot open the file ({exc}); size {st.st_size} bytes: it may "
+            "be truncated or corrupted, re-download it",
+        ) from None
     _handles[key] = sd
     while len(_handles) > _CACHE_SIZE:
         _, old = _handles.popitem(last=False)
-        try:
+        with contextlib.suppress(Exception):
             old.end()
-        except Exception:  # noqa: S110
-            pass
     return sd
 
 
@@ -115,9 +123,18 @@ def sds_catalog(path: str) -> dict[str, dict[str, Any]]:
     """Every SDS: ``{name: {"index", "shape", "dtype", "attrs"}}`` (metadata only)."""
     from pyhdf.SD import SDC
 
-    types = {SDC.INT8: "int8", SDC.UINT8: "uint8", SDC.INT16: "int16", SDC.UINT16: "uint16",
-             SDC.INT32: "int32", SDC.UINT32: "uint32", SDC.FLOAT32: "float32",
-             SDC.FLOAT64: "float64", SDC.CHAR8: "S1", SDC.UCHAR8: "uint8"}
+    types = {
+        SDC.INT8: "int8",
+        SDC.UINT8: "uint8",
+        SDC.INT16: "int16",
+        SDC.UINT16: "uint16",
+        SDC.INT32: "int32",
+        SDC.UINT32: "uint32",
+        SDC.FLOAT32: "float32",
+        SDC.FLOAT64: "float64",
+        SDC.CHAR8: "S1",
+        SDC.UCHAR8: "uint8",
+    }
     out: dict[str, dict[str, Any]] = {}
     with HDF4_LOCK:
         sd = open_sd(path)
@@ -133,8 +150,12 @@ def sds_catalog(path: str) -> dict[str, dict[str, Any]]:
                 sds.endaccess()
             except _hdf4_error() as exc:
                 raise GranuleReadError(path, f"cannot read attributes ({exc})", name) from None
-            out[name] = {"index": index, "shape": shape, "dtype": types.get(typ, f"hdf4:{typ}"),
-                         "attrs": attrs}
+            out[name] = {
+                "index": index,
+                "shape": shape,
+                "dtype": types.get(typ, f"hdf4:{typ}"),
+                "attrs": attrs,
+            }
     return out
 
 
@@ -169,8 +190,11 @@ def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, .
                 sds.endaccess()
         except _hdf4_error() as exc:
             raise GranuleReadError(
-                path, f"HDF4 read of rows/cols from {start} count {count} failed ({exc}); the "
-                "file may be truncated or corrupted", name) from None
+                path,
+                f"HDF4 read of rows/cols from {start} count {count} failed ({exc}); the "
+                "file may be truncated or corrupted",
+                name,
+            ) from None
     return np.asarray(data)
 
 

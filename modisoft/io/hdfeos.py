@@ -24,8 +24,13 @@ from pyproj import CRS
 from modisoft.grids import MODIS_SPHERE_RADIUS, Grid, sinusoidal_crs
 from modisoft.io.odl import ODLSyntaxError, parse_odl
 
-__all__ = ["FieldInfo", "GridInfo", "parse_struct_metadata", "packed_dms_to_degrees",
-           "StructMetadataError"]
+__all__ = [
+    "FieldInfo",
+    "GridInfo",
+    "parse_struct_metadata",
+    "packed_dms_to_degrees",
+    "StructMetadataError",
+]
 
 # GCTP spheroid codes -> (semi-major, inverse flattening); 0 = sphere.  From the GCTP
 # spheroid table used by HDF-EOS (sphdz.c).
@@ -40,13 +45,27 @@ _SPHEROIDS: dict[int, tuple[float, float, str]] = {
 }
 
 _DTYPES = {
-    "DFNT_INT8": "int8", "DFNT_UINT8": "uint8", "DFNT_INT16": "int16", "DFNT_UINT16": "uint16",
-    "DFNT_INT32": "int32", "DFNT_UINT32": "uint32", "DFNT_INT64": "int64",
-    "DFNT_UINT64": "uint64", "DFNT_FLOAT32": "float32", "DFNT_FLOAT64": "float64",
-    "DFNT_CHAR8": "S1", "DFNT_UCHAR8": "uint8",
-    "H5T_NATIVE_SCHAR": "int8", "H5T_NATIVE_UCHAR": "uint8", "H5T_NATIVE_SHORT": "int16",
-    "H5T_NATIVE_USHORT": "uint16", "H5T_NATIVE_INT": "int32", "H5T_NATIVE_UINT": "uint32",
-    "H5T_NATIVE_LLONG": "int64", "H5T_NATIVE_ULLONG": "uint64", "H5T_NATIVE_FLOAT": "float32",
+    "DFNT_INT8": "int8",
+    "DFNT_UINT8": "uint8",
+    "DFNT_INT16": "int16",
+    "DFNT_UINT16": "uint16",
+    "DFNT_INT32": "int32",
+    "DFNT_UINT32": "uint32",
+    "DFNT_INT64": "int64",
+    "DFNT_UINT64": "uint64",
+    "DFNT_FLOAT32": "float32",
+    "DFNT_FLOAT64": "float64",
+    "DFNT_CHAR8": "S1",
+    "DFNT_UCHAR8": "uint8",
+    "H5T_NATIVE_SCHAR": "int8",
+    "H5T_NATIVE_UCHAR": "uint8",
+    "H5T_NATIVE_SHORT": "int16",
+    "H5T_NATIVE_USHORT": "uint16",
+    "H5T_NATIVE_INT": "int32",
+    "H5T_NATIVE_UINT": "uint32",
+    "H5T_NATIVE_LLONG": "int64",
+    "H5T_NATIVE_ULLONG": "uint64",
+    "H5T_NATIVE_FLOAT": "float32",
     "H5T_NATIVE_DOUBLE": "float64",
 }
 
@@ -111,7 +130,8 @@ def _ellipsoid_proj(params: tuple[float, ...], sphere_code: int | None) -> str:
     code = 0 if sphere_code is None or sphere_code < 0 else int(sphere_code)
     if code not in _SPHEROIDS:
         raise StructMetadataError(
-            f"GCTP spheroid code {code} is not supported (known: {sorted(_SPHEROIDS)})")
+            f"GCTP spheroid code {code} is not supported (known: {sorted(_SPHEROIDS)})"
+        )
     semi, rf, _ = _SPHEROIDS[code]
     return f"+R={semi!r}" if rf == 0 else f"+a={semi!r} +rf={rf!r}"
 
@@ -125,13 +145,15 @@ def _grid_crs(proj: str, params: tuple[float, ...], sphere_code: int | None) -> 
         if params and params[0] == MODIS_SPHERE_RADIUS and lon0 == x0 == y0 == 0:
             return sinusoidal_crs()
         ell = _ellipsoid_proj(params, sphere_code)
-        return CRS.from_proj4(f"+proj=sinu +lon_0={lon0!r} +x_0={x0!r} +y_0={y0!r} {ell} "
-                              "+units=m +no_defs +type=crs")
+        return CRS.from_proj4(
+            f"+proj=sinu +lon_0={lon0!r} +x_0={x0!r} +y_0={y0!r} {ell} +units=m +no_defs +type=crs"
+        )
     if p == "GCTP_GEO":
         ell = _ellipsoid_proj(params, sphere_code)
         return CRS.from_proj4(f"+proj=longlat {ell} +no_defs +type=crs")
     raise StructMetadataError(
-        f"projection {proj} is not supported yet (supported: GCTP_SNSOID, GCTP_GEO)")
+        f"projection {proj} is not supported yet (supported: GCTP_SNSOID, GCTP_GEO)"
+    )
 
 
 def _as_tuple(v: Any) -> tuple:
@@ -143,7 +165,7 @@ def _as_tuple(v: Any) -> tuple:
 def _fields(block: dict[str, Any]) -> tuple[FieldInfo, ...]:
     out = []
     df = block.get("DataField", {}) or {}
-    for key, obj in df.items():
+    for _key, obj in df.items():
         for o in obj if isinstance(obj, list) else [obj]:
             if not isinstance(o, dict) or "DataFieldName" not in o:
                 continue
@@ -188,9 +210,13 @@ def _grid_info(block: dict[str, Any]) -> GridInfo:
     grid = Grid(crs.to_wkt(), tr, (ny, nx))
     reg = block.get("PixelRegistration")
     return GridInfo(
-        name=name, grid=grid, fields=_fields(block), projection=proj,
+        name=name,
+        grid=grid,
+        fields=_fields(block),
+        projection=proj,
         pixel_registration=str(reg) if reg is not None else None,
-        grid_origin=str(origin) if origin is not None else None, proj_params=params,
+        grid_origin=str(origin) if origin is not None else None,
+        proj_params=params,
         dimensions=_dimensions(block),
     )
 

@@ -82,7 +82,7 @@ class _Parser:
         return tok
 
     def expect(self, value: str) -> None:
-        kind, tok, pos = self.take()
+        _kind, tok, pos = self.take()
         if tok != value:
             raise ODLSyntaxError(f"expected {value!r} at offset {pos}, found {tok!r}")
 

@@ -12,8 +12,14 @@ from modisoft.products import modis_lai, modis_other, modis_sr, modis_vi
 from modisoft.products.model import BitField, FillClass, Layer, Product, Scaling
 
 __all__ = [
-    "BitField", "FillClass", "Layer", "Product", "Scaling",
-    "all_products", "find_product", "get_product",
+    "BitField",
+    "FillClass",
+    "Layer",
+    "Product",
+    "Scaling",
+    "all_products",
+    "find_product",
+    "get_product",
 ]
 
 _REGISTRY: dict[tuple[str, str], Product] = {}
@@ -29,8 +35,9 @@ def _norm_collection(collection: str | int | None) -> str | None:
         return None
     c = str(collection).strip()
     if c.isdigit():
-        c = {"5": "005", "6": "006", "61": "061", "1": "001", "2": "002"}.get(c.lstrip("0") or "0",
-                                                                              c.zfill(3))
+        c = {"5": "005", "6": "006", "61": "061", "1": "001", "2": "002"}.get(
+            c.lstrip("0") or "0", c.zfill(3)
+        )
     return c
 
 
@@ -64,8 +71,11 @@ def get_product(name: str, collection: str | int | None = None) -> Product:
     if p is None:
         known = sorted({n for n, _ in _REGISTRY})
         colls = sorted(c for n, c in _REGISTRY if n == name.upper())
-        hint = f"; registered collections: {', '.join(colls)}" if colls else (
-            f"; registered products: {', '.join(known)}")
+        hint = (
+            f"; registered collections: {', '.join(colls)}"
+            if colls
+            else (f"; registered products: {', '.join(known)}")
+        )
         raise RegistryError(f"product {name!r} collection {collection!r} is not registered{hint}")
     return p
 

@@ -23,40 +23,69 @@ LAI_FILL_CLASSES = (
     FillClass(250, "urban", "land cover assigned as urban/built-up"),
     FillClass(251, "wetland", "land cover assigned as permanent wetlands/inundated marshland"),
     FillClass(252, "snow_ice", "land cover assigned as perennial snow, ice"),
-    FillClass(253, "barren", "land cover assigned as barren, sparse vegetation (rock, tundra, desert)"),
+    FillClass(
+        253, "barren", "land cover assigned as barren, sparse vegetation (rock, tundra, desert)"
+    ),
     FillClass(254, "water", "land cover assigned as perennial salt or inland fresh water"),
     FillClass(255, "fill", "_FillValue: surface reflectance or land cover input was fill"),
 )
 """Fill classes of the MOD15 LAI/FPAR value layers (stored 249-255)."""
 
 STDDEV_FILL_CLASSES = (
-    FillClass(248, "no_stddev", "no standard deviation available, pixel produced by the back-up method"),
+    FillClass(
+        248, "no_stddev", "no standard deviation available, pixel produced by the back-up method"
+    ),
     *LAI_FILL_CLASSES,
 )
 """Fill classes of the MOD15 StdDev layers: 248 plus the LAI legend."""
 
 
-def _value(name: str, scale: float, units: str, long_name: str, classes=LAI_FILL_CLASSES,
-           upper: float = 10.0) -> Layer:
+def _value(
+    name: str,
+    scale: float,
+    units: str,
+    long_name: str,
+    classes=LAI_FILL_CLASSES,
+    upper: float = 10.0,
+) -> Layer:
     return Layer(
-        name=name, dtype="uint8", kind="value", units=units, long_name=long_name,
-        scaling=Scaling(scale, 0.0, "hdfeos"), valid_range=(0, 100), fill_values=(255,),
-        fill_classes=classes, physical_range=(0.0, upper), source=f"{_SRC}; classes: {_LEGEND_SRC}",
+        name=name,
+        dtype="uint8",
+        kind="value",
+        units=units,
+        long_name=long_name,
+        scaling=Scaling(scale, 0.0, "hdfeos"),
+        valid_range=(0, 100),
+        fill_values=(255,),
+        fill_classes=classes,
+        physical_range=(0.0, upper),
+        source=f"{_SRC}; classes: {_LEGEND_SRC}",
     )
 
 
 def _qa(name: str, long_name: str) -> Layer:
-    return Layer(name=name, dtype="uint8", kind="qa", long_name=long_name, valid_range=(0, 254),
-                 fill_values=(255,), source=_SRC + "; bit layout: reference/QA.md §2")
+    return Layer(
+        name=name,
+        dtype="uint8",
+        kind="qa",
+        long_name=long_name,
+        valid_range=(0, 254),
+        fill_values=(255,),
+        source=_SRC + "; bit layout: reference/QA.md §2",
+    )
 
 
 def _layers(res: str) -> tuple[Layer, ...]:
     return (
-        _value(f"Fpar_{res}", 0.01, "1", "fraction of photosynthetically active radiation", upper=1.0),
+        _value(
+            f"Fpar_{res}", 0.01, "1", "fraction of photosynthetically active radiation", upper=1.0
+        ),
         _value(f"Lai_{res}", 0.1, "m2 m-2", "leaf area index (one-sided)"),
         _qa("FparLai_QC", "quality control of LAI and FPAR"),
         _qa("FparExtra_QC", "extra quality control of LAI and FPAR"),
-        _value(f"FparStdDev_{res}", 0.01, "1", "standard deviation of FPAR", STDDEV_FILL_CLASSES, 1.0),
+        _value(
+            f"FparStdDev_{res}", 0.01, "1", "standard deviation of FPAR", STDDEV_FILL_CLASSES, 1.0
+        ),
         _value(f"LaiStdDev_{res}", 0.1, "m2 m-2", "standard deviation of LAI", STDDEV_FILL_CLASSES),
     )
 
@@ -67,23 +96,47 @@ _PLATFORM = {"MOD": "Terra", "MYD": "Aqua", "MCD": "Terra+Aqua"}
 def _products() -> list[Product]:
     out = []
     for sat in ("MOD", "MYD", "MCD"):
-        out.append(Product(
-            name=f"{sat}15A2", collection="005", platform=_PLATFORM[sat], period_days=8,
-            resolution="1km", title=f"{_PLATFORM[sat]} LAI/FPAR 8-day 1 km (Collection 5)",
-            layers=_layers("1km"), grids={"MOD_Grid_MOD15A2": "1km"}, source=_SRC,
-        ))
+        out.append(
+            Product(
+                name=f"{sat}15A2",
+                collection="005",
+                platform=_PLATFORM[sat],
+                period_days=8,
+                resolution="1km",
+                title=f"{_PLATFORM[sat]} LAI/FPAR 8-day 1 km (Collection 5)",
+                layers=_layers("1km"),
+                grids={"MOD_Grid_MOD15A2": "1km"},
+                source=_SRC,
+            )
+        )
     for coll in ("006", "061"):
         for sat in ("MOD", "MYD", "MCD"):
-            out.append(Product(
-                name=f"{sat}15A2H", collection=coll, platform=_PLATFORM[sat], period_days=8,
-                resolution="500m", title=f"{_PLATFORM[sat]} LAI/FPAR 8-day 500 m",
-                layers=_layers("500m"), grids={"MOD_Grid_MOD15A2H": "500m"}, source=_SRC,
-            ))
-        out.append(Product(
-            name="MCD15A3H", collection=coll, platform="Terra+Aqua", period_days=4,
-            resolution="500m", title="Terra+Aqua LAI/FPAR 4-day 500 m",
-            layers=_layers("500m"), grids={"MOD_Grid_MCD15A3H": "500m"}, source=_SRC,
-        ))
+            out.append(
+                Product(
+                    name=f"{sat}15A2H",
+                    collection=coll,
+                    platform=_PLATFORM[sat],
+                    period_days=8,
+                    resolution="500m",
+                    title=f"{_PLATFORM[sat]} LAI/FPAR 8-day 500 m",
+                    layers=_layers("500m"),
+                    grids={"MOD_Grid_MOD15A2H": "500m"},
+                    source=_SRC,
+                )
+            )
+        out.append(
+            Product(
+                name="MCD15A3H",
+                collection=coll,
+                platform="Terra+Aqua",
+                period_days=4,
+                resolution="500m",
+                title="Terra+Aqua LAI/FPAR 4-day 500 m",
+                layers=_layers("500m"),
+                grids={"MOD_Grid_MCD15A3H": "500m"},
+                source=_SRC,
+            )
+        )
     return out
 
 

@@ -1,0 +1,64 @@
+"""Granule identity from file names and from metadata; disagreements are reported."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, date, datetime
+
+import pytest
+from conftest import sample
+
+from modisoft import inspect_granule, open_granule, parse_filename
+from modisoft.errors import IdentityMismatchWarning
+
+
+def test_parse_standard_names():
+    g = parse_filename("/x/MCD15A2H.A2016201.h18v05.006.2016215124658.hdf")
+    assert (g.product, g.collection, g.tile, g.tile_id) == ("MCD15A2H", "006", (18, 5), "h18v05")
+    assert g.start_date == date(2016, 7, 19)
+    assert g.production_time == datetime(2016, 8, 2, 12, 46, 58, tzinfo=UTC)
+    sw = parse_filename("MOD021KM.A2008296.1230.061.2017321000000.hdf")
+    assert sw.product == "MOD021KM" and sw.tile is None
+    assert parse_filename("VNP13A2.A2025001.h18v09.002.2025017085341.h5").collection == "002"
+    assert parse_filename("MOD11A1.hdf").identified_from == "none"
+    assert parse_filename("MOD13A2.A2025999.h18v09.061.2025022080611.hdf").identified_from == "none"
+
+
+def test_name_and_metadata_agree_on_real_files():
+    info = inspect_granule(sample("MOD13A2.A2025017.h18v09.061.2025035161835.hdf"))
+    g = info.granule
+    assert g.identified_from == "filename+metadata" and g.mismatches == ()
+    assert (g.product, g.collection, g.tile_id) == ("MOD13A2", "061", "h18v09")
+    assert (g.start_date, g.end_date) == (date(2025, 1, 17), date(2025, 2, 1))
+
+
+def test_renamed_file_identified_from_metadata():
+    g = inspect_granule(sample("MOD11A1.hdf")).granule
+    assert g.identified_from == "metadata"
+    assert g.granule_id == "MOD11A1.A2019305.h14v09.006.2019306084028.hdf"
+    assert (g.product, g.collection, g.tile_id, g.start_date) == (
+        "MOD11A1",
+        "006",
+        "h14v09",
+        date(2019, 11, 1),
+    )
+
+
+def test_wrong_name_is_reported_and_metadata_wins(tmp_copy):
+    wrong = tmp_copy(
+        "MOD13A2.A2025017.h18v09.061.2025035161835.hdf",
+        "MOD13A2.A2025033.h19v09.061.2025035161835.hdf",
+    )
+    with pytest.warns(IdentityMismatchWarning) as rec:
+        ds = open_granule(wrong, "1 km 16 days NDVI")
+    msg = str(rec[0].message)
+    assert "file name says tile h19v09 but the metadata says h18v09" in msg
+    assert "start date 2025-02-02" in msg and "2025-01-17" in msg
+    assert ds.attrs["tile"] == "h18v09" and ds.attrs["start_date"] == "2025-01-17"
+    assert "identity_mismatches" in ds.attrs
+
+
+def test_no_warning_when_consistent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        open_granule(sample("MCD15A2.A2012001.h18v03.005.2012017211211.hdf"), "Lai_1km")
