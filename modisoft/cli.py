@@ -99,13 +99,14 @@ def _print_text(d: dict[str, Any]) -> None:
 def info(files: tuple[str, ...], as_json: bool) -> None:
     """Describe granules: product, tile, dates, grids and layers.
 
-    FILES may be files or folders (every file directly inside is described).  Exit code 1 when
+    FILES may be files or folders (every file directly inside is described, text files such as
+    .md or .csv excepted).  Exit code 1 when
     any file could not be read (empty, truncated, corrupted); files that are recognised but not
     fully readable yet are described as far as possible and do not fail the command.
     """
     import os
 
-    from modisoft.info import describe
+    from modisoft.info import TEXT_EXTENSIONS, describe
 
     paths: list[str] = []
     for f in files:
@@ -114,7 +115,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
                 sorted(
                     os.path.join(f, n)
                     for n in os.listdir(f)
-                    if os.path.isfile(os.path.join(f, n)) and not n.startswith(".")
+                    if os.path.isfile(os.path.join(f, n))
+                    and not n.startswith(".")
+                    and os.path.splitext(n)[1].lower() not in TEXT_EXTENSIONS
                 )
             )
         else:

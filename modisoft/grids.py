@@ -129,10 +129,12 @@ class Grid:
 
     @property
     def height(self) -> int:
+        """Number of rows (``ny``)."""
         return self.shape[0]
 
     @property
     def width(self) -> int:
+        """Number of columns (``nx``)."""
         return self.shape[1]
 
     @property

@@ -18,7 +18,7 @@ from modisoft.io.granule import GranuleInfo, detect_format, inspect_granule
 
 __all__ = ["describe"]
 
-_TEXT_EXTENSIONS = {".csv", ".txt", ".md", ".json", ".toml", ".yaml", ".yml", ".xml", ".html"}
+TEXT_EXTENSIONS = {".csv", ".txt", ".md", ".json", ".toml", ".yaml", ".yml", ".xml", ".html"}
 
 
 def _jsonable(v: Any) -> Any:
@@ -163,7 +163,7 @@ def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
 
         raise GranuleReadError(path, "no such file")
     ext = os.path.splitext(path)[1].lower()
-    if ext in _TEXT_EXTENSIONS:
+    if ext in TEXT_EXTENSIONS:
         return {
             "path": path,
             "format": f"text ({ext[1:]})",

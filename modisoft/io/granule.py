@@ -261,7 +261,8 @@ def _normalize_chunks(chunks: Any, dims: tuple[str, ...], shape: tuple[int, ...]
     if chunks is None:
         return shape
     if isinstance(chunks, dict):
-        return tuple(chunks.get(d, chunks.get("xy" if d in ("x", "y") else d, -1)) for d in dims)
+        # exact dim name first; "y"/"x" also apply to the suffixed dims of multi-grid files
+        return tuple(chunks.get(d, chunks.get(d.split("_", 1)[0], "auto")) for d in dims)
     if isinstance(chunks, int) and len(shape) >= 2:
         return tuple(chunks if i >= len(shape) - 2 else -1 for i in range(len(shape)))
     return chunks

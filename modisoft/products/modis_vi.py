@@ -12,7 +12,7 @@ subset allows 0..4, the meaning of 4 is unknown.
 
 from __future__ import annotations
 
-from modisoft.products.model import FillClass, Layer, Product, Scaling
+from modisoft.products.model import Layer, Product, Scaling
 
 _SRC = "real MOD13A2/MYD13A2 C6.1 h18v09 2025 and a C6 subset; GEE; MODIStsp (PRODUCTS.md §5)"
 
@@ -108,7 +108,6 @@ def _layers(kind: str, collection: str) -> tuple[Layer, ...]:
             long_name="quality reliability of VI",
             valid_range=(0, rel_max),
             fill_values=(-1,),
-            fill_classes=(FillClass(-1, "fill", "fill / not processed"),),
             class_values=RELIABILITY,
             source=src,
         ),
