@@ -44,8 +44,12 @@ class Granule:
         Short name (``"MOD13A2"``) and three-digit collection (``"061"``).
     tile
         ``(h, v)`` of a MODIS/VIIRS sinusoidal tile, or ``None``.
+    nominal_date
+        The nominal date of the ``AYYYYDDD`` field of the standard name (for most products the
+        first day of the period; MCD43 names the centre day of its 16-day window).
     start_date, end_date
-        The acquisition period (``end_date`` from the metadata when known).
+        The acquisition period from the metadata's range dates (``start_date`` falls back to
+        ``nominal_date`` when the metadata has none).
     production_time
         When the granule was produced (UTC).
     granule_id
@@ -60,6 +64,7 @@ class Granule:
     product: str | None = None
     collection: str | None = None
     tile: tuple[int, int] | None = None
+    nominal_date: date | None = None
     start_date: date | None = None
     end_date: date | None = None
     production_time: datetime | None = None
@@ -84,6 +89,8 @@ class Granule:
         ):
             if val is not None:
                 out[key] = val
+        if self.nominal_date:
+            out["nominal_date"] = self.nominal_date.isoformat()
         if self.start_date:
             out["start_date"] = self.start_date.isoformat()
         if self.end_date:
@@ -126,6 +133,7 @@ def parse_filename(path: str | os.PathLike[str]) -> Granule:
         product=m["product"].upper(),
         collection=m["collection"],
         tile=tile,
+        nominal_date=start,
         start_date=start,
         production_time=prod_time,
         granule_id=os.path.basename(path),
@@ -221,6 +229,7 @@ def identity_from_metadata(
         product=str(product).upper() if product else None,
         collection=collection,
         tile=tile,
+        nominal_date=from_id.nominal_date,
         start_date=start,
         end_date=end,
         production_time=prod_time,
@@ -234,7 +243,10 @@ def reconcile(
 ) -> Granule:
     """Merge the two identities; the metadata wins and disagreements are listed.
 
-    A grid whose corners match a different tile than the metadata also counts as a mismatch.
+    The file name's nominal date must equal the metadata's (``LOCALGRANULEID``) and lie inside
+    the metadata's range dates; MCD43 names the centre of its 16-day window, so the nominal date
+    is not compared with the range start.  A grid whose corners match a different tile than the
+    metadata also counts as a mismatch.
     """
     if from_meta.identified_from == "none":
         return from_name
@@ -247,12 +259,17 @@ def reconcile(
         ("product", from_name.product, from_meta.product),
         ("collection", from_name.collection, from_meta.collection),
         ("tile", from_name.tile_id, from_meta.tile_id),
-        ("start date", from_name.start_date, from_meta.start_date),
+        ("date", from_name.nominal_date, from_meta.nominal_date),
     )
     if from_name.identified_from != "none":
         for what, a, b in pairs:
             if a is not None and b is not None and a != b:
                 problems.append(f"file name says {what} {a} but the metadata says {b}")
+    nominal, start, end = from_name.nominal_date, from_meta.start_date, from_meta.end_date
+    if nominal and start and end and not start <= nominal <= end:
+        problems.append(
+            f"file name date {nominal} is outside the metadata's range {start} to {end}"
+        )
     if grid_tile is not None and from_meta.tile is not None and grid_tile != from_meta.tile:
         problems.append(
             f"grid corners are those of tile h{grid_tile[0]:02d}v{grid_tile[1]:02d} but the "

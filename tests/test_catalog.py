@@ -53,7 +53,8 @@ def test_wrong_name_is_reported_and_metadata_wins(tmp_copy):
         ds = open_granule(wrong, "1 km 16 days NDVI")
     msg = str(rec[0].message)
     assert "file name says tile h19v09 but the metadata says h18v09" in msg
-    assert "start date 2025-02-02" in msg and "2025-01-17" in msg
+    assert "file name says date 2025-02-02 but the metadata says 2025-01-17" in msg
+    assert "outside the metadata's range 2025-01-17 to 2025-02-01" in msg
     assert ds.attrs["tile"] == "h18v09" and ds.attrs["start_date"] == "2025-01-17"
     assert "identity_mismatches" in ds.attrs
 
@@ -62,3 +63,12 @@ def test_no_warning_when_consistent():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         open_granule(sample("MCD15A2.A2012001.h18v03.005.2012017211211.hdf"), "Lai_1km")
+
+
+def test_mcd43_centre_date_is_not_a_mismatch():
+    """MCD43A3 names the centre day of its 16-day window: A2017199 = 2017-07-18 lies inside
+    RANGEBEGINNINGDATE..RANGEENDINGDATE = 2017-07-10..2017-07-25 (read from the real file)."""
+    g = inspect_granule(sample("MCD43A3.A2017199.h15v07.006.2017208032853.hdf")).granule
+    assert g.mismatches == ()
+    assert g.nominal_date == date(2017, 7, 18)
+    assert (g.start_date, g.end_date) == (date(2017, 7, 10), date(2017, 7, 25))
