@@ -10,6 +10,7 @@ categorical companion ``<layer>_class``: 0 where the value is valid, else the st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
     return np.where(valid_mask(raw, layer), np.zeros((), raw.dtype), raw).astype(raw.dtype)
 
 
-def _layer_of(da: Any) -> Layer | None:
+def _layer_of(da: Any) -> Layer:
     """A layer rebuilt from the attributes ``open_granule`` left on a raw DataArray."""
     from modisoft.io.granule import layer_from_attrs
 
@@ -73,12 +74,8 @@ def _layer_of(da: Any) -> Layer | None:
         attrs["add_offset"] = da.attrs.get("stored_add_offset", 0.0)
     layer = layer_from_attrs(str(name), str(da.dtype), attrs)
     if da.attrs.get("kind") in ("qa", "class"):
-        from dataclasses import replace
-
         layer = replace(layer, kind=da.attrs["kind"], scaling=None)
     elif "unpacking" in da.attrs and layer.scaling is not None:
-        from dataclasses import replace
-
         layer = replace(layer, scaling=replace(layer.scaling, convention=da.attrs["unpacking"]))
     return layer
 
