@@ -151,5 +151,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
+# Subcommands that live beside their library modules register here, one line each.
+# (keep this block: other commands are added below it)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
