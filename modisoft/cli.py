@@ -87,8 +87,17 @@ def _print_text(d: dict[str, Any]) -> None:
             click.echo(f"    {lyr['name']:<{width}}  {_fmt_layer(lyr)}")
     if d.get("non_grid_layers"):
         click.echo(f"  not on a grid: {', '.join(d['non_grid_layers'])}")
-    for ds in d.get("datasets", []):
-        click.echo(f"    {ds['name']}  {ds['dtype']} {tuple(ds['shape'])}")
+    if d.get("swath"):
+        sw = d["swath"]
+        click.echo(
+            f"  swath       {sw['shape'][0]} lines x {sw['shape'][1]} pixels, 2-D lat/lon "
+            f"({sw['geolocation']})"
+        )
+        width = max((len(lyr["name"]) for lyr in sw["layers"]), default=0)
+        for lyr in sw["layers"]:
+            click.echo(f"    {lyr['name']:<{width}}  {_fmt_layer(lyr)}")
+    for key, val in (d.get("header") or {}).items():
+        click.echo(f"  {key:<16} {val}")
     for n in d.get("notes", []):
         click.echo(f"  note        {n}")
 

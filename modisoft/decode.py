@@ -61,7 +61,7 @@ def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
 
 def _layer_of(da: Any) -> Layer:
     """A layer rebuilt from the attributes ``open_granule`` left on a raw DataArray."""
-    from modisoft.io.granule import layer_from_attrs
+    from modisoft.io._build import layer_from_attrs
 
     name = da.attrs.get("layer", da.name)
     attrs: dict[str, Any] = {}
@@ -186,7 +186,7 @@ def decode(obj: Any, *, keep_classes: bool = True) -> Any:
 
 def _layer_for(da: Any, product: Any) -> Layer:
     name = da.attrs.get("layer", da.name)
-    if product is not None:
+    if product is not None and da.attrs.get("registry", "yes") == "yes":
         layer = product.find_layer(str(name))
         if layer is not None and layer.dtype == str(da.dtype):
             return layer

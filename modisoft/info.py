@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.catalog import parse_filename
 from modisoft.errors import ModisoftError, NotHDFError
 from modisoft.io.granule import GranuleInfo, detect_format, inspect_granule
 
@@ -66,16 +65,18 @@ def _layer_entry(info: GranuleInfo, name: str) -> dict[str, Any]:
     return entry
 
 
-def _hdf4(path: str) -> dict[str, Any]:
+def _granule(path: str) -> dict[str, Any]:
     info = inspect_granule(path)
     g = info.granule
     out: dict[str, Any] = {
         "path": path,
-        "format": "HDF-EOS2 (HDF4)",
+        "format": info.format_name or "HDF-EOS2 (HDF4)",
         "status": "ok",
+        "kind": info.kind,
         "product": g.product,
         "collection": g.collection,
         "tile": g.tile_id,
+        "nominal_date": g.nominal_date.isoformat() if g.nominal_date else None,
         "start_date": g.start_date.isoformat() if g.start_date else None,
         "end_date": g.end_date.isoformat() if g.end_date else None,
         "production_time": g.production_time.isoformat() if g.production_time else None,
@@ -86,9 +87,10 @@ def _hdf4(path: str) -> dict[str, Any]:
         "title": info.product.title if info.product else None,
         "grids": [],
         "non_grid_layers": info.non_grid_layers,
+        "notes": [],
     }
-    if info.product is None:
-        out["notes"] = ["product not in the registry: layers described from file attributes"]
+    if info.product is None and info.kind != "l1b":
+        out["notes"].append("product not in the registry: layers described from file attributes")
     for gi in info.grids:
         grid = gi.grid
         left, bottom, right, top = grid.bounds
@@ -108,41 +110,22 @@ def _hdf4(path: str) -> dict[str, Any]:
                 "layers": [_layer_entry(info, n) for n in info.grid_layers[gi.name]],
             }
         )
+    if info.kind == "swath":
+        ex = info.extra
+        out["swath"] = {
+            "shape": list(ex["shape"]),
+            "geolocation": ex["geo"],
+            "layers": [_layer_entry(info, n) for n in info.sds if n not in (ex["lat"], ex["lon"])],
+        }
+    if info.kind == "l1b":
+        out["status"] = "partial"
+        out["header"] = {k: v for k, v in info.extra.items() if v is not None}
+        out["notes"].append(
+            "header read; reading the data needs the optional pygac backend "
+            "(pip install 'modisoft[avhrr]') and a TLE folder"
+        )
+    out["provenance"] = dict(info.provenance)
     return out
-
-
-def _hdf5(path: str) -> dict[str, Any]:
-    import h5py
-
-    g = parse_filename(path)
-    datasets: list[dict[str, Any]] = []
-    try:
-        with h5py.File(path, "r") as f:
-
-            def visit(name: str, obj: Any) -> None:
-                if isinstance(obj, h5py.Dataset):
-                    datasets.append(
-                        {"name": name, "dtype": str(obj.dtype), "shape": list(obj.shape)}
-                    )
-
-            f.visititems(visit)
-    except OSError as exc:
-        raise NotHDFError(path, f"HDF5 library cannot open the file ({exc})") from None
-    return {
-        "path": path,
-        "format": "HDF5/netCDF4",
-        "status": "partial",
-        "product": g.product,
-        "collection": g.collection,
-        "tile": g.tile_id,
-        "start_date": g.start_date.isoformat() if g.start_date else None,
-        "identified_from": g.identified_from,
-        "datasets": datasets,
-        "notes": [
-            "georeferenced reading of HDF5 granules (VIIRS, AVHRR) is not available yet; "
-            "datasets listed with h5py"
-        ],
-    }
 
 
 def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -174,20 +157,8 @@ def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
             ],
         }
     fmt = detect_format(path)
-    if fmt == "hdf4":
-        return _jsonable(_hdf4(path))
-    if fmt == "hdf5":
-        return _jsonable(_hdf5(path))
-    if fmt == "avhrr-l1b":
-        return {
-            "path": path,
-            "format": "AVHRR level-1b (POD/KLM)",
-            "status": "partial",
-            "notes": [
-                "AVHRR level-1b files are recognised but not read yet (needs the "
-                "AVHRR reader and the optional pygac backend)"
-            ],
-        }
+    if fmt in ("hdf4", "hdf5", "avhrr-l1b"):
+        return _jsonable(_granule(path))
     if fmt == "empty":
         raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
     if fmt == "netcdf3":

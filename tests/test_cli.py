@@ -23,12 +23,15 @@ def test_info_on_every_sample_file():
     for e in entries:
         by_status.setdefault(e["status"], []).append(e["path"])
     assert "error" not in by_status
-    hdf = [e for e in entries if e["path"].endswith(".hdf")]
+    hdf = [e for e in entries if e["path"].endswith((".hdf", ".h5"))]
     assert hdf and all(e["status"] == "ok" and e["registered"] for e in hdf)
+    nc = [e for e in entries if e["path"].endswith(".nc")]
+    assert len(nc) == 3 and all(e["status"] == "ok" for e in nc)
     partial = {p.rsplit("/", 1)[-1] for p in by_status["partial"]}
-    assert "VNP13A2.A2025001.h18v09.002.2025017085341.h5" in partial
-    assert "NSS.GHRR.TN.D80003.S1147.E1332.B0630506.GC" in partial
+    assert partial == {"NSS.GHRR.TN.D80003.S1147.E1332.B0630506.GC"}  # header only: needs pygac
     assert all(e.get("notes") for e in entries if e["status"] == "partial")
+    skipped = {p.rsplit("/", 1)[-1] for p in by_status["skipped"]}
+    assert all(name.endswith((".md", ".csv")) for name in skipped)
 
 
 def test_info_text_output():

@@ -77,6 +77,14 @@ def test_syntax_errors_say_where(text, where):
         parse_odl(text)
 
 
+def test_group_closed_by_end_object_with_the_same_name():
+    """Real VIIRS CoreMetadata closes GROUP=MEASUREDPARAMETER with END_OBJECT=... ."""
+    text = "GROUP = M\n  OBJECT = C\n    VALUE = 1\n  END_OBJECT = C\nEND_OBJECT = M\nEND"
+    assert parse_odl(text) == {"M": {"C": {"VALUE": 1}}}
+    with pytest.raises(ODLSyntaxError, match="does not close"):
+        parse_odl("GROUP = M\nX = 1\nEND_OBJECT\nEND")
+
+
 def test_join_split_attribute():
     attrs = {
         "StructMetadata.0": "GROUP=A\nX=",

@@ -15,13 +15,11 @@ import logging
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
-from modisoft.catalog import Granule, identity_from_metadata, odl_value, parse_filename, reconcile
+from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
 from modisoft.errors import (
     GranuleReadError,
     IdentityMismatchWarning,
@@ -33,11 +31,12 @@ from modisoft.errors import (
 )
 from modisoft.grids import modis_tile_of_grid
 from modisoft.io import hdf4
+from modisoft.io._build import dataset_attrs, effective_layer, lazy_array, raw_attrs
 from modisoft.io.hdfeos import GridInfo, StructMetadataError, parse_struct_metadata
 from modisoft.io.odl import ODLSyntaxError, join_split_attribute, parse_odl
-from modisoft.products import Layer, Product, Scaling, find_product
+from modisoft.products import Layer, Product, find_product
 
-__all__ = ["GranuleInfo", "inspect_granule", "open_granule", "layer_from_attrs", "detect_format"]
+__all__ = ["GranuleInfo", "inspect_granule", "open_granule", "detect_format"]
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +87,29 @@ class GranuleInfo:
     core: dict[str, Any]
     archive: dict[str, Any]
     hdfeos_version: str | None = None
+    format: str = "hdf4"
+    kind: str = "grid"
+    format_name: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def grid_layers(self) -> dict[str, list[str]]:
-        """Grid name → the names of its fields that exist as SDS."""
-        return {g.name: [f.name for f in g.fields if f.name in self.sds] for g in self.grids}
+        """Grid name → its fields that exist in the file and span the grid's YDim and XDim."""
+        return {
+            g.name: [
+                f.name
+                for f in g.fields
+                if f.name in self.sds and "YDim" in f.dims and "XDim" in f.dims
+            ]
+            for g in self.grids
+        }
 
     @property
     def non_grid_layers(self) -> list[str]:
         """SDS that belong to no grid (e.g. MOD09GA's 1-D ``*_c`` compact layers)."""
+        if self.kind != "grid":
+            return []
         on_grid = {n for names in self.grid_layers.values() for n in names}
         return [n for n in self.sds if n not in on_grid]
 
@@ -116,13 +129,9 @@ class GranuleInfo:
         )
 
     def layer(self, name: str) -> Layer:
-        """The registry layer, or one built from the file's own attributes."""
-        if self.product is not None:
-            found = self.product.find_layer(name)
-            if found is not None:
-                return found
-        meta = self.sds[name]
-        return layer_from_attrs(name, meta["dtype"], meta["attrs"])
+        """The registry layer, or the file's own attributes where the registry lacks the
+        layer or the file contradicts it (see :func:`modisoft.io._build.effective_layer`)."""
+        return effective_layer(self, name)
 
 
 def _metadata_tree(path: str, attrs: dict[str, Any], base: str) -> dict[str, Any]:
@@ -143,13 +152,13 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
     if fmt == "empty":
         raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
     if fmt == "hdf5":
-        raise NotHDFError(
-            path,
-            "an HDF5/netCDF4 file: modisoft reads HDF-EOS2 (HDF4) granules "
-            "here; HDF5 granules (VIIRS, AVHRR) need the HDF5 reader",
-        )
+        from modisoft.io.hdf5_readers import inspect_hdf5
+
+        return inspect_hdf5(path)
     if fmt == "avhrr-l1b":
-        raise NotHDFError(path, "an AVHRR level-1b (POD/KLM) file, not an HDF granule")
+        from modisoft.io.avhrr_l1b import inspect_l1b
+
+        return inspect_l1b(path)
     if fmt != "hdf4":
         raise NotHDFError(
             path, "not an HDF4 file (unrecognised signature); is it a MODIS HDF-EOS granule?"
@@ -166,13 +175,11 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
         grids = tuple(parse_struct_metadata(struct))
     except StructMetadataError as exc:
         raise MetadataError(path, f"StructMetadata: {exc}") from None
+    sds = {k: {**v, "key": k} for k, v in hdf4.sds_catalog(path).items()}
     if not grids:
-        raise MetadataError(
-            path,
-            "StructMetadata declares no grid (a swath or point file?); "
-            "only HDF-EOS grids are read here",
-        )
-    sds = hdf4.sds_catalog(path)
+        from modisoft.io.swath import inspect_hdf4_swath
+
+        return inspect_hdf4_swath(path, attrs, struct, sds)
     core = _metadata_tree(path, attrs, "CoreMetadata")
     archive = _metadata_tree(path, attrs, "ArchiveMetadata")
     tiles = {modis_tile_of_grid(g.grid) for g in grids} - {None}
@@ -224,105 +231,6 @@ def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
     if not os.path.isfile(path):
         raise GranuleReadError(path, "not a regular file")
     return _inspect_cached(path, st.st_mtime_ns, st.st_size)
-
-
-def layer_from_attrs(name: str, dtype: str, attrs: dict[str, Any]) -> Layer:
-    """A :class:`Layer` from a file's own attributes (for products the registry lacks).
-
-    Unpacking is the HDF-EOS convention ``(stored - add_offset) * scale_factor``; with no
-    ``scale_factor`` the layer is treated as categorical and keeps its integer dtype.
-    """
-    fill = attrs.get("_FillValue")
-    fills = (
-        tuple(int(v) for v in np.atleast_1d(fill))
-        if fill is not None and np.issubdtype(np.dtype(dtype), np.integer)
-        else ()
-    )
-    vr = attrs.get("valid_range")
-    valid = (vr[0], vr[1]) if isinstance(vr, (list, tuple)) and len(vr) == 2 else None
-    scale = attrs.get("scale_factor")
-    offset = attrs.get("add_offset", 0.0) or 0.0
-    kind = "value" if scale is not None or np.issubdtype(np.dtype(dtype), np.floating) else "class"
-    scaling = Scaling(float(scale), float(offset), "hdfeos") if scale is not None else None
-    return Layer(
-        name=name,
-        dtype=dtype,
-        kind=kind,
-        units=str(attrs.get("units", "")),
-        long_name=str(attrs.get("long_name", "")),
-        scaling=scaling,
-        valid_range=valid,
-        fill_values=fills,
-        source="file attributes (product not in the registry)",
-    )
-
-
-def _normalize_chunks(chunks: Any, dims: tuple[str, ...], shape: tuple[int, ...]) -> Any:
-    if chunks is None:
-        return shape
-    if isinstance(chunks, dict):
-        # exact dim name first; "y"/"x" also apply to the suffixed dims of multi-grid files
-        return tuple(chunks.get(d, chunks.get(d.split("_", 1)[0], "auto")) for d in dims)
-    if isinstance(chunks, int) and len(shape) >= 2:
-        return tuple(chunks if i >= len(shape) - 2 else -1 for i in range(len(shape)))
-    return chunks
-
-
-def _raw_attrs(
-    info: GranuleInfo, name: str, layer: Layer, file_attrs: dict[str, Any], ref: str
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"grid_mapping": ref, "layer": name}
-    if layer.long_name or file_attrs.get("long_name"):
-        out["long_name"] = layer.long_name or str(file_attrs["long_name"])
-    out["kind"] = layer.kind
-    if layer.fill_values:
-        out["fill_values"] = np.array(layer.fill_values, dtype=np.dtype(layer.dtype))
-    if layer.valid_range is not None:
-        out["valid_range"] = np.array(layer.valid_range, dtype=np.dtype(layer.dtype))
-    if layer.scaling is not None:
-        out["stored_scale_factor"] = layer.scaling.scale
-        out["stored_add_offset"] = layer.scaling.offset
-        out["unpacking"] = layer.scaling.convention
-    if layer.units:
-        out["physical_units"] = layer.units
-    if layer.fill_classes:
-        out["fill_class_codes"] = np.array([c.code for c in layer.fill_classes])
-        out["fill_class_names"] = " ".join(c.name for c in layer.fill_classes)
-    out["registry"] = (
-        "yes"
-        if info.product is not None and info.product.find_layer(name) is not None
-        else "no (file attributes)"
-    )
-    return out
-
-
-def _dataset_attrs(info: GranuleInfo, grids: list[GridInfo]) -> dict[str, Any]:
-    import modisoft
-
-    st = os.stat(info.path)
-    attrs: dict[str, Any] = {
-        "title": info.product.title if info.product else "unregistered product",
-        "source": os.path.basename(info.path),
-        "source_path": info.path,
-        "source_size_bytes": int(st.st_size),
-        "format": "HDF-EOS2 (HDF4)",
-        "grid_names": " ".join(g.name for g in grids),
-        "history": f"opened by modisoft {modisoft.__version__}",
-        **info.granule.to_attrs(),
-    }
-    for key, tree, name in (
-        ("pge_version", info.core, "PGEVERSION"),
-        ("processing_center", info.archive, "PROCESSINGCENTER"),
-        ("local_version_id", info.core, "LOCALVERSIONID"),
-    ):
-        val = odl_value(tree, name)
-        if val is not None:
-            attrs[key] = str(val)
-    if info.hdfeos_version:
-        attrs["hdfeos_version"] = info.hdfeos_version
-    if info.non_grid_layers:
-        attrs["non_grid_layers"] = " ".join(info.non_grid_layers)
-    return attrs
 
 
 def _select(
@@ -410,14 +318,10 @@ def open_granule(
     >>> ds.Lai_500m.dtype  # doctest: +SKIP
     dtype('uint8')
     """
-    import dask.array as da
-    import xarray as xr
-    from dask.base import tokenize
-
     info = inspect_granule(path)
     if isinstance(layers, str):
         layers = [layers]
-    if info.product is None:
+    if info.product is None and info.kind != "l1b":
         warnings.warn(
             f"{info.path}: product {info.granule.product or '(unidentified)'} collection "
             f"{info.granule.collection or '?'} is not in the modisoft registry; layers are raw "
@@ -431,9 +335,22 @@ def open_granule(
             IdentityMismatchWarning,
             stacklevel=2,
         )
+    if info.kind == "swath":
+        from modisoft.io.swath import open_swath
+
+        return open_swath(info, layers, chunks)
+    if info.kind == "l1b":
+        from modisoft.io.avhrr_l1b import open_l1b
+
+        return open_l1b(info, layers, chunks)
+    return _open_grids(info, layers, grid, chunks)
+
+
+def _open_grids(info: GranuleInfo, layers: list[str] | None, grid: str | None, chunks: Any) -> Any:
+    import xarray as xr
+
     selection = _select(info, layers, grid)
     multi = len(selection) > 1
-    mtime = os.stat(info.path).st_mtime_ns
     coords: dict[str, Any] = {}
     data_vars: dict[str, Any] = {}
     for g, names in selection:
@@ -451,8 +368,8 @@ def open_granule(
             shape = meta["shape"]
             if (
                 len(dims) != len(shape)
-                or (ydim in dims and shape[dims.index(ydim)] != g.grid.height)
-                or (xdim in dims and shape[dims.index(xdim)] != g.grid.width)
+                or shape[dims.index(ydim)] != g.grid.height
+                or shape[dims.index(xdim)] != g.grid.width
             ):
                 raise MetadataError(
                     info.path,
@@ -460,30 +377,11 @@ def open_granule(
                     f"{g.grid.shape} and dims {fld.dims if fld else ''}",
                     name,
                 )
-            layer = info.layer(name)
-            if layer.dtype != meta["dtype"]:
-                warnings.warn(
-                    f"{info.path}: layer {name!r} is {meta['dtype']} in the file but "
-                    f"{layer.dtype} in the registry; using the file's attributes",
-                    UnknownProductWarning,
-                    stacklevel=2,
-                )
-                layer = layer_from_attrs(name, meta["dtype"], meta["attrs"])
-            arr = hdf4.HDF4Array(info.path, name, shape, meta["dtype"])
-            norm = _normalize_chunks(chunks, dims, shape)
-            token = tokenize(info.path, mtime, name, norm)
-            darr = da.from_array(
-                arr,
-                chunks=norm,
-                name=f"hdf4-{name}-{token}",
-                lock=False,
-                asarray=True,
-                meta=np.empty((0,) * len(shape), meta["dtype"]),
-            )
-            data_vars[name] = xr.Variable(
-                dims, darr, _raw_attrs(info, name, layer, meta["attrs"], ref)
-            )
-    ds = xr.Dataset(data_vars, coords=coords, attrs=_dataset_attrs(info, [g for g, _ in selection]))
-    if info.product is not None:
-        ds.attrs["registry_product"] = f"{info.product.name}.{info.product.collection}"
-    return ds
+            layer = effective_layer(info, name, warn=True)
+            darr = lazy_array(info, name, dims, chunks)
+            data_vars[name] = xr.Variable(dims, darr, raw_attrs(info, name, layer, ref))
+    for cname, (cdims, values, cattrs) in info.extra.get("coords", {}).items():
+        coords[cname] = xr.Variable(cdims, values, cattrs)
+    return xr.Dataset(
+        data_vars, coords=coords, attrs=dataset_attrs(info, [g.name for g, _ in selection])
+    )

@@ -130,12 +130,16 @@ class _Parser:
                 if self.peek() is not None and self.peek()[1] == "=":
                     self.take()
                     closing = self.value()
-                if ukey != end:
-                    raise ODLSyntaxError(f"{key} at offset {pos} does not close block {name!r}")
+                if end is None:
+                    raise ODLSyntaxError(f"{key} at offset {pos} closes no open block")
                 if closing is not None and str(closing) != name:
                     raise ODLSyntaxError(
                         f"{key}={closing} at offset {pos} does not match block {name!r}"
                     )
+                if ukey != end and closing is None:
+                    raise ODLSyntaxError(f"{key} at offset {pos} does not close block {name!r}")
+                # a GROUP closed by END_OBJECT=<same name> (or the reverse) occurs in real
+                # VIIRS CoreMetadata: accepted when the name matches
                 return out
             self.expect("=")
             if ukey in ("GROUP", "OBJECT"):

@@ -8,7 +8,7 @@ with :func:`all_products`.  The numbers live in the family modules (``modis_lai`
 from __future__ import annotations
 
 from modisoft.errors import RegistryError
-from modisoft.products import modis_lai, modis_other, modis_sr, modis_vi
+from modisoft.products import avhrr, modis_lai, modis_other, modis_sr, modis_vi, viirs
 from modisoft.products.model import BitField, FillClass, Layer, Product, Scaling
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[tuple[str, str], Product] = {}
-for _module in (modis_lai, modis_sr, modis_vi, modis_other):
+for _module in (modis_lai, modis_sr, modis_vi, modis_other, viirs, avhrr):
     for _p in _module.PRODUCTS:
         if _p.key in _REGISTRY:  # pragma: no cover - a programming error caught at import
             raise RegistryError(f"product {_p.key} registered twice")

@@ -1,0 +1,206 @@
+"""HDF5/netCDF4 access through h5py: one lock per process, cached handles, lazy arrays.
+
+The same contract as :mod:`modisoft.io.hdf4`: every library call goes through
+:data:`HDF5_LOCK`; handles are cached per process (dropped after a fork); pixel data are read
+only through :func:`read_h5_block`, which tests wrap to prove laziness; library errors become
+:class:`~modisoft.errors.GranuleReadError` naming the file and dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from modisoft.errors import GranuleReadError, NotHDFError
+
+__all__ = [
+    "HDF5_LOCK",
+    "H5Array",
+    "read_h5_block",
+    "open_h5",
+    "h5_catalog",
+    "h5_attrs",
+    "clear_h5_cache",
+    "attr_text",
+]
+
+HDF5_LOCK = threading.RLock()
+"""The process-wide lock around every HDF5 library call."""
+
+_CACHE_SIZE = 32
+_handles: OrderedDict[tuple[str, int], Any] = OrderedDict()
+_handles_pid = os.getpid()
+
+
+def clear_h5_cache() -> None:
+    """Close every cached HDF5 handle of this process."""
+    global _handles_pid
+    with HDF5_LOCK:
+        if _handles_pid == os.getpid():
+            for f in _handles.values():
+                with contextlib.suppress(Exception):
+                    f.close()
+        _handles.clear()
+        _handles_pid = os.getpid()
+
+
+def open_h5(path: str) -> Any:
+    """A cached, open ``h5py.File`` (call with :data:`HDF5_LOCK` held)."""
+    import h5py
+
+    if _handles_pid != os.getpid():
+        clear_h5_cache()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise GranuleReadError(path, "no such file") from None
+    key = (path, st.st_mtime_ns)
+    f = _handles.get(key)
+    if f is not None:
+        _handles.move_to_end(key)
+        return f
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise NotHDFError(
+            path,
+            f"HDF5 library cannot open the file ({exc}); size "
+            f"{st.st_size} bytes: it may be truncated or corrupted",
+        ) from None
+    _handles[key] = f
+    while len(_handles) > _CACHE_SIZE:
+        _, old = _handles.popitem(last=False)
+        with contextlib.suppress(Exception):
+            old.close()
+    return f
+
+
+def attr_text(value: Any) -> Any:
+    """HDF5 attribute → plain Python: bytes → str, 1-element arrays → scalars."""
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", "replace").rstrip("\x00")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SO":
+            items = [attr_text(v) for v in value.ravel()]
+            return items[0] if len(items) == 1 else items
+        if value.size == 1:
+            return value.ravel()[0].item()
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_SKIP = {
+    "DIMENSION_LIST",
+    "REFERENCE_LIST",
+    "CLASS",
+    "NAME",
+    "_Netcdf4Dimid",
+    "_Netcdf4Coordinates",
+    "_NCProperties",
+}
+
+
+def h5_attrs(obj: Any) -> dict[str, Any]:
+    """An HDF5 object's attributes without the netCDF/HDF5 bookkeeping ones."""
+    out = {}
+    for k in obj.attrs:
+        if k in _SKIP:
+            continue
+        try:
+            v = obj.attrs[k]
+        except (OSError, TypeError):  # e.g. empty attributes h5py cannot read
+            continue
+        if (
+            isinstance(v, np.ndarray)
+            and v.dtype.kind in "iuf"
+            and k in ("_FillValue", "valid_range", "scale_factor", "add_offset")
+        ):
+            out[k] = v.tolist() if v.size > 1 else v.ravel()[0].item()
+        else:
+            out[k] = attr_text(v)
+    return out
+
+
+def h5_catalog(path: str) -> dict[str, dict[str, Any]]:
+    """Every dataset: ``{path: {"key", "shape", "dtype", "attrs"}}`` (metadata only)."""
+    import h5py
+
+    out: dict[str, dict[str, Any]] = {}
+    with HDF5_LOCK:
+        f = open_h5(path)
+
+        def visit(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Dataset):
+                out[name] = {
+                    "key": name,
+                    "shape": tuple(obj.shape),
+                    "dtype": str(obj.dtype),
+                    "attrs": h5_attrs(obj),
+                }
+
+        try:
+            f.visititems(visit)
+        except (OSError, RuntimeError) as exc:
+            raise GranuleReadError(path, f"cannot list the datasets ({exc})") from None
+    return out
+
+
+def read_h5_block(path: str, key: str, selection: tuple[slice, ...]) -> np.ndarray:
+    """Read one hyperslab of a dataset (the only place pixel data are read from HDF5)."""
+    with HDF5_LOCK:
+        f = open_h5(path)
+        try:
+            return np.asarray(f[key][selection])
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            raise GranuleReadError(
+                path,
+                f"HDF5 read of {selection} failed ({exc}); the file may be truncated or corrupted",
+                key,
+            ) from None
+
+
+class H5Array:
+    """A lazy, picklable view of one HDF5 dataset (path + dataset name only)."""
+
+    def __init__(self, path: str, key: str, shape: tuple[int, ...], dtype: str):
+        self.path = path
+        self.key = key
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        sel, squeeze, post = [], [], []
+        for ax, (k, n) in enumerate(zip(key, self.shape, strict=True)):
+            if isinstance(k, int | np.integer):
+                k = int(k) + (n if k < 0 else 0)
+                sel.append(slice(k, k + 1))
+                squeeze.append(ax)
+                post.append(slice(None))
+            elif isinstance(k, slice):
+                s0, s1, st = k.indices(n)
+                if st < 1:
+                    raise ValueError("negative steps are not supported")
+                sel.append(slice(s0, max(s0, s1)))
+                post.append(slice(None, None, st))
+            else:
+                raise TypeError(f"H5Array supports integer and slice indices, got {k!r}")
+        if any(s.stop == s.start for s in sel):
+            out = np.empty(tuple(s.stop - s.start for s in sel), dtype=self.dtype)
+        else:
+            out = read_h5_block(self.path, self.key, tuple(sel))
+        out = out[tuple(post)]
+        return out.squeeze(axis=tuple(squeeze)) if squeeze else out
+
+    def __repr__(self) -> str:
+        return f"H5Array({self.path!r}, {self.key!r}, shape={self.shape}, dtype={self.dtype})"
