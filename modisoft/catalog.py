@@ -1,9 +1,10 @@
 """Granule identity: what a file is, from its standard name *and* its own metadata.
 
 A MODIS/VIIRS land file name reads ``PRODUCT.AYYYYDDD.hHHvVV.CCC.YYYYDDDHHMMSS.ext``
-(swaths carry ``.HHMM`` instead of the tile).  The same facts live in the file's
-``CoreMetadata.0`` (``LOCALGRANULEID``, ``SHORTNAME``, ``VERSIONID``, ``RANGEBEGINNINGDATE``,
-``PRODUCTIONDATETIME``, tile numbers) and, for the tile, in the grid corners.  The metadata wins
+(swaths carry ``.HHMM`` instead of the tile; LTDR AVHRR files a platform such as ``.N14``).
+The same facts live in the file's ``CoreMetadata.0`` (``LOCALGRANULEID``, ``SHORTNAME``,
+``VERSIONID``, ``RANGEBEGINNINGDATE``, ``PRODUCTIONDATETIME``, tile numbers) and, for the tile,
+in the grid corners.  The metadata wins
 (a renamed file such as ``MOD11A1.hdf`` is still identified); any disagreement is reported.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
 _NAME = re.compile(
     r"^(?P<product>[A-Z][A-Z0-9_]+)\.A(?P<year>\d{4})(?P<doy>\d{3})"
     r"(?:\.h(?P<h>\d{2})v(?P<v>\d{2})|\.(?P<hhmm>\d{4}))?"
+    r"(?:\.(?P<platform>N\d{2}|TN|M\d{2}))?"
     r"\.(?P<collection>\d{3})\.(?P<prod>\d{13})(?:\.(?P<ext>hdf|h5|nc|he5))?$",
     re.IGNORECASE,
 )

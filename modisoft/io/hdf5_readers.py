@@ -166,8 +166,9 @@ def _identity_from_attrs(path: str, attrs: dict[str, Any], grid_tile) -> Granule
     )
 
 
-def grid_from_centres(x: np.ndarray, y: np.ndarray, crs: Any, rtol: float = 1e-4) -> Grid:
-    """A grid from regular 1-D centre coordinates; raises ``ValueError`` if irregular."""
+def grid_from_centres(x: np.ndarray, y: np.ndarray, crs: Any, rtol: float = 1e-3) -> Grid:
+    """A grid from regular 1-D centre coordinates (steps equal within ``rtol``, which tolerates
+    float32 coordinates); raises ``ValueError`` if irregular."""
     x = np.asarray(x, "float64")
     y = np.asarray(y, "float64")
     if len(x) < 2 or len(y) < 2:
