@@ -1,0 +1,264 @@
+"""xarray/dask edge of the time-series kernels: ``composite``, ``interleave``, ``smooth``."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from modisoft.timeseries.composite import composite_kernel
+from modisoft.timeseries.lacc import lacc
+from modisoft.timeseries.periods import periods
+from modisoft.timeseries.savgol import savgol_chen2004
+from modisoft.timeseries.whittaker import default_lambda_grid, whittaker_vcurve
+
+__all__ = ["composite", "interleave", "smooth", "acquisition_days", "METHODS"]
+
+METHODS = ("whittaker", "whittaker_asymmetric", "lacc", "savgol")
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _days(t: Any) -> np.ndarray:
+    """datetime64 values → float days since 1970-01-01."""
+    return (np.asarray(t).astype("datetime64[D]") - _EPOCH).astype("float64")
+
+
+def acquisition_days(stack: Any, doy: Any | None = None) -> Any:
+    """Per-observation acquisition day (days since 1970) for a ``(time, y, x)`` stack.
+
+    Without ``doy`` the granule date of each time step (its ``time`` coordinate) is used;
+    with a composite day-of-year layer (MOD13 ``composite day of the year``, MOD09A1
+    ``day_of_year``), the date is rebuilt from the year of each step — rolling over to the
+    next year when the day of year falls before the step's own start (a window that
+    straddles 31 December).
+    """
+    import xarray as xr
+
+    base = xr.DataArray(_days(stack["time"].values), dims="time", coords={"time": stack.time})
+    if doy is None:
+        return base.broadcast_like(stack.isel({d: slice(None) for d in stack.dims}))
+    years = stack["time"].dt.year
+    jan1 = xr.DataArray(_days(np.array([f"{y:04d}-01-01" for y in years.values],
+                                       dtype="datetime64[D]")), dims="time")
+    acq = jan1 + doy.astype("float64") - 1
+    year_len = xr.DataArray([366 if calendar.isleap(int(y)) else 365 for y in years.values],
+                            dims="time")
+    acq = xr.where(acq < base - 1, acq + year_len, acq)
+    return acq.where(doy > 0)
+
+
+def interleave(*stacks: Any) -> Any:
+    """Merge stacks (e.g. Terra MOD13 and Aqua MYD13) into one series ordered by date."""
+    import xarray as xr
+
+    merged = xr.concat(stacks, dim="time")
+    return merged.sortby("time")
+
+
+def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
+              weights: Any | None = None, acq_days: Any | None = None) -> Any:
+    """Composite a ``(time, y, x)`` stack into periods.
+
+    Parameters
+    ----------
+    stack
+        Physical values with a ``time`` coordinate (granule dates).
+    period
+        ``"dekad"`` (= ``"beps10"``), ``"pentad"``, ``"month"`` or ``"<N>day"``.
+    reducer
+        ``"max"``, ``"mean"``, ``"median"`` or ``"qa_best"``.
+    weights
+        QA weights in [0, 1] on the same dims; 0 = unusable.
+    acq_days
+        Per-pixel acquisition days (:func:`acquisition_days`); default the granule dates.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``<name>`` composite values on a ``time`` axis of period starts (with ``period_end``
+        and ``period_label`` coordinates), ``composite_day`` (datetime64, the acquisition date
+        each value came from) and ``n_obs`` (usable observations per period).
+    """
+    import xarray as xr
+
+    stack = stack.sortby("time")
+    name = stack.name or "value"
+    t = stack["time"].values.astype("datetime64[D]")
+    first, last = t.min().astype(date), t.max().astype(date)
+    pers = periods(period, first, last)
+    bounds = [(float(_days(np.datetime64(p.start))), float(_days(np.datetime64(p.end))))
+              for p in pers]
+    days = acquisition_days(stack) if acq_days is None else acq_days
+    w = xr.ones_like(stack, dtype="float64") if weights is None else weights
+    args = [a.chunk({"time": -1}) if a.chunks else a for a in (stack, w, days)]
+
+    def kernel(v, ww, dd):
+        shape = v.shape[:-1]
+        flat = [np.moveaxis(a, -1, 0).reshape(a.shape[-1], -1) for a in (v, ww, dd)]
+        vals, day, cnt = composite_kernel(*flat, bounds, reducer)
+        back = (lambda a: np.moveaxis(a.reshape((len(bounds), *shape)), 0, -1))
+        return back(vals), back(day), back(cnt)
+
+    vals, day, cnt = xr.apply_ufunc(
+        kernel, *args, input_core_dims=[["time"]] * 3, output_core_dims=[["period"]] * 3,
+        dask="parallelized", output_dtypes=["float64", "float64", "int32"],
+        dask_gufunc_kwargs={"output_sizes": {"period": len(bounds)}})
+    starts = np.array([np.datetime64(p.start, "ns") for p in pers])
+    coords = {"time": ("period", starts),
+              "period_end": ("period", np.array([np.datetime64(p.end, "ns") for p in pers])),
+              "period_label": ("period", [p.label for p in pers])}
+    ds = xr.Dataset({name: vals.astype("float32"), "composite_day": _to_datetime(day),
+                     "n_obs": cnt}).assign_coords(coords)
+    ds = ds.swap_dims({"period": "time"}).transpose("time", ...)
+    ds.attrs.update(stack.attrs)
+    ds.attrs["composite"] = f"{reducer} over {period} periods"
+    ds[name].attrs.update(stack.attrs)
+    return ds
+
+
+def _to_datetime(day: Any) -> Any:
+    def conv(a):
+        out = np.full(a.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+        ok = np.isfinite(a)
+        out[ok] = (np.round(a[ok] * 86400).astype("int64") * 10**9).astype("datetime64[ns]")
+        return out
+
+    import xarray as xr
+
+    return xr.apply_ufunc(conv, day, dask="parallelized", output_dtypes=["datetime64[ns]"])
+
+
+def _hold_ends(z: np.ndarray, xs: np.ndarray, usable: np.ndarray, at: Any) -> np.ndarray:
+    """Hold each smoothed series constant before its first and after its last usable
+    observation: a fit knows nothing there, and a penalised fit continues its end slope
+    linearly (a winter gap at high latitude then runs far below zero)."""
+    n, t = usable.shape
+    xs = np.broadcast_to(xs, (n, t))
+    first = np.argmax(usable, axis=1)
+    last = t - 1 - np.argmax(usable[:, ::-1], axis=1)
+    rows = np.arange(n)
+    if at is None:
+        pos = np.arange(t)[None, :]
+        z = np.where(pos < first[:, None], z[rows, first][:, None], z)
+        return np.where(pos > last[:, None], z[rows, last][:, None], z)
+    at = np.asarray(at, "float64")
+    x0, x1 = xs[rows, first], xs[rows, last]
+    for i in np.flatnonzero((at[0] < x0) | (at[-1] > x1)):
+        v0, v1 = np.interp([x0[i], x1[i]], at, z[i])
+        z[i] = np.where(at < x0[i], v0, np.where(at > x1[i], v1, z[i]))
+    return z
+
+
+def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
+    shape = y.shape[:-1]
+    t = y.shape[-1]
+    yy = y.reshape(-1, t).astype("float64")
+    ww = np.ones_like(yy) if w is None else w.reshape(-1, t).astype("float64")
+    xx = x.reshape(-1, t).astype("float64")
+    usable = np.isfinite(yy) & (ww > 0)
+    n_obs = usable.sum(axis=1)
+    enough = n_obs >= min_obs
+    lam = np.full(len(yy), np.nan)
+    out_t = t if at is None else len(at)
+    out = np.full((len(yy), out_t), np.nan)
+    if enough.any():
+        ys, ws, xs = yy[enough], np.where(usable[enough], ww[enough], 0.0), xx[enough]
+        if method in ("whittaker", "whittaker_asymmetric"):
+            p = params.get("p", 0.9) if method == "whittaker_asymmetric" else None
+            z, lam_e = whittaker_vcurve(ys, ws, params.get("llas"), x=xs, p=p)
+            lam[enough] = lam_e
+            if at is not None:
+                from modisoft.timeseries.fill import interpolate_at
+
+                z = np.vstack([interpolate_at(z[i:i + 1], xs[i], at) for i in range(len(z))]) \
+                    if xs.ndim == 2 and not np.all(xs == xs[:1]) else interpolate_at(z, xs[0], at)
+        elif method == "lacc":
+            z = lacc(ys, ws, xs, at=at, **{k: v for k, v in params.items()
+                                           if k in ("lam", "p", "iterations")})
+        else:
+            z = savgol_chen2004(ys, ws, xs[0] if np.all(xs == xs[:1]) else xs[0], at=at,
+                                **{k: v for k, v in params.items() if k == "max_iter"})
+        out[enough] = _hold_ends(np.asarray(z, "float64"), xs, usable[enough], at)
+    if clip is not None:
+        out = np.clip(out, clip[0], clip[1])
+    return (out.reshape((*shape, out_t)).astype("float32"), lam.reshape(shape),
+            n_obs.reshape(shape).astype("int32"))
+
+
+def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
+           acq_days: Any | None = None, at: Any | None = None, min_obs: int | None = None,
+           clip: Any = "plausible", **params: Any) -> Any:
+    """Smooth and gap-fill a ``(time, y, x)`` stack, lazily, one dask chunk of pixels at a time
+    (the time axis is put in one chunk).
+
+    Parameters
+    ----------
+    stack
+        Physical values with a ``time`` coordinate; NaN = missing.
+    method
+        ``"whittaker"`` (V-curve λ per pixel), ``"whittaker_asymmetric"`` (upper envelope,
+        ``p`` default 0.9), ``"lacc"`` or ``"savgol"`` (Chen et al. 2004).
+    weights
+        QA weights in [0, 1] on the stack's dims (0 = ignore the observation).
+    acq_days
+        Per-pixel acquisition days (:func:`acquisition_days`); default the ``time`` values.
+    at
+        Output dates (datetime64 array), e.g. daily; default the input times.
+    min_obs
+        Pixels with fewer usable observations are left NaN (default: 20 % of the series,
+        at least 4) and counted in ``n_insufficient``.
+    params
+        Method parameters: ``llas`` (log10 λ grid), ``p``; ``lam``, ``p``, ``iterations``
+        (LACC); ``max_iter`` (SG).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``<name>`` smoothed (float32), ``n_obs`` per pixel, ``lambda`` (Whittaker), and the
+        0-d ``n_insufficient``; the method and parameters in ``attrs``.
+    """
+    import xarray as xr
+
+    if method not in METHODS:
+        raise ValueError(f"unknown smoothing method {method!r}; use one of {', '.join(METHODS)}")
+    stack = stack.sortby("time")
+    name = stack.name or "value"
+    t = stack.sizes["time"]
+    min_obs = max(4, int(np.ceil(0.2 * t))) if min_obs is None else int(min_obs)
+    days = acquisition_days(stack) if acq_days is None else acq_days
+    at_days = None if at is None else _days(np.asarray(at))
+    w = xr.ones_like(stack, dtype="float32") if weights is None else weights
+    args = [a.chunk({"time": -1}) if a.chunks else a for a in (stack, w, days)]
+    out_dim = "time" if at is None else "time_out"
+    if "llas" not in params and method.startswith("whittaker"):
+        params["llas"] = default_lambda_grid()
+
+    if clip == "plausible":
+        rng = stack.attrs.get("plausible_range")
+        clip = None if rng is None else (float(rng[0]), float(rng[1]))
+    clip = None if clip is None else (float(clip[0]), float(clip[1]))
+
+    def kernel(y, ww, x):
+        return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip)
+
+    z, lam, n_obs = xr.apply_ufunc(
+        kernel, *args, input_core_dims=[["time"]] * 3,
+        output_core_dims=[[out_dim], [], []], dask="parallelized",
+        output_dtypes=["float32", "float64", "int32"], exclude_dims={"time"},
+        dask_gufunc_kwargs={"output_sizes": {out_dim: t if at is None else len(at_days)}})
+    if at is None:
+        z = z.assign_coords(time=stack.time.values)
+    else:
+        z = z.rename({"time_out": "time"}).assign_coords(time=np.asarray(at, "datetime64[ns]"))
+    ds = xr.Dataset({name: z.transpose("time", ...), "n_obs": n_obs,
+                     "n_insufficient": (n_obs < min_obs).sum()})
+    if method.startswith("whittaker"):
+        ds["lambda"] = lam
+    ds.attrs.update(stack.attrs)
+    ds.attrs["smoother"] = method
+    ds.attrs["smoother_parameters"] = repr({k: (list(v) if isinstance(v, np.ndarray) else v)
+                                            for k, v in {**params, "min_obs": min_obs, "clip": clip,
+                                                         "ends": "held"}.items()})
+    return ds

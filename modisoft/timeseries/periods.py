@@ -1,0 +1,74 @@
+"""Compositing periods: calendar dekads (BEPS 10-day), pentads, months, N-day windows.
+
+* ``"dekad"`` / ``"beps10"``: three per month, 1–10, 11–20 and 21–end (8–11 days) — the
+  calendar dekads that BEPS's 10-day LAI files follow (``reference/BEPS.md`` §2);
+* ``"pentad"``: six per month, 1–5, …, 21–25 and 26–end (3–6 days);
+* ``"month"``;
+* ``"8day"``, ``"16day"`` or any ``"<N>day"``: windows of N days from 1 January of each year,
+  the last one of the year shorter (the MODIS compositing calendar for 8 and 16).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+__all__ = ["Period", "periods"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """One compositing window, inclusive of both ends."""
+
+    start: date
+    end: date
+    label: str
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _month_parts(year: int, month: int, cuts: tuple[int, ...], kind: str) -> list[Period]:
+    last = calendar.monthrange(year, month)[1]
+    out = []
+    bounds = [*cuts, last + 1]
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        out.append(Period(date(year, month, a), date(year, month, b - 1),
+                          f"{year}-{month:02d}-{kind}{k + 1}"))
+    return out
+
+
+def periods(kind: str, start: date, end: date) -> list[Period]:
+    """The periods of ``kind`` that overlap ``[start, end]``.
+
+    Examples
+    --------
+    >>> [p.days for p in periods("dekad", date(2012, 2, 1), date(2012, 2, 29))]
+    [10, 10, 9]
+    """
+    kind = kind.lower()
+    out: list[Period] = []
+    if kind in ("dekad", "beps10", "month", "pentad"):
+        cuts = {"dekad": (1, 11, 21), "beps10": (1, 11, 21), "month": (1,),
+                "pentad": (1, 6, 11, 16, 21, 26)}[kind]
+        tag = {"dekad": "d", "beps10": "d", "month": "m", "pentad": "p"}[kind]
+        y, m = start.year, start.month
+        while date(y, m, 1) <= end:
+            out += _month_parts(y, m, cuts, tag)
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    else:
+        match = re.fullmatch(r"(\d+)day", kind)
+        if not match or int(match[1]) < 1:
+            raise ValueError(f"unknown period kind {kind!r}; use 'dekad' (alias 'beps10'), "
+                             "'pentad', 'month' or '<N>day' such as '8day'")
+        n = int(match[1])
+        for year in range(start.year, end.year + 1):
+            d = date(year, 1, 1)
+            while d.year == year:
+                e = min(d + timedelta(days=n - 1), date(year, 12, 31))
+                out.append(Period(d, e, f"{year}-{d.timetuple().tm_yday:03d}"))
+                d = e + timedelta(days=1)
+    return [p for p in out if p.end >= start and p.start <= end]
