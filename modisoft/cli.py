@@ -162,6 +162,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 # Subcommands that live beside their library modules register here, one line each.
 # (keep this block: other commands are added below it)
+from modisoft.timeseries.cli import smooth_command  # noqa: E402
+
+main.add_command(smooth_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
