@@ -15,5 +15,5 @@ if ! command -v gdalinfo >/dev/null 2>&1; then
   if [ "${CI:-}" = "true" ]; then echo "gdalinfo missing in CI: the GDAL oracle is required" >&2; exit 1; fi
   echo "note: gdalinfo not found; GDAL-oracle tests will be skipped" >&2
 fi
-ruff check modisoft tests benchmarks
+ruff check modisoft tests benchmarks docs
 python -m pytest "$@"

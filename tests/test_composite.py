@@ -4,6 +4,7 @@ acquisition dates from composite DOY layers, and Terra+Aqua ordering on real MOD
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ def test_dekads_month_ends_and_leap_years(year, feb_last):
     assert len(ps) == 36
     assert [p.days for p in ps[3:6]] == [10, 10, feb_last]
     assert [p.days for p in ps[-3:]] == [10, 10, 11]
-    assert all(a.end.toordinal() + 1 == b.start.toordinal() for a, b in zip(ps, ps[1:]))
+    assert all(a.end.toordinal() + 1 == b.start.toordinal() for a, b in pairwise(ps))
     assert periods("beps10", date(year, 1, 1), date(year, 1, 31)) == ps[:3]
 
 
@@ -74,7 +75,7 @@ def test_reducers_equal_brute_force(reducer):
     weights = rng.choice([0.0, 0.5, 1.0], (t, n))
     days = np.sort(rng.integers(0, 40, (t, n)), axis=0).astype(float)
     bounds = [(0, 9), (10, 19), (20, 29), (30, 39)]
-    out, out_day, count = composite_kernel(values, weights, days, bounds, reducer)
+    out, out_day, _count = composite_kernel(values, weights, days, bounds, reducer)
     for k, (lo, hi) in enumerate(bounds):
         want, want_day = brute(values, weights, days, lo, hi, reducer)
         np.testing.assert_allclose(out[k], want, equal_nan=True)
@@ -122,8 +123,8 @@ def test_terra_aqua_interleaved_by_acquisition_date():
     if not names:
         pytest.skip("sample data missing")
     pairs = [_vi(n) for n in names[::-1]]  # deliberately in the wrong file order
-    terra = [p for n, p in zip(names[::-1], pairs) if n.startswith("MOD")]
-    aqua = [p for n, p in zip(names[::-1], pairs) if n.startswith("MYD")]
+    terra = [p for n, p in zip(names[::-1], pairs, strict=True) if n.startswith("MOD")]
+    aqua = [p for n, p in zip(names[::-1], pairs, strict=True) if n.startswith("MYD")]
     ndvi = interleave(*[p[0] for p in terra], *[p[0] for p in aqua])
     doy = interleave(*[p[1] for p in terra], *[p[1] for p in aqua])
     t = ndvi.time.values

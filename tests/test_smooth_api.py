@@ -101,7 +101,8 @@ def test_daily_output_and_parameters_recorded(lai_2012):
     a, b = on8[i - 1], on8[i]
     mid = out[t8[i - 1] + 3]
     ok = np.isfinite(a)
-    assert np.all((mid[ok] >= np.minimum(a, b)[ok] - 1e-5) & (mid[ok] <= np.maximum(a, b)[ok] + 1e-5))
+    lo, hi = np.minimum(a, b)[ok] - 1e-5, np.maximum(a, b)[ok] + 1e-5
+    assert np.all((mid[ok] >= lo) & (mid[ok] <= hi))
 
 
 def test_unknown_method_is_refused(lai_2012):

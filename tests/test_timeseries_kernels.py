@@ -128,7 +128,7 @@ def test_upper_envelope_without_weights(name):
 
 @pytest.mark.parametrize("name", SMOOTHERS)
 def test_zero_weights_are_ignored(name):
-    x, truth, y, drop, _ = _seasons(n=50)
+    x, _truth, y, drop, _ = _seasons(n=50)
     w = (~drop).astype(float)
     wild = np.where(drop, RNG.uniform(-50, 50, y.shape), y)
     np.testing.assert_allclose(SMOOTHERS[name](y, w, x), SMOOTHERS[name](wild, w, x),
@@ -139,7 +139,7 @@ def test_zero_weights_are_ignored(name):
 
 
 def test_daily_output_passes_through_the_knots():
-    x, truth, y, drop, _ = _seasons(n=5)
+    x, _truth, y, _drop, _ = _seasons(n=5)
     days = np.arange(1, 366)
     at_knots = lacc(y, None, x)
     daily = lacc(y, None, x, at=days)

@@ -98,7 +98,9 @@ def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
         shape = v.shape[:-1]
         flat = [np.moveaxis(a, -1, 0).reshape(a.shape[-1], -1) for a in (v, ww, dd)]
         vals, day, cnt = composite_kernel(*flat, bounds, reducer)
-        back = (lambda a: np.moveaxis(a.reshape((len(bounds), *shape)), 0, -1))
+        def back(a):
+            return np.moveaxis(a.reshape((len(bounds), *shape)), 0, -1)
+
         return back(vals), back(day), back(cnt)
 
     vals, day, cnt = xr.apply_ufunc(
@@ -178,7 +180,7 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
             z = lacc(ys, ws, xs, at=at, **{k: v for k, v in params.items()
                                            if k in ("lam", "p", "iterations")})
         else:
-            z = savgol_chen2004(ys, ws, xs[0] if np.all(xs == xs[:1]) else xs[0], at=at,
+            z = savgol_chen2004(ys, ws, xs[0], at=at,
                                 **{k: v for k, v in params.items() if k == "max_iter"})
         out[enough] = _hold_ends(np.asarray(z, "float64"), xs, usable[enough], at)
     if clip is not None:

@@ -72,7 +72,7 @@ def evaluate_spline(coef: tuple[np.ndarray, ...], x: np.ndarray, at: np.ndarray)
     n, t = d.shape
     x = np.broadcast_to(np.asarray(x, "float64"), (n, t))
     at = np.asarray(at, "float64")
-    at = np.broadcast_to(at if at.ndim == 2 else at, (n, at.shape[-1]))
+    at = np.broadcast_to(at, (n, at.shape[-1]))
     out = np.empty(at.shape)
     for i in range(t - 1):
         lo = at >= x[:, i:i + 1] if i else np.ones(at.shape, bool)

@@ -14,6 +14,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 __all__ = ["Period", "periods"]
 
@@ -35,7 +36,7 @@ def _month_parts(year: int, month: int, cuts: tuple[int, ...], kind: str) -> lis
     last = calendar.monthrange(year, month)[1]
     out = []
     bounds = [*cuts, last + 1]
-    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for k, (a, b) in enumerate(pairwise(bounds)):
         out.append(Period(date(year, month, a), date(year, month, b - 1),
                           f"{year}-{month:02d}-{kind}{k + 1}"))
     return out

@@ -1,0 +1,110 @@
+"""Whittaker smoothing with a V-curve λ per series: modisoft against vam-whittaker, side by side.
+
+The series are real: MCD15A2 ``Lai_1km`` for the 46 dates of 2012 (tile h17v03), every land
+pixel of the tile with at least 10 good observations (QA.md §2.3 ``good_lai`` → weight 1,
+else 0; fills → weight 0).  Both tools get the same values, weights and log10 λ grid
+(``modisoft.timeseries.default_lambda_grid``).  The peer is ``vam.whittaker.ws2doptv``
+(the Cython kernel behind modape), called per series as modape does.
+
+Prints: the agreement of the smoothed values and of the chosen λ, the time per series of
+each tool and their ratio, then LACC and Savitzky–Golay throughput on the same series (no
+peer ships those; the figures are for sizing a national run).
+
+Install the peer first (its wheel on PyPI is broken on this platform, so build it)::
+
+    pip install --no-binary vam-whittaker vam-whittaker
+
+Usage: ``python benchmarks/smooth_vs_vam.py [--pixels N]`` (default 20 000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import time
+from pathlib import Path
+
+import dask
+import numpy as np
+
+import modisoft
+from modisoft.timeseries.lacc import lacc
+from modisoft.timeseries.savgol import savgol_chen2004
+from modisoft.timeseries.whittaker import default_lambda_grid, whittaker_vcurve
+
+SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "sample-data"
+
+
+def load_series(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, 46) LAI, weights and day positions from the real 2012 h17v03 year."""
+    files = sorted(SAMPLE.glob("MCD15A2.A2012*.h17v03.005.*.hdf"))
+    if len(files) != 46:
+        raise SystemExit(f"need the 46 MCD15A2 2012 h17v03 files in {SAMPLE}")
+    lai, qc = [], []
+    with dask.config.set(scheduler="synchronous"):
+        for f in files:
+            ds = modisoft.open_granule(f, ["Lai_1km", "FparLai_QC"])
+            lai.append(modisoft.decode(ds).Lai_1km.values.ravel())
+            qc.append(ds.FparLai_QC.values.ravel())
+    y = np.stack(lai, axis=1).astype("float64")
+    q = np.stack(qc, axis=1).astype(np.uint8)
+    w = ((q != 255) & ((q >> 5) <= 1) & (((q >> 3) & 3) == 0) & np.isfinite(y)).astype("float64")
+    keep = np.flatnonzero(w.sum(axis=1) >= 10)
+    rng = np.random.default_rng(0)
+    pick = np.sort(rng.choice(keep, size=min(n, len(keep)), replace=False))
+    y = np.where(w > 0, y, 0.0)[pick]  # vam needs finite values everywhere
+    x = np.arange(46) * 8.0
+    return y, w[pick], x
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pixels", type=int, default=20_000)
+    args = ap.parse_args()
+    y, w, x = load_series(args.pixels)
+    n = len(y)
+    llas = default_lambda_grid()
+    print(f"{n} real series of 46 dates (MCD15A2 h17v03 2012), log10 λ grid "
+          f"{llas[0]}..{llas[-1]} ({len(llas)} values)")
+
+    t0 = time.perf_counter()
+    z_ours, lam_ours = whittaker_vcurve(y, w, llas)
+    t_ours = time.perf_counter() - t0
+
+    try:
+        from vam.whittaker import ws2doptv
+    except ImportError:
+        print("vam-whittaker is not installed: pip install --no-binary vam-whittaker "
+              "vam-whittaker\nmodisoft alone: %.1f µs/series" % (t_ours / n * 1e6))
+        return
+    ll = array.array("d", llas)
+    z_vam = np.empty_like(y)
+    lam_vam = np.empty(n)
+    t0 = time.perf_counter()
+    for i in range(n):
+        z, lo = ws2doptv(y[i], w[i], ll)
+        z_vam[i], lam_vam[i] = z, lo
+    t_vam = time.perf_counter() - t0
+
+    diff = np.abs(z_ours - np.asarray(z_vam))
+    rel = diff / np.maximum(np.abs(z_vam), 1e-3)
+    same_lam = np.isclose(lam_ours, lam_vam, rtol=1e-9).mean()
+    print(f"agreement: max |Δz| = {diff.max():.2e} LAI (max relative {rel.max():.2e}, "
+          f"target 1e-6), mean {diff.mean():.2e}; λ identical on {same_lam:.2%} of series")
+    print(f"modisoft whittaker_vcurve: {t_ours:.2f} s = {t_ours / n * 1e6:.1f} µs/series")
+    print(f"vam.whittaker.ws2doptv:    {t_vam:.2f} s = {t_vam / n * 1e6:.1f} µs/series")
+    print(f"ratio (vam time / modisoft time): {t_vam / t_ours:.2f}x (target >= 1)")
+
+    t0 = time.perf_counter()
+    lacc(y, w, x)
+    t_lacc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    savgol_chen2004(y, w, x)
+    t_sg = time.perf_counter() - t0
+    print(f"LACC: {n / t_lacc:,.0f} series/s ({t_lacc / n * 1e6:.1f} µs/series); "
+          f"Savitzky-Golay (Chen 2004): {n / t_sg:,.0f} series/s ({t_sg / n * 1e6:.1f} µs/series)"
+          " (no peer implementation to compare)")
+
+
+if __name__ == "__main__":
+    main()
