@@ -1,0 +1,556 @@
+"""BEPS LAI files: one uint8 row-major file per period, ENVI header, control file, sidecar.
+
+The coding follows ``reference/BEPS.md`` (§1, §8), the contract of BEPS_D's ``readlai.c``:
+
+* ``DN = round(10·LAI) + 1`` with LAI clipped to [0, 25.4] (round half up), so DN ∈ [1, 255];
+  the model decodes ``LAI = (DN − 1)/10`` (and replaces a decoded 0 by 0.01).
+* **DN 0 is written only where the land cover excludes the pixel** (``excluded_classes``,
+  e.g. water = 0, which BEPS skips).  Everywhere else DN 0 would decode to LAI −0.1.
+* A simulated pixel without an LAI value is coded ``nonveg_dn`` when its fill class is a
+  non-vegetated class (MOD15 250–254: urban, wetland, snow/ice, barren, water) and
+  ``fill_dn`` otherwise (fill 255, unclassified 249, or a gap the smoother left).  Both
+  default to DN 1 (LAI 0); ``fill_dn=None`` makes such pixels an error instead.
+
+Files are named ``<stem><suffix>``; the suffix scheme is configurable, with the BEPS_D dekad
+table (``.001`` … ``.020`` by day of year, §2) as the default preset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modisoft.write._common import (
+    OutputError,
+    as_dataset,
+    atomic_file,
+    grid_of,
+    period_bounds,
+    sha256,
+)
+from modisoft.write.provenance import Provenance, resolve_provenance
+
+__all__ = [
+    "SuffixScheme",
+    "BEPS_D_DEKADS",
+    "BepsOptions",
+    "BepsFile",
+    "BepsOutput",
+    "encode_beps",
+    "decode_beps",
+    "write_beps",
+    "MAX_BEPS_LAI",
+]
+
+MAX_BEPS_LAI = 25.4
+"""The largest LAI a uint8 DN can carry: (255 − 1)/10."""
+
+MOD15_NONVEG_CLASSES = (250, 251, 252, 253, 254)
+"""MOD15 fill classes that mean "not vegetated": urban, wetland, snow/ice, barren, water."""
+
+
+@dataclass(frozen=True)
+class SuffixScheme:
+    """File suffixes by day of year: suffix ``k`` covers days ``starts[k] … starts[k+1] − 1``.
+
+    Parameters
+    ----------
+    starts
+        First day of year of each suffix, ascending, the first being 1.
+    digits
+        Zero-padded width of the number.
+    first
+        Number of the first suffix.
+
+    Examples
+    --------
+    >>> BEPS_D_DEKADS.suffix(date(1994, 4, 21))
+    '.002'
+    """
+
+    starts: tuple[int, ...]
+    digits: int = 3
+    first: int = 1
+
+    def __post_init__(self) -> None:
+        s = tuple(int(v) for v in self.starts)
+        if not s or s[0] != 1 or any(b <= a for a, b in itertools.pairwise(s)):
+            raise OutputError("<suffix scheme>", f"starts must ascend from day 1, got {s}")
+        object.__setattr__(self, "starts", s)
+
+    def suffix(self, day: date) -> str:
+        """The suffix of the file that holds ``day`` (by its day of year only, as BEPS does)."""
+        k = bisect.bisect_right(self.starts, day.timetuple().tm_yday) - 1
+        return f".{self.first + k:0{self.digits}d}"
+
+
+BEPS_D_DEKADS = SuffixScheme(
+    starts=(1, 111, 121, 131, 141, 152, 162, 172, 182, 192, 202, 213, 223, 233, 244, 254, 264,
+            274, 284, 294),
+)  # fmt: skip
+"""BEPS_D ``readlai.c``: ``.001`` for days < 111, ``.002`` 111–120, …, ``.020`` ≥ 294."""
+
+SuffixSpec = SuffixScheme | str | Sequence[str] | Callable[[date], str]
+
+
+@dataclass(frozen=True)
+class BepsOptions:
+    """How BEPS files are coded, named and described (maps one-to-one onto a config table).
+
+    Parameters
+    ----------
+    suffixes
+        ``"beps_d"`` (:data:`BEPS_D_DEKADS`, default), ``"index"`` (``.001``, ``.002``, … in
+        time order), ``"doy"`` (``.DDD``, day of year of the period start), a
+        :class:`SuffixScheme`, one suffix per time step, or a callable ``date -> str``.
+    combine
+        When several time steps map to one suffix (e.g. all dekads before 21 April →
+        ``.001``): ``"error"`` (default), ``"mean"`` (NaN-skipping mean of LAI), ``"first"``
+        or ``"last"``.
+    excluded_classes
+        Land-cover codes the model does not simulate; DN 0 is written there (needs
+        ``landcover``).  Default ``(0,)``, water in the Canadian BEPS land cover.
+    nonveg_classes
+        Fill-class codes meaning non-vegetated (default MOD15 250–254).
+    nonveg_dn, fill_dn
+        DN for simulated pixels without LAI: non-vegetated / other.  1–255; ``fill_dn=None``
+        raises instead.
+    window
+        ``(line_offset, n_lines, pixel_offset, n_pixels)`` for the control file; default the
+        whole grid.  Files always span the whole grid (BEPS's row stride is the grid width).
+    control_name
+        Control-file name; default ``"<stem>.con"``.
+    control_extra
+        More ``label value`` entries for the control file (no whitespace in either).
+    overwrite
+        Replace existing files.
+    """
+
+    suffixes: Any = "beps_d"
+    combine: str = "error"
+    excluded_classes: tuple[int, ...] = (0,)
+    nonveg_classes: tuple[int, ...] = MOD15_NONVEG_CLASSES
+    nonveg_dn: int = 1
+    fill_dn: int | None = 1
+    window: tuple[int, int, int, int] | None = None
+    control_name: str | None = None
+    control_extra: dict[str, str] = field(default_factory=dict)
+    overwrite: bool = True
+
+    def __post_init__(self) -> None:
+        for key in ("nonveg_dn", "fill_dn"):
+            v = getattr(self, key)
+            if v is None and key == "fill_dn":
+                continue
+            if not isinstance(v, int | np.integer) or not 1 <= v <= 255:
+                raise OutputError(
+                    "<BepsOptions>",
+                    f"{key} must be 1-255 (DN 0 is reserved for excluded pixels), got {v!r}",
+                )
+        if self.combine not in ("error", "mean", "first", "last"):
+            raise OutputError(
+                "<BepsOptions>",
+                f"combine must be 'error', 'mean', 'first' or 'last', got {self.combine!r}",
+            )
+        object.__setattr__(self, "excluded_classes", tuple(int(c) for c in self.excluded_classes))
+        object.__setattr__(self, "nonveg_classes", tuple(int(c) for c in self.nonveg_classes))
+
+
+@dataclass(frozen=True)
+class BepsFile:
+    """One written period file: data, ENVI header, JSON sidecar, and what is in it."""
+
+    path: Path
+    header: Path
+    sidecar: Path
+    suffix: str
+    start: date | None
+    end: date | None
+    time_indices: tuple[int, ...]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BepsOutput:
+    """Everything :func:`write_beps` wrote."""
+
+    files: list[BepsFile]
+    control: Path
+
+
+# ------------------------------------------------------------------------------------------
+# kernels
+# ------------------------------------------------------------------------------------------
+def encode_beps(
+    lai: np.ndarray,
+    *,
+    fill_class: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
+    nonveg_classes: Sequence[int] = MOD15_NONVEG_CLASSES,
+    nonveg_dn: int = 1,
+    fill_dn: int = 1,
+) -> np.ndarray:
+    """Kernel: LAI (float, NaN = none) → BEPS DN (uint8).
+
+    ``DN = floor(10·clip(LAI, 0, 25.4) + 0.5) + 1``; ``excluded`` pixels → 0; NaN LAI →
+    ``nonveg_dn`` where ``fill_class`` is in ``nonveg_classes``, else ``fill_dn``.
+
+    Examples
+    --------
+    >>> encode_beps(np.array([0.0, 0.04, 0.05, 2.3, 30.0, np.nan])).tolist()
+    [1, 1, 2, 24, 255, 1]
+    """
+    x = np.asarray(lai, dtype="float64")
+    valid = np.isfinite(x)
+    dn = np.floor(10.0 * np.clip(np.where(valid, x, 0.0), 0.0, MAX_BEPS_LAI) + 0.5) + 1.0
+    out = dn.astype(np.uint8)
+    if fill_class is not None:
+        nonveg = np.isin(np.asarray(fill_class), np.asarray(nonveg_classes))
+    else:
+        nonveg = np.zeros(x.shape, bool)
+    out = np.where(valid, out, np.where(nonveg, np.uint8(nonveg_dn), np.uint8(fill_dn)))
+    if excluded is not None:
+        out = np.where(np.asarray(excluded, bool), np.uint8(0), out)
+    return out.astype(np.uint8)
+
+
+def decode_beps(dn: np.ndarray) -> np.ndarray:
+    """Kernel: BEPS DN → LAI ``(DN − 1)/10`` as float32, NaN where DN = 0 (excluded).
+
+    BEPS itself also replaces a decoded 0 (DN 1) by 0.01; this function does not.
+    """
+    d = np.asarray(dn).astype("float32")
+    return np.where(d == 0, np.float32(np.nan), (d - 1) / np.float32(10))
+
+
+# ------------------------------------------------------------------------------------------
+# suffixes and period grouping
+# ------------------------------------------------------------------------------------------
+def _suffix_list(spec: SuffixSpec, bounds: list, n: int, where: Path) -> list[str]:
+    if isinstance(spec, str) and spec in ("beps_d", "doy", "index"):
+        if spec == "index":
+            return [f".{i + 1:03d}" for i in range(n)]
+        if not bounds:
+            raise OutputError(where, f"suffixes={spec!r} needs a time coordinate")
+        if spec == "beps_d":
+            return [BEPS_D_DEKADS.suffix(s) for s, _ in bounds]
+        return [f".{s.timetuple().tm_yday:03d}" for s, _ in bounds]
+    if isinstance(spec, SuffixScheme) or callable(spec):
+        if not bounds:
+            raise OutputError(where, "a suffix scheme needs a time coordinate")
+        fn = spec.suffix if isinstance(spec, SuffixScheme) else spec
+        return [str(fn(s)) for s, _ in bounds]
+    if isinstance(spec, str):
+        raise OutputError(where, f"unknown suffix preset {spec!r}; use 'beps_d', 'doy', 'index'")
+    out = [str(s) for s in spec]
+    if len(out) != n:
+        raise OutputError(where, f"{len(out)} suffixes given for {n} time steps")
+    return out
+
+
+def _groups(suffixes: list[str], combine: str, where: Path) -> list[tuple[str, list[int]]]:
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(suffixes):
+        if not s or any(c.isspace() or c in "/\\" for c in s):
+            raise OutputError(where, f"suffix {s!r} is empty or has whitespace or a slash")
+        groups.setdefault(s, []).append(i)
+    clash = {s: idx for s, idx in groups.items() if len(idx) > 1}
+    if clash and combine == "error":
+        raise OutputError(
+            where,
+            f"several time steps map to one file ({ {s: len(i) for s, i in clash.items()} }); "
+            "choose BepsOptions(combine='mean'|'first'|'last') or other suffixes",
+        )
+    return sorted(groups.items())
+
+
+# ------------------------------------------------------------------------------------------
+# writer
+# ------------------------------------------------------------------------------------------
+def write_beps(
+    lai: Any,
+    directory: str | os.PathLike[str],
+    *,
+    stem: str = "lai",
+    fill_class: Any = None,
+    landcover: Any = None,
+    provenance: Provenance | None = None,
+    options: BepsOptions | None = None,
+) -> BepsOutput:
+    """Write BEPS LAI files: per period ``<stem><suffix>`` (uint8, row-major, no header),
+    ``<stem><suffix>.hdr`` (ENVI, so GDAL opens it), ``<stem><suffix>.json`` (provenance
+    sidecar), and one control file ``<stem>.con``.
+
+    Parameters
+    ----------
+    lai
+        LAI (true LAI for BEPS, ``reference/BEPS.md`` §5) as a ``DataArray`` with dims
+        ``(time, y, x)`` or ``(y, x)``, NaN where missing, ``x``/``y`` centre coordinates and
+        a ``spatial_ref`` coordinate.  ``time`` holds period starts; a ``period_end``
+        coordinate, if present, is recorded.  Computed one row band (dask chunk) at a time.
+    directory
+        Existing output directory.
+    stem
+        File-name stem (BEPS's "LAI file stem").
+    fill_class
+        Fill-class codes (0 = valid; e.g. MOD15 249–255), same dims as ``lai`` or ``(y, x)``.
+    landcover
+        Land-cover codes ``(y, x)`` on the same grid; pixels in
+        ``options.excluded_classes`` get DN 0.  Without it no pixel gets DN 0.
+    provenance
+        Written to every sidecar (the grid is filled in if unset).
+    options
+        :class:`BepsOptions` (suffix scheme, combining, DN for non-vegetated and fill pixels,
+        control-file window and extras).
+
+    Returns
+    -------
+    BepsOutput
+        The files written, with per-file pixel counts (``valid``, ``clipped``, ``nonveg``,
+        ``fill``, ``excluded``).
+
+    Raises
+    ------
+    OutputError
+        Bad input or options, several periods mapping to one suffix with
+        ``combine="error"``, or simulated pixels without LAI when ``fill_dn=None``.
+
+    Examples
+    --------
+    >>> write_beps(lai, "beps/", stem="lai_2012", landcover=lc)  # doctest: +SKIP
+    """
+    opts = options or BepsOptions()
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise OutputError(directory, "the output directory does not exist")
+    if not stem or any(c.isspace() or c in "/\\" for c in stem):
+        raise OutputError(directory, f"stem {stem!r} is empty or has whitespace or a slash")
+    ds = as_dataset(lai, None, directory)
+    var = str(next(iter(ds.data_vars)))
+    da = ds[var]
+    grid = grid_of(ds, directory)
+    _check_grid(grid, directory)
+    window = _window(opts.window, grid.shape, directory)
+    stack = da if "time" in da.dims else da.expand_dims("time", 0)
+    if stack.dims != ("time", "y", "x"):
+        raise OutputError(directory, f"dims {da.dims} must be (time, y, x) or (y, x)", var)
+    fc = _aligned(fill_class, stack, "fill_class", directory)
+    excluded = _excluded(landcover, grid.shape, opts, directory)
+    bounds = period_bounds(ds)
+    groups = _groups(
+        _suffix_list(opts.suffixes, bounds, stack.shape[0], directory), opts.combine, directory
+    )
+    prov = resolve_provenance(provenance, grid)
+    files = []
+    for suffix, idx in groups:
+        path = directory / f"{stem}{suffix}"
+        counts = _write_period(path, stack, fc, excluded, idx, opts)
+        start = bounds[idx[0]][0] if bounds else None
+        ends = [bounds[i][1] for i in idx] if bounds else [None]
+        end = None if None in ends else max(ends)
+        header = _write_header(path, grid, start, end, opts.overwrite)
+        sidecar = prov.write_sidecar(
+            path.with_name(path.name + ".json"),
+            file={"name": path.name, "sha256": sha256(path), "format": "BEPS uint8",
+                  "header": header.name, "rows": grid.height, "cols": grid.width},
+            period={"start": start, "end": end, "suffix": suffix,
+                    "time_indices": idx, "combine": opts.combine if len(idx) > 1 else None},
+            beps=_coding_doc(opts, counts, landcover is not None),
+        )  # fmt: skip
+        files.append(BepsFile(path, header, sidecar, suffix, start, end, tuple(idx), counts))
+    control = _write_control(directory, stem, files, grid, window, opts)
+    return BepsOutput(files, control)
+
+
+def _check_grid(grid: Any, where: Path) -> None:
+    if not grid.is_rectilinear or grid.transform.a <= 0 or grid.transform.e >= 0:
+        raise OutputError(where, "BEPS files need a north-up grid (no rotation, rows go south)")
+
+
+def _window(window: Any, shape: tuple[int, int], where: Path) -> tuple[int, int, int, int]:
+    ny, nx = shape
+    if window is None:
+        return (0, ny, 0, nx)
+    lo, nl, po, npx = (int(v) for v in window)
+    if lo < 0 or po < 0 or nl < 1 or npx < 1 or lo + nl > ny or po + npx > nx:
+        raise OutputError(
+            where,
+            f"window {tuple(window)} (line_offset, n_lines, pixel_offset, "
+            f"n_pixels) is outside the {ny} x {nx} grid",
+        )
+    return (lo, nl, po, npx)
+
+
+def _aligned(arr: Any, stack: Any, what: str, where: Path) -> Any:
+    """``arr`` as a ``(time, y, x)`` array (broadcast from ``(y, x)``), or ``None``."""
+    if arr is None:
+        return None
+    a = arr.data if hasattr(arr, "dims") else np.asarray(arr)
+    if a.ndim == 2:
+        a = a[None]
+    if a.shape[1:] != stack.shape[1:] or a.shape[0] not in (1, stack.shape[0]):
+        raise OutputError(where, f"{what} shape {a.shape} does not match LAI {stack.shape}")
+    return a
+
+
+def _excluded(landcover: Any, shape: tuple[int, int], opts: BepsOptions, where: Path) -> Any:
+    if landcover is None:
+        return None
+    lc = landcover.data if hasattr(landcover, "dims") else np.asarray(landcover)
+    if lc.shape != shape:
+        raise OutputError(where, f"landcover shape {lc.shape} is not the grid's {shape}")
+    return lc
+
+
+def _band_rows(stack: Any) -> list[tuple[int, int]]:
+    data = stack.data
+    rows = data.chunks[1] if getattr(data, "chunks", None) else (stack.shape[1],)
+    edges = np.cumsum((0, *rows))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def _period_band(stack: Any, fc: Any, idx: list[int], r0: int, r1: int, combine: str):
+    """LAI and fill class of one row band of one output period (time steps combined)."""
+    if combine == "first":
+        idx = idx[:1]
+    elif combine == "last":
+        idx = idx[-1:]
+    lai = np.asarray(stack.data[idx, r0:r1, :], dtype="float64")
+    cls = None
+    if fc is not None:
+        cls = np.asarray(fc[[i if fc.shape[0] > 1 else 0 for i in idx], r0:r1, :])[-1]
+    if len(idx) == 1:
+        return lai[0], cls
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+        return np.nanmean(lai, axis=0), cls
+
+
+def _write_period(path: Path, stack: Any, fc: Any, lc: Any, idx: list[int], opts: BepsOptions):
+    counts = dict.fromkeys(("valid", "clipped", "nonveg", "fill", "excluded"), 0)
+    nonveg_set = np.asarray(opts.nonveg_classes)
+    with atomic_file(path, overwrite=opts.overwrite) as tmp, open(tmp, "wb") as f:
+        for r0, r1 in _band_rows(stack):
+            lai, cls = _period_band(stack, fc, idx, r0, r1, opts.combine)
+            excl = np.isin(np.asarray(lc[r0:r1]), opts.excluded_classes) if lc is not None else None
+            valid = np.isfinite(lai)
+            nonveg = np.isin(cls, nonveg_set) if cls is not None else np.zeros(lai.shape, bool)
+            simulated = ~excl if excl is not None else np.ones(lai.shape, bool)
+            missing = simulated & ~valid
+            n_fill = int((missing & ~nonveg).sum())
+            if opts.fill_dn is None and n_fill:
+                raise OutputError(
+                    path,
+                    f"{n_fill} simulated pixels (rows {r0}-{r1 - 1}) have no LAI and fill_dn=None",
+                )
+            counts["valid"] += int((simulated & valid).sum())
+            counts["clipped"] += int((simulated & valid & ((lai < 0) | (lai > MAX_BEPS_LAI))).sum())
+            counts["nonveg"] += int((missing & nonveg).sum())
+            counts["fill"] += n_fill
+            counts["excluded"] += int((~simulated).sum())
+            dn = encode_beps(
+                lai,
+                fill_class=cls,
+                excluded=excl,
+                nonveg_classes=opts.nonveg_classes,
+                nonveg_dn=opts.nonveg_dn,
+                fill_dn=opts.fill_dn or 1,
+            )
+            f.write(np.ascontiguousarray(dn, dtype=np.uint8).tobytes(order="C"))
+    return counts
+
+
+def _coding_doc(opts: BepsOptions, counts: dict[str, int], has_lc: bool) -> dict[str, Any]:
+    return {
+        "encode": "DN = floor(10*clip(LAI, 0, 25.4) + 0.5) + 1",
+        "decode": "LAI = (DN - 1)/10; BEPS replaces a decoded 0 by 0.01",
+        "dtype": "uint8",
+        "layout": "row-major, single band, no header",
+        "excluded_dn": 0,
+        "excluded_classes": list(opts.excluded_classes) if has_lc else None,
+        "nonveg_dn": opts.nonveg_dn,
+        "nonveg_classes": list(opts.nonveg_classes),
+        "fill_dn": opts.fill_dn,
+        "counts": counts,
+    }
+
+
+def _write_header(path: Path, grid: Any, start: Any, end: Any, overwrite: bool) -> Path:
+    """ENVI header ``<file>.hdr``: size, uint8, map info (upper-left corner) and WKT."""
+    from pyproj.enums import WktVersion
+
+    crs = grid.crs
+    t = grid.transform
+    units = "Degrees" if crs.is_geographic else "Meters"
+    when = f" Period {start} to {end}." if start is not None else ""
+    text = "\n".join(
+        [
+            "ENVI",
+            "description = {modisoft BEPS LAI: DN = round(10*LAI) + 1, LAI = (DN - 1)/10, "
+            f"DN 0 = pixel not simulated.{when}}}",
+            f"samples = {grid.width}",
+            f"lines = {grid.height}",
+            "bands = 1",
+            "header offset = 0",
+            "file type = ENVI Standard",
+            "data type = 1",
+            "interleave = bsq",
+            "byte order = 0",
+            f"map info = {{Arbitrary, 1, 1, {t.c!r}, {t.f!r}, {t.a!r}, {-t.e!r}, units={units}}}",
+            f"coordinate system string = {{{crs.to_wkt(WktVersion.WKT1_ESRI)}}}",
+            "data ignore value = 0",
+            "band names = {LAI DN}",
+            "",
+        ]
+    )
+    header = path.with_name(path.name + ".hdr")
+    with atomic_file(header, overwrite=overwrite) as tmp:
+        tmp.write_text(text)
+    return header
+
+
+def _write_control(
+    directory: Path, stem: str, files: list, grid: Any, window: tuple, opts: BepsOptions
+) -> Path:
+    """Key-value control file: label (no spaces) and value per line."""
+    lo, nl, po, npx = window
+    rows: list[tuple[str, Any]] = [
+        ("LAI_file_stem", stem),
+        ("Line_offset_(PCI_coordinate_system)", lo),
+        ("Number_of_lines", nl),
+        ("Pixel_offset_(PCI_coordinate_system)", po),
+        ("Number_of_pixels", npx),
+        ("Grid_lines", grid.height),
+        ("Grid_pixels_(row_stride)", grid.width),
+        ("Upper_left_x", repr(grid.transform.c)),
+        ("Upper_left_y", repr(grid.transform.f)),
+        ("Pixel_size_x", repr(grid.transform.a)),
+        ("Pixel_size_y", repr(-grid.transform.e)),
+        ("LAI_encoding", "DN=round(10*LAI)+1;LAI=(DN-1)/10;DN0=not_simulated"),
+    ]
+    for bf in files:
+        label = f"LAI_file{bf.suffix}" + (f"_{bf.start}_to_{bf.end}" if bf.start else "")
+        rows.append((label, bf.path.name))
+    rows += list(opts.control_extra.items())
+    for label, value in rows:
+        if any(c.isspace() for c in f"{label}{value}") or not str(value):
+            raise OutputError(
+                directory,
+                f"control entry {label!r} = {value!r} is empty or has "
+                "whitespace (BEPS reads whitespace-separated tokens)",
+            )
+    width = max(len(label) for label, _ in rows) + 2
+    text = "".join(f"{label:<{width}}{value}\n" for label, value in rows)
+    path = directory / (opts.control_name or f"{stem}.con")
+    with atomic_file(path, overwrite=opts.overwrite) as tmp:
+        tmp.write_text(text)
+    return path

@@ -1,0 +1,355 @@
+"""Zarr (format 3) writer: chunked ``(time, y, x)``, compressed, CF attributes, provenance.
+
+Two ways to write:
+
+* :func:`write_zarr` writes a whole object at once into a temporary store beside the target,
+  marks it complete and renames it into place.
+* :func:`create_zarr` → :func:`write_zarr_region` (any number of times, in any order, e.g. one
+  period or one chunk band per call, from any process) → :func:`finalize_zarr`.  The store is
+  created atomically with all metadata and coordinates and the root attribute
+  ``modisoft_status = "incomplete"``; only :func:`finalize_zarr` sets it to ``"complete"``.
+  :func:`zarr_status` reads it, so a crashed run leaves a store that is detectably incomplete.
+
+Readers: ``xarray.open_zarr(path)`` (the CRS is in the ``spatial_ref`` coordinate, CF
+``grid_mapping`` with ``crs_wkt`` and GDAL's ``GeoTransform``; rioxarray's ``.rio.crs`` and
+``.rio.transform()`` work on the result).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from modisoft.write._common import OutputError, as_dataset, remove_path, temp_sibling
+from modisoft.write.cf import check_chunks, fill_value, prepare_cf, time_encoding, var_chunks
+from modisoft.write.provenance import Provenance
+
+__all__ = ["write_zarr", "create_zarr", "write_zarr_region", "finalize_zarr", "zarr_status"]
+
+STATUS_ATTR = "modisoft_status"
+ZarrStatus = Literal["complete", "incomplete", "missing"]
+
+
+def _compressor(level: int) -> Any:
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="zstd", clevel=int(level), shuffle="shuffle")
+
+
+def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: Any, level: int):
+    ds, _ = prepare_cf(obj, path, name=name, provenance=provenance)
+    chunk_map = check_chunks(chunks, path)
+    enc: dict[str, dict[str, Any]] = time_encoding(ds)
+    for var in ds.data_vars:
+        shape = var_chunks(ds[var], chunk_map)
+        enc[var] = {"chunks": shape, "compressors": [_compressor(level)]}
+        fv = fill_value(ds[var].dtype, ds[var].attrs.pop("nodata", None), path, str(var))
+        if fv is not None:
+            enc[var]["_FillValue"] = fv
+        ds[var] = ds[var].chunk(dict(zip(ds[var].dims, shape, strict=True)))
+    ds.attrs[STATUS_ATTR] = "incomplete"
+    return ds, enc
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    if not path.parent.is_dir():
+        raise OutputError(path, f"the directory {str(path.parent)!r} does not exist")
+    if path.exists() and not overwrite:
+        raise OutputError(path, "the output exists; pass overwrite=True to replace it")
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Rename the finished store ``tmp`` onto ``path`` (moving an old store aside first)."""
+    if path.exists():
+        old = temp_sibling(path)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        remove_path(old)
+    else:
+        os.replace(tmp, path)
+
+
+def _set_status(path: Path, status: str, provenance: Provenance | None = None) -> None:
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r+")
+    attrs = {STATUS_ATTR: status}
+    if provenance is not None:
+        attrs.update(provenance.to_attrs())
+    group.attrs.update(attrs)
+    if status == "complete":
+        _consolidate(path)
+
+
+def _consolidate(path: Path) -> None:
+    import zarr
+
+    with warnings.catch_warnings():  # consolidated metadata is a zarr-python v3 extension
+        warnings.simplefilter("ignore")
+        zarr.consolidate_metadata(str(path))
+
+
+def write_zarr(
+    obj: Any,
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    chunks: dict[str, int] | None = None,
+    provenance: Provenance | None = None,
+    compression_level: int = 5,
+    overwrite: bool = False,
+) -> Path:
+    """Write a georeferenced ``DataArray``/``Dataset`` to a new Zarr v3 store, atomically.
+
+    Parameters
+    ----------
+    obj
+        Dims ``(time, y, x)`` or ``(y, x)``, pixel-centre ``x``/``y`` coordinates and a
+        ``spatial_ref`` grid-mapping coordinate (as made by :meth:`Grid.xarray_coords` or
+        :func:`modisoft.open_granule`).  Lazy (dask) data are computed chunk by chunk.
+    path
+        The store (a directory, conventionally ``*.zarr``).
+    name
+        Variable name for a ``DataArray`` without one (default ``"lai"``), or the one variable
+        of a ``Dataset`` to write.
+    chunks
+        On-disk chunk size per dim, default ``{"time": 1, "y": 1024, "x": 1024}`` (capped by
+        the array size).  A ``nodata`` attribute on an integer variable becomes its
+        ``_FillValue``; float variables use NaN.
+    provenance
+        Stored as the JSON attribute ``modisoft_provenance``; the grid is filled in if unset.
+    compression_level
+        Blosc-zstd level (byte shuffle).
+    overwrite
+        Replace an existing store (the old store is removed only after the new one is done).
+
+    Returns
+    -------
+    pathlib.Path
+        The store.
+
+    Raises
+    ------
+    OutputError
+        If the object lacks a grid-mapping coordinate or ``y``/``x`` dims, or the target exists.
+
+    Examples
+    --------
+    >>> write_zarr(lai, "lai_2012.zarr", chunks={"time": 1, "y": 512, "x": 512})  # doctest: +SKIP
+    """
+    path = Path(path)
+    _check_target(path, overwrite)
+    ds, enc = _prepare(obj, path, name, chunks, provenance, compression_level)
+    tmp = temp_sibling(path)
+    try:
+        ds.to_zarr(str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False)
+        _set_status(tmp, "complete")
+        _swap_in(tmp, path)
+    except BaseException:
+        remove_path(tmp)
+        raise
+    return path
+
+
+def create_zarr(
+    template: Any,
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    chunks: dict[str, int] | None = None,
+    provenance: Provenance | None = None,
+    compression_level: int = 5,
+    if_exists: Literal["error", "overwrite", "keep"] = "error",
+) -> Path:
+    """Create an empty Zarr v3 store shaped like ``template``, marked incomplete.
+
+    Metadata, coordinates, CF attributes and provenance are written; data variables are not
+    computed (a lazy template costs nothing).  Fill the store with :func:`write_zarr_region`
+    and mark it complete with :func:`finalize_zarr`.
+
+    Parameters
+    ----------
+    template
+        The full output, usually lazy, as for :func:`write_zarr`.
+    path, name, chunks, provenance, compression_level
+        As for :func:`write_zarr`.
+    if_exists
+        ``"error"`` (default); ``"overwrite"``: replace the store; ``"keep"``: reuse an
+        existing store with the same variables, shapes and chunks (to resume a run).
+
+    Returns
+    -------
+    pathlib.Path
+        The store.
+
+    Raises
+    ------
+    OutputError
+        If the store exists (``"error"``) or does not match the template (``"keep"``).
+    """
+    path = Path(path)
+    if if_exists not in ("error", "overwrite", "keep"):
+        raise OutputError(
+            path, f"if_exists must be 'error', 'overwrite' or 'keep', not {if_exists!r}"
+        )
+    ds, enc = _prepare(template, path, name, chunks, provenance, compression_level)
+    if path.exists() and if_exists == "keep":
+        _check_compatible(path, ds, enc)
+        return path
+    _check_target(path, overwrite=if_exists == "overwrite")
+    tmp = temp_sibling(path)
+    try:
+        ds.to_zarr(
+            str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False, compute=False
+        )
+        _consolidate(tmp)  # array metadata is final now; readers open it without a warning
+        _swap_in(tmp, path)
+    except BaseException:
+        remove_path(tmp)
+        raise
+    return path
+
+
+def _check_compatible(path: Path, ds: Any, enc: dict[str, Any]) -> None:
+    import zarr
+
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as exc:
+        raise OutputError(path, f"exists but is not a Zarr store: {exc}") from None
+    for var in ds.data_vars:
+        if var not in group:
+            raise OutputError(path, "the existing store lacks this variable", str(var))
+        arr = group[var]
+        if tuple(arr.shape) != ds[var].shape or tuple(arr.chunks) != enc[var]["chunks"]:
+            raise OutputError(
+                path,
+                f"the existing store has shape {arr.shape} chunks {arr.chunks}, the run wants "
+                f"{ds[var].shape} {enc[var]['chunks']}; use if_exists='overwrite'",
+                str(var),
+            )
+
+
+def _region_of(sub: Any, store: Any, dim: str, path: Path) -> slice:
+    """Where ``sub``'s coordinate values along ``dim`` sit in the store's, as a slice."""
+    if dim not in sub.coords or dim not in store.coords:
+        raise OutputError(path, f"the region needs a {dim!r} coordinate to locate it")
+    full = store.indexes[dim]
+    values = sub.indexes[dim]
+    if np.issubdtype(full.dtype, np.floating) and len(full) > 1:
+        step = abs(float(full[1] - full[0]))
+        idx = full.get_indexer(values, method="nearest", tolerance=1e-6 * step)
+    else:
+        idx = full.get_indexer(values)
+    if len(idx) == 0 or (idx < 0).any() or not np.array_equal(idx, idx[0] + np.arange(len(idx))):
+        raise OutputError(path, f"the {dim!r} values are not a contiguous run of the store's")
+    return slice(int(idx[0]), int(idx[-1]) + 1)
+
+
+def write_zarr_region(
+    obj: Any,
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+) -> dict[str, slice]:
+    """Write one piece (a period, a chunk band, …) into a store made by :func:`create_zarr`.
+
+    The piece is located from its ``time``/``y``/``x`` coordinate values, must cover whole
+    on-disk chunks (its start on a chunk boundary, its end on a boundary or the array end),
+    and is computed and written.  Pieces may be written in any order or again (idempotent).
+    A store marked complete goes back to incomplete until :func:`finalize_zarr`.
+
+    Returns
+    -------
+    dict
+        The region written, ``{dim: slice}``.
+
+    Raises
+    ------
+    OutputError
+        If the store is missing, the CRS differs, the piece is off the store's coordinates
+        or not chunk-aligned.
+    """
+    import xarray as xr
+    import zarr
+
+    path = Path(path)
+    status = zarr_status(path)
+    if status == "missing":
+        raise OutputError(path, "no store; create it first with create_zarr()")
+    ds = as_dataset(obj, name, path)
+    store = xr.open_zarr(str(path), consolidated=False)
+    ref = ds[next(iter(ds.data_vars))].attrs["grid_mapping"]
+    if ds[ref].attrs.get("crs_wkt") != store["spatial_ref"].attrs.get("crs_wkt"):
+        raise OutputError(path, "the piece's CRS differs from the store's")
+    group = zarr.open_group(str(path), mode="r")
+    region: dict[str, slice] = {}
+    for dim in ds[next(iter(ds.data_vars))].dims:
+        region[dim] = _region_of(ds, store, dim, path)
+    for var in ds.data_vars:
+        if var not in group:
+            raise OutputError(path, "the store has no such variable", str(var))
+        _check_aligned(region, ds[var].dims, group[var], path, str(var))
+    if status == "complete":
+        _set_status(path, "incomplete")
+    out = ds.drop_vars(list(ds.coords)).copy()
+    for var in out.data_vars:
+        out[var].attrs = {}
+        out[var].encoding = {}
+        chunks = dict(zip(out[var].dims, group[var].chunks, strict=True))
+        out[var] = out[var].chunk(chunks)
+    out.attrs = {}
+    out.to_zarr(str(path), region=region, mode="r+", consolidated=False)
+    return region
+
+
+def _check_aligned(region: dict, dims: tuple, arr: Any, path: Path, var: str) -> None:
+    for dim, size, chunk in zip(dims, arr.shape, arr.chunks, strict=True):
+        sl = region[dim]
+        if sl.start % chunk or (sl.stop % chunk and sl.stop != size):
+            raise OutputError(
+                path,
+                f"the piece covers {dim} {sl.start}:{sl.stop}, not whole chunks of {chunk}; "
+                "write chunk-aligned pieces",
+                var,
+            )
+
+
+def finalize_zarr(path: str | os.PathLike[str], *, provenance: Provenance | None = None) -> Path:
+    """Mark a store complete (and optionally replace its provenance, e.g. with the final list
+    of granules and failures).
+
+    Raises
+    ------
+    OutputError
+        If there is no store at ``path``.
+    """
+    path = Path(path)
+    if zarr_status(path) == "missing":
+        raise OutputError(path, "no store to finalize")
+    _set_status(path, "complete", provenance)
+    return path
+
+
+def zarr_status(path: str | os.PathLike[str]) -> ZarrStatus:
+    """``"complete"``, ``"incomplete"`` (being written, or a run died) or ``"missing"``.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` exists but is not a Zarr store.
+    """
+    import zarr
+
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as exc:
+        raise OutputError(path, f"not a Zarr store: {exc}") from None
+    return "complete" if group.attrs.get(STATUS_ATTR) == "complete" else "incomplete"
