@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from modisoft.errors import RegistryError
 from modisoft.products import avhrr, modis_lai, modis_other, modis_sr, modis_vi, viirs
-from modisoft.products.model import BitField, FillClass, Layer, Product, Scaling
+from modisoft.products.model import (
+    BitField,
+    FillClass,
+    Layer,
+    Product,
+    QAPreset,
+    Scaling,
+    WeightScheme,
+)
 
 __all__ = [
     "BitField",
     "FillClass",
     "Layer",
     "Product",
+    "QAPreset",
     "Scaling",
+    "WeightScheme",
     "all_products",
     "find_product",
     "get_product",

@@ -26,6 +26,15 @@ Sources and status:
 from __future__ import annotations
 
 from modisoft.products.model import BitField, Layer, Product, Scaling
+from modisoft.products.qa_bits import (
+    AVHRR_CDR_PRESETS,
+    AVHRR_CDR_WEIGHTS,
+    AVHRR_LAI_PRESETS,
+    AVHRR_LAI_WEIGHTS,
+    MOD11_PRESETS,
+    MOD11_QC,
+    MOD11_WEIGHTS,
+)
 
 _GEE = "GEE catalogue NOAA_CDR_AVHRR_*_V5 (scales verified); fill -9999 and dtype not verified"
 
@@ -260,7 +269,15 @@ def _mod11_l2() -> tuple[Layer, ...]:
             physical_range=(150.0, 1310.7),
             source=_MOD11_L2,
         ),
-        Layer("QC", "uint8", "qa", long_name="quality control for LST", source=_MOD11_L2),
+        Layer(
+            "QC",
+            "uint8",
+            "qa",
+            long_name="quality control for LST",
+            bit_fields=MOD11_QC,
+            qa_key="day",
+            source=_MOD11_L2 + "; bit layout assumed as MOD11A1 QC_Day (GEE)",
+        ),
     )
 
 
@@ -278,6 +295,8 @@ def _products() -> list[Product]:
                 "0.05deg",
                 {"Grid": "0.05deg"},
                 _GEE,
+                AVHRR_CDR_PRESETS,
+                (AVHRR_CDR_WEIGHTS,),
             ),
             Product(
                 "AVH13C1",
@@ -289,6 +308,8 @@ def _products() -> list[Product]:
                 "0.05deg",
                 {"Grid": "0.05deg"},
                 _GEE,
+                AVHRR_CDR_PRESETS,
+                (AVHRR_CDR_WEIGHTS,),
             ),
             Product(
                 "AVH15C1",
@@ -300,6 +321,8 @@ def _products() -> list[Product]:
                 "0.05deg",
                 {"Grid": "0.05deg"},
                 _GEE,
+                AVHRR_LAI_PRESETS,
+                (AVHRR_LAI_WEIGHTS,),
             ),
         ]
     out.append(
@@ -341,6 +364,8 @@ def _products() -> list[Product]:
                     "1km",
                     {},
                     _MOD11_L2,
+                    MOD11_PRESETS[:1],
+                    MOD11_WEIGHTS[:1],
                 )
             )
     return out

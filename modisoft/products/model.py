@@ -8,6 +8,8 @@ holds (:class:`BitField`).  Every number carries a ``source``.
 
 from __future__ import annotations
 
+import keyword
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +24,8 @@ __all__ = [
     "FillClass",
     "BitField",
     "Layer",
+    "QAPreset",
+    "WeightScheme",
     "Product",
 ]
 
@@ -85,24 +89,77 @@ class FillClass:
     meaning: str
 
 
+def _slug(text: str) -> str:
+    """``"not set, assumed clear"`` → ``"not_set_assumed_clear"`` (an identifier)."""
+    out = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+    return out if out and not out[0].isdigit() else f"v_{out}"
+
+
 @dataclass(frozen=True)
 class BitField:
-    """A bit field of a QA word: ``length`` bits starting at bit ``start`` (bit 0 = LSB)."""
+    """A bit field of a QA word: ``length`` bits starting at bit ``start`` (bit 0 = LSB).
+
+    The field's value is ``(word >> start) & ((1 << length) - 1)``.
+
+    Parameters
+    ----------
+    name
+        An identifier, unique among the fields of one layer (``"cloud_state"``).
+    start, length
+        First bit (0 = least significant) and number of bits.
+    values
+        Documented code → meaning.  Codes not listed are undocumented (still decodable).
+    description
+        What the field is, with its source when it differs from the layer's.
+    names
+        Code → short identifier used in predicate expressions (``3: "not_set"``).  A code
+        without one is named by its meaning made an identifier (``"not set, assumed clear"``
+        → ``not_set_assumed_clear``).
+    """
 
     name: str
     start: int
     length: int
     values: Mapping[int, str] = field(default_factory=dict)
     description: str = ""
+    names: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", _frozen(self.values))
+        object.__setattr__(self, "names", _frozen(self.names))
         if self.start < 0 or self.length < 1:
             raise ValueError(f"bit field {self.name!r}: start >= 0 and length >= 1 required")
+        if not self.name.isidentifier():
+            raise ValueError(f"bit field {self.name!r}: the name must be an identifier")
+        bad = [c for c in (*self.values, *self.names) if not 0 <= c < (1 << self.length)]
+        if bad:
+            raise ValueError(f"bit field {self.name!r}: codes {bad} do not fit {self.length} bits")
+        labels = list(self.labels.values())
+        odd = [lab for lab in labels if not lab.isidentifier() or keyword.iskeyword(lab)]
+        if odd:
+            raise ValueError(f"bit field {self.name!r}: value names {odd} are not identifiers")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"bit field {self.name!r}: value names are not unique: {labels}")
 
     @property
     def mask(self) -> int:
+        """The field's bits within the word (``0x18`` for bits 3-4)."""
         return ((1 << self.length) - 1) << self.start
+
+    @property
+    def max_code(self) -> int:
+        """The largest value the field can hold, ``2**length - 1``."""
+        return (1 << self.length) - 1
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Code → identifier for every documented or named code."""
+        codes = sorted(set(self.values) | set(self.names))
+        return {c: self.names.get(c) or _slug(self.values[c]) for c in codes}
+
+    def code_of(self, label: str) -> int | None:
+        """The code called ``label`` (an identifier from :attr:`labels`), or ``None``."""
+        return next((c for c, lab in self.labels.items() if lab == label), None)
 
 
 @dataclass(frozen=True)
@@ -139,6 +196,9 @@ class Layer:
         stores (e.g. MOD09A1 angle ``_FillValue = 0``, which is a valid azimuth).
     source
         Where the numbers come from.
+    qa_key
+        For layers with bit fields: a short identifier that qualifies field names in QA
+        expressions (``"state"`` in ``state.cloud_state == clear``); the layer name when empty.
     """
 
     name: str
@@ -155,9 +215,13 @@ class Layer:
     bit_fields: tuple[BitField, ...] = ()
     deviations: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    qa_key: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_values", _frozen(self.class_values))
+        names = [b.name for b in self.bit_fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer {self.name!r}: duplicate bit field names {names}")
         object.__setattr__(self, "deviations", _frozen(self.deviations))
         if self.kind not in ("value", "qa", "class"):
             raise ValueError(f"layer {self.name!r}: unknown kind {self.kind!r}")
@@ -171,9 +235,72 @@ class Layer:
         return self.kind == "value" and len(self.fill_classes) > 1
 
     @property
+    def key(self) -> str:
+        """The qualifier of this layer's bit fields in QA expressions (``qa_key`` or name)."""
+        return self.qa_key or self.name
+
+    @property
     def nodata_codes(self) -> tuple[int, ...]:
         """Every stored value that is not a measurement (fills and fill classes)."""
         return tuple(sorted(set(self.fill_values) | {c.code for c in self.fill_classes}))
+
+
+@dataclass(frozen=True)
+class QAPreset:
+    """A named QA predicate of a product, written in the QA expression syntax.
+
+    Parameters
+    ----------
+    name
+        An identifier (``"good_lai"``); may be used inside other expressions.
+    expression
+        E.g. ``"scf_qc <= 1 and cloud_state == clear"`` (see ``docs/concepts/qa.md``).
+    description
+        What passes, in words.
+    source
+        Where the rule comes from (a reference, or "choice" for an engineering decision).
+    """
+
+    name: str
+    expression: str
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"QA preset {self.name!r}: the name must be an identifier")
+
+
+@dataclass(frozen=True)
+class WeightScheme:
+    """QA classes → weights in [0, 1] for smoothers and composites.
+
+    The rules are tried in order; a pixel gets the weight of the first rule whose expression
+    holds, else ``default``.  Fill words always get weight 0.
+
+    Parameters
+    ----------
+    name
+        An identifier (``"default"``).
+    rules
+        ``(expression, weight)`` pairs.
+    default
+        The weight of pixels that no rule matches.
+    description, source
+        What the scheme means and where it comes from.
+    """
+
+    name: str
+    rules: tuple[tuple[str, float], ...]
+    default: float = 0.0
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple((str(e), float(w)) for e, w in self.rules))
+        for _, w in (*self.rules, ("default", self.default)):
+            if not 0.0 <= w <= 1.0:
+                raise ValueError(f"weight scheme {self.name!r}: weight {w} outside [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -200,6 +327,10 @@ class Product:
         Grid name in the file → short key (``"1km"``), for files with several grids.
     source
         Where the facts come from.
+    qa_presets
+        Named QA predicates (``good_lai``, ``clear_land``, ``vi_good``).
+    qa_weights
+        Weight schemes; the first is the default one.
     """
 
     name: str
@@ -211,6 +342,8 @@ class Product:
     resolution: str = ""
     grids: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    qa_presets: tuple[QAPreset, ...] = ()
+    qa_weights: tuple[WeightScheme, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "grids", _frozen(self.grids))
@@ -234,3 +367,8 @@ class Product:
     def find_layer(self, name: str) -> Layer | None:
         """The layer called ``name``, or ``None``."""
         return next((lyr for lyr in self.layers if lyr.name == name), None)
+
+    @property
+    def qa_layers(self) -> tuple[Layer, ...]:
+        """The layers that declare bit fields (QA words, pixel reliability)."""
+        return tuple(lyr for lyr in self.layers if lyr.bit_fields)

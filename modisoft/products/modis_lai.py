@@ -14,6 +14,12 @@ against a real C6.1 file).
 from __future__ import annotations
 
 from modisoft.products.model import FillClass, Layer, Product, Scaling
+from modisoft.products.qa_bits import (
+    MOD15_FPAREXTRA_QC,
+    MOD15_FPARLAI_QC,
+    MOD15_PRESETS,
+    MOD15_WEIGHTS,
+)
 
 _SRC = "real MCD15A2/MCD15A2H/MCD15A3H files; GEE; MODIStsp (reference/PRODUCTS.md §2)"
 _LEGEND_SRC = "MOD15A2_FILLVALUE_DOC attribute of a real MCD15A3H granule (PRODUCTS.md §2.3)"
@@ -63,7 +69,7 @@ def _value(
     )
 
 
-def _qa(name: str, long_name: str) -> Layer:
+def _qa(name: str, long_name: str, bit_fields) -> Layer:
     return Layer(
         name=name,
         dtype="uint8",
@@ -71,6 +77,7 @@ def _qa(name: str, long_name: str) -> Layer:
         long_name=long_name,
         valid_range=(0, 254),
         fill_values=(255,),
+        bit_fields=bit_fields,
         source=_SRC + "; bit layout: reference/QA.md §2",
     )
 
@@ -81,8 +88,8 @@ def _layers(res: str) -> tuple[Layer, ...]:
             f"Fpar_{res}", 0.01, "1", "fraction of photosynthetically active radiation", upper=1.0
         ),
         _value(f"Lai_{res}", 0.1, "m2 m-2", "leaf area index (one-sided)"),
-        _qa("FparLai_QC", "quality control of LAI and FPAR"),
-        _qa("FparExtra_QC", "extra quality control of LAI and FPAR"),
+        _qa("FparLai_QC", "quality control of LAI and FPAR", MOD15_FPARLAI_QC),
+        _qa("FparExtra_QC", "extra quality control of LAI and FPAR", MOD15_FPAREXTRA_QC),
         _value(
             f"FparStdDev_{res}", 0.01, "1", "standard deviation of FPAR", STDDEV_FILL_CLASSES, 1.0
         ),
@@ -107,6 +114,8 @@ def _products() -> list[Product]:
                 layers=_layers("1km"),
                 grids={"MOD_Grid_MOD15A2": "1km"},
                 source=_SRC,
+                qa_presets=MOD15_PRESETS,
+                qa_weights=(MOD15_WEIGHTS,),
             )
         )
     for coll in ("006", "061"):
@@ -122,6 +131,8 @@ def _products() -> list[Product]:
                     layers=_layers("500m"),
                     grids={"MOD_Grid_MOD15A2H": "500m"},
                     source=_SRC,
+                    qa_presets=MOD15_PRESETS,
+                    qa_weights=(MOD15_WEIGHTS,),
                 )
             )
         out.append(
@@ -135,6 +146,8 @@ def _products() -> list[Product]:
                 layers=_layers("500m"),
                 grids={"MOD_Grid_MCD15A3H": "500m"},
                 source=_SRC,
+                qa_presets=MOD15_PRESETS,
+                qa_weights=(MOD15_WEIGHTS,),
             )
         )
     return out

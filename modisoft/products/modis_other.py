@@ -15,9 +15,21 @@ against the MOD11 user guide).  LST ``_FillValue = 0`` is a real fill (pyModis's
 from __future__ import annotations
 
 from modisoft.products.model import Layer, Product, Scaling
+from modisoft.products.qa_bits import (
+    MCD43_MANDATORY,
+    MCD43_PRESETS,
+    MCD43_WEIGHTS,
+    MOD11_PRESETS,
+    MOD11_QC,
+    MOD11_WEIGHTS,
+)
 
 _SRC11 = "real MOD11A1 h14v09 2019-305 and MOD11B2 h14v04 2017-001 (PRODUCTS.md §6)"
 _SRC43 = "real MCD43A3 C6 h15v07 2017-199 (PRODUCTS.md §7)"
+_QC_FILL_NOTE = (
+    "the file's _FillValue 0 is also the 'good quality' QC code: in the real MOD11B2 h14v04 "
+    "2017-001 granule 564 pixels with QC_Day 0 carry a valid LST; not treated as fill"
+)
 _SRC12 = "GEE legends (PRODUCTS.md §9); dtype/valid ranges from real MCD12Q1 C6.1 2020 files"
 
 
@@ -35,7 +47,18 @@ def _lst(name: str) -> Layer:
     )
 
 
-def _mod11_common(qc_fill: tuple[int, ...], emis: tuple[str, ...]) -> list[Layer]:
+def _mod11_common(
+    qc_fill: tuple[int, ...], emis: tuple[str, ...], qc_deviations: dict[str, str] | None = None
+) -> list[Layer]:
+    qc = dict(
+        dtype="uint8",
+        kind="qa",
+        valid_range=(0, 255),
+        fill_values=qc_fill,
+        bit_fields=MOD11_QC,
+        deviations=qc_deviations or {},
+        source=_SRC11 + "; bit layout: GEE MODIS_006_MOD11A1",
+    )
     time = dict(
         dtype="uint8",
         units="hour",
@@ -55,26 +78,10 @@ def _mod11_common(qc_fill: tuple[int, ...], emis: tuple[str, ...]) -> list[Layer
         source=_SRC11 + "; CF form (PRODUCTS.md §1, computed)",
     )
     out = [
-        Layer(
-            "QC_Day",
-            "uint8",
-            "qa",
-            long_name="quality control for daytime LST",
-            valid_range=(0, 255),
-            fill_values=qc_fill,
-            source=_SRC11,
-        ),
+        Layer("QC_Day", long_name="quality control for daytime LST", qa_key="day", **qc),
         Layer("Day_view_time", long_name="local time of day observation", **time),
         Layer("Day_view_angl", long_name="view zenith angle of day observation", **angle),
-        Layer(
-            "QC_Night",
-            "uint8",
-            "qa",
-            long_name="quality control for nighttime LST",
-            valid_range=(0, 255),
-            fill_values=qc_fill,
-            source=_SRC11,
-        ),
+        Layer("QC_Night", long_name="quality control for nighttime LST", qa_key="night", **qc),
         Layer("Night_view_time", long_name="local time of night observation", **time),
         Layer("Night_view_angl", long_name="view zenith angle of night observation", **angle),
     ]
@@ -122,7 +129,7 @@ def _mod11a1() -> tuple[Layer, ...]:
 
 
 def _mod11b2() -> tuple[Layer, ...]:
-    c = _mod11_common((0,), ("20", "22", "23", "29", "31", "32"))
+    c = _mod11_common((), ("20", "22", "23", "29", "31", "32"), {"_FillValue": _QC_FILL_NOTE})
     cnt = dict(dtype="uint8", kind="class", valid_range=(0, 255), fill_values=(0,), source=_SRC11)
     return (
         _lst("LST_Day_6km"),
@@ -161,7 +168,9 @@ def _mcd43a3() -> tuple[Layer, ...]:
             long_name=f"BRDF/albedo mandatory quality, {b}",
             valid_range=(0, 254),
             fill_values=(255,),
-            source=_SRC43 + "; value meanings: MCD43 user guide (not verified)",
+            bit_fields=MCD43_MANDATORY,
+            qa_key=b.lower(),
+            source=_SRC43 + "; bit 0 meaning: GEE MODIS_006_MCD43A3",
         )
         for b in bands
     ]
@@ -305,6 +314,8 @@ def _products() -> list[Product]:
                     "1km",
                     {"MODIS_Grid_Daily_1km_LST": "1km"},
                     _SRC11,
+                    MOD11_PRESETS,
+                    MOD11_WEIGHTS,
                 )
             )
             out.append(
@@ -318,6 +329,8 @@ def _products() -> list[Product]:
                     "6km",
                     {"MODIS_Grid_8Day_6km_LST": "6km"},
                     _SRC11,
+                    MOD11_PRESETS,
+                    MOD11_WEIGHTS,
                 )
             )
         out.append(
@@ -331,6 +344,8 @@ def _products() -> list[Product]:
                 "500m",
                 {"MOD_Grid_BRDF": "500m"},
                 _SRC43,
+                MCD43_PRESETS,
+                (MCD43_WEIGHTS,),
             )
         )
         out.append(

@@ -21,7 +21,14 @@ Quirks recorded here rather than guessed at run time:
 
 from __future__ import annotations
 
-from modisoft.products.model import Layer, Product, Scaling
+from modisoft.products.model import Layer, Product, QAPreset, Scaling
+from modisoft.products.qa_bits import (
+    MOD09_QC,
+    MOD09_QC_PRESETS,
+    MOD09_STATE,
+    MOD09_STATE_PRESETS,
+    MOD09_WEIGHTS,
+)
 
 _SRC_A1 = "real MOD09A1 C6 subset h18v04 2017-193; GEE; MODIStsp (reference/PRODUCTS.md §3)"
 _SRC_GA = "real MOD09GA C6 h14v17 2008-296 (reference/PRODUCTS.md §4)"
@@ -71,7 +78,9 @@ def _mod09a1_layers() -> tuple[Layer, ...]:
             long_name="500 m reflectance band quality",
             valid_range=(0, 4294966531),
             fill_values=(4294967295,),
-            source=_SRC_A1,
+            bit_fields=MOD09_QC,
+            qa_key="qc",
+            source=_SRC_A1 + "; bit layout: reference/QA.md §1.2",
         ),
         Layer(
             "sur_refl_szen",
@@ -101,7 +110,9 @@ def _mod09a1_layers() -> tuple[Layer, ...]:
             long_name="500 m state flags",
             valid_range=(0, 57343),
             fill_values=(65535,),
-            source=_SRC_A1,
+            bit_fields=MOD09_STATE,
+            qa_key="state",
+            source=_SRC_A1 + "; bit layout: reference/QA.md §1.1",
         ),
         Layer(
             "sur_refl_day_of_year",
@@ -138,7 +149,9 @@ def _mod09ga_layers() -> tuple[Layer, ...]:
             long_name="1 km reflectance data state QA",
             valid_range=(0, 57335),
             fill_values=(65535,),
-            source=_SRC_GA,
+            bit_fields=MOD09_STATE,
+            qa_key="state",
+            source=_SRC_GA + "; bit layout: QA.md §1.5, GEE MODIS_006_MOD09GA",
         ),
         Layer("SensorZenith_1", long_name="sensor zenith angle", **zen),
         Layer("SensorAzimuth_1", long_name="sensor azimuth angle", **azi),
@@ -194,7 +207,9 @@ def _mod09ga_layers() -> tuple[Layer, ...]:
             long_name="500 m reflectance band quality",
             valid_range=(0, 4294966019),
             fill_values=(787410671,),
-            source=_SRC_GA,
+            bit_fields=MOD09_QC,
+            qa_key="qc",
+            source=_SRC_GA + "; bit layout: QA.md §1.5, GEE MODIS_006_MOD09GA",
         ),
         Layer(
             "obscov_500m_1",
@@ -234,6 +249,17 @@ def _products() -> list[Product]:
                     layers=_mod09a1_layers(),
                     grids={"MOD_Grid_500m_Surface_Reflectance": "500m"},
                     source=_SRC_A1,
+                    qa_presets=(
+                        *MOD09_STATE_PRESETS,
+                        *MOD09_QC_PRESETS,
+                        QAPreset(
+                            "clear_land_qc",
+                            "clear_land and good_bands",
+                            "clear_land on the state word and good_bands on the QC word",
+                            "QA.md §1.3 (choice)",
+                        ),
+                    ),
+                    qa_weights=(MOD09_WEIGHTS,),
                 )
             )
             out.append(
@@ -247,6 +273,8 @@ def _products() -> list[Product]:
                     layers=_mod09ga_layers(),
                     grids={"MODIS_Grid_1km_2D": "1km", "MODIS_Grid_500m_2D": "500m"},
                     source=_SRC_GA,
+                    qa_presets=(*MOD09_STATE_PRESETS, *MOD09_QC_PRESETS),
+                    qa_weights=(MOD09_WEIGHTS,),
                 )
             )
     return out

@@ -13,6 +13,12 @@ subset allows 0..4, the meaning of 4 is unknown.
 from __future__ import annotations
 
 from modisoft.products.model import Layer, Product, Scaling
+from modisoft.products.qa_bits import (
+    MOD13_PRESETS,
+    MOD13_RELIABILITY,
+    MOD13_VI_QUALITY,
+    MOD13_WEIGHTS,
+)
 
 _SRC = "real MOD13A2/MYD13A2 C6.1 h18v09 2025 and a C6 subset; GEE; MODIStsp (PRODUCTS.md §5)"
 
@@ -61,6 +67,8 @@ def _layers(kind: str, collection: str) -> tuple[Layer, ...]:
             long_name="VI quality indicators",
             valid_range=(0, 65534),
             fill_values=(65535,),
+            bit_fields=MOD13_VI_QUALITY,
+            qa_key="vi_quality",
             source=src + "; bit layout: reference/QA.md §3",
         ),
         Layer(f"{p} red reflectance", long_name="surface reflectance, band 1 (red)", **refl),
@@ -109,6 +117,8 @@ def _layers(kind: str, collection: str) -> tuple[Layer, ...]:
             valid_range=(0, rel_max),
             fill_values=(-1,),
             class_values=RELIABILITY,
+            bit_fields=MOD13_RELIABILITY,
+            qa_key="reliability",
             source=src,
         ),
     )
@@ -130,6 +140,8 @@ def _products() -> list[Product]:
                         layers=_layers(kind, coll),
                         grids={_GRID[kind]: _RES[kind]},
                         source=_SRC,
+                        qa_presets=MOD13_PRESETS,
+                        qa_weights=MOD13_WEIGHTS,
                     )
                 )
     return out

@@ -13,6 +13,16 @@ with each file's own attributes, falling back to the file (with a warning) on an
 from __future__ import annotations
 
 from modisoft.products.model import Layer, Product, Scaling
+from modisoft.products.qa_bits import (
+    VNP13_PRESETS,
+    VNP13_RELIABILITY,
+    VNP13_VI_QUALITY,
+    VNP13_WEIGHTS,
+    VNP15_FPAREXTRA_QC,
+    VNP15_FPARLAI_QC,
+    VNP15_PRESETS,
+    VNP15_WEIGHTS,
+)
 
 _SRC13 = "real VNP13A2 v002 h18v09 2025 granules (PRODUCTS.md §10.1)"
 _UNVERIFIED = "not verified against a real granule; GEE band names and MODIS analogue"
@@ -87,7 +97,9 @@ def _vnp13(prefix: str, src: str) -> tuple[Layer, ...]:
             long_name="VI quality indicators",
             valid_range=(0, 65534),
             fill_values=(65535,),
-            source=src + "; bit layout not verified (PRODUCTS.md §10.1)",
+            bit_fields=VNP13_VI_QUALITY,
+            qa_key="vi_quality",
+            source=src + "; bit layout: GEE NASA_VIIRS_002_VNP13A1 (VNP13A2 assumed equal)",
         ),
         Layer(
             f"{prefix} pixel reliability",
@@ -96,7 +108,9 @@ def _vnp13(prefix: str, src: str) -> tuple[Layer, ...]:
             long_name="pixel reliability",
             valid_range=(0, 11),
             fill_values=(-4, -1),
-            source=src + "; code meanings 0..11 not verified",
+            bit_fields=VNP13_RELIABILITY,
+            qa_key="reliability",
+            source=src + "; code meanings 0..11: GEE NASA_VIIRS_002_VNP13A1",
         ),
     )
 
@@ -134,7 +148,8 @@ def _vnp15() -> tuple[Layer, ...]:
             "qa",
             valid_range=(0, 254),
             fill_values=(255,),
-            source=_UNVERIFIED,
+            bit_fields=VNP15_FPARLAI_QC,
+            source=_UNVERIFIED + "; bit layout: GEE NASA_VIIRS_002_VNP15A2H (not MOD15's)",
         ),
         Layer(
             "FparExtra_QC",
@@ -142,7 +157,8 @@ def _vnp15() -> tuple[Layer, ...]:
             "qa",
             valid_range=(0, 254),
             fill_values=(255,),
-            source=_UNVERIFIED,
+            bit_fields=VNP15_FPAREXTRA_QC,
+            source=_UNVERIFIED + "; bit layout: GEE NASA_VIIRS_002_VNP15A2H",
         ),
         val("FparStdDev", 0.01, "1", "standard deviation of FPAR", STDDEV_FILL_CLASSES, 1.0),
         val("LaiStdDev", 0.1, "m2 m-2", "standard deviation of LAI", STDDEV_FILL_CLASSES, 10.0),
@@ -178,6 +194,8 @@ def _products() -> list[Product]:
                 "1km",
                 {"VIIRS_Grid_16Day_VI_1km": "1km"},
                 _SRC13,
+                VNP13_PRESETS,
+                (VNP13_WEIGHTS,),
             )
         )
         out.append(
@@ -191,6 +209,8 @@ def _products() -> list[Product]:
                 "500m",
                 {"VIIRS_Grid_16Day_VI_500m": "500m"},
                 _UNVERIFIED,
+                VNP13_PRESETS,
+                (VNP13_WEIGHTS,),
             )
         )
         out.append(
@@ -204,6 +224,8 @@ def _products() -> list[Product]:
                 "500m",
                 {},
                 _UNVERIFIED,
+                VNP15_PRESETS,
+                (VNP15_WEIGHTS,),
             )
         )
         out.append(
