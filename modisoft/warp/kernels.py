@@ -1,0 +1,290 @@
+"""Resampling and fusing kernels: pure numpy, vectorised, no I/O and no xarray.
+
+A plan window (:class:`~modisoft.warp.plan.PlanWindow`) says, for every destination pixel of an
+output chunk that a source covers, which source pixels it reads and with which weights.  The
+kernels here apply it to a source window array and combine several sources:
+
+* :func:`resample_window` → a :class:`Resampled` triple per source (or per virtual mosaic of
+  adjacent tiles): values, ``valid`` (a measurement) and ``inside`` (covered by the source).
+* :func:`fuse` → one chunk from several ``Resampled``, by rule ``first``/``last``/``min``/
+  ``max``/``mean``/``count``.
+
+Fill values are respected throughout: invalid source pixels (fills, fill classes, values
+outside ``valid_range``, NaN) never enter an average, a min/max or a mode.  Where a
+destination pixel sees only invalid pixels it keeps their most frequent code (so the LAI fill
+classes water, urban, ... survive a mosaic), and it is ``nodata`` where no source covers it.
+The rules for the area methods follow GDAL's warp kernel (3.x): the source window of a
+destination pixel spans the transformed upper-left and lower-right corners, floor/ceil with a
+1e-10 tolerance, and the average weights edge pixels by their fractional coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "ValidRule",
+    "Resampled",
+    "resample_window",
+    "dense_index",
+    "fuse",
+    "mode_reduce",
+    "to_dtype",
+]
+
+
+@dataclass(frozen=True)
+class ValidRule:
+    """Which stored values are measurements: not a fill code, inside ``valid_range``, finite.
+
+    Examples
+    --------
+    >>> ValidRule((255, 254), (0, 100)).mask(np.array([0, 100, 101, 254], "uint8"))
+    array([ True,  True, False, False])
+    """
+
+    fill_codes: tuple = ()
+    valid_range: tuple | None = None
+
+    def mask(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        kind = values.dtype.kind
+        if kind in "iu" and values.dtype.itemsize <= 2:
+            return self._lut(values.dtype)[values.astype(np.int64) - np.iinfo(values.dtype).min]
+        ok = np.isfinite(values) if kind == "f" else np.ones(values.shape, dtype=bool)
+        if self.fill_codes:
+            ok &= ~np.isin(values, np.asarray(self.fill_codes))
+        if self.valid_range is not None:
+            ok &= (values >= self.valid_range[0]) & (values <= self.valid_range[1])
+        return ok
+
+    def _lut(self, dtype: np.dtype) -> np.ndarray:
+        info = np.iinfo(dtype)
+        allv = np.arange(info.min, info.max + 1, dtype=np.int64)
+        ok = ~np.isin(allv, np.asarray(self.fill_codes, dtype=np.int64))
+        if self.valid_range is not None:
+            ok &= (allv >= self.valid_range[0]) & (allv <= self.valid_range[1])
+        return ok
+
+
+@dataclass
+class Resampled:
+    """One source's contribution to an output chunk (flat arrays of the chunk's size)."""
+
+    values: np.ndarray
+    valid: np.ndarray
+    inside: np.ndarray
+
+
+def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float results → ``dtype``: integers rounded half up (as GDAL) and clipped to the range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    return np.clip(np.floor(values + 0.5), info.min, info.max).astype(dtype)
+
+
+def resample_window(
+    pw, win: np.ndarray, present: np.ndarray | None, rule: ValidRule, nodata, masks: bool = True
+) -> Resampled:
+    """Apply a plan window to the source window ``win`` (the plan's ``src_box``).
+
+    ``present`` marks the pixels of ``win`` that exist (``None``: all); pixels outside it, such
+    as a missing tile of a mosaic, count as outside the source.  Values are ``nodata`` where
+    nothing is known.  ``masks=False`` (one source, no ``count``) lets ``nearest`` skip the
+    ``valid``/``inside`` masks, which :func:`fuse` does not need then.
+    """
+    n = pw.dst_shape[0] * pw.dst_shape[1]
+    out = Resampled(np.full(n, nodata, win.dtype), np.zeros(n, bool), np.zeros(n, bool))
+    if pw.method == "nearest":
+        _nearest(pw, win, present, rule, out, masks)
+    elif pw.method == "bilinear":
+        _bilinear(pw, win, present, rule, out)
+    else:
+        _area(pw, win, present, rule, out)
+    return out
+
+
+def _nearest(pw, win, present, rule, out: Resampled, masks: bool = True) -> None:
+    if not masks:  # one gather through a dense index; the extra last element is nodata
+        ext = np.empty(win.size + 1, win.dtype)
+        ext[:-1] = win.ravel()
+        ext[-1] = out.values[0] if out.values.size else 0
+        if present is not None:
+            ext[:-1][~present.ravel()] = ext[-1]
+        out.values = np.take(ext, dense_index(pw, win.size))
+        return
+    src, dst = pw.arrays["src"], pw.dst_index
+    if present is not None:
+        keep = present.ravel()[src]
+        src, dst = src[keep], dst[keep]
+    vals = np.take(win.ravel(), src)
+    out.values[dst] = vals
+    out.inside[dst] = True
+    out.valid[dst] = rule.mask(vals)
+
+
+def dense_index(pw, src_size: int) -> np.ndarray:
+    """For every pixel of a ``nearest`` window, its flat source index, or ``src_size`` where
+    the source does not cover it (kept on the plan window after the first use)."""
+    dense = pw.arrays.get("_dense")
+    if dense is None or dense.size != pw.dst_shape[0] * pw.dst_shape[1]:
+        dense = np.full(pw.dst_shape[0] * pw.dst_shape[1], src_size, dtype=np.int32)
+        dense[pw.dst_index] = pw.arrays["src"]
+        pw.arrays["_dense"] = dense
+    return dense
+
+
+def _bilinear(pw, win, present, rule, out: Resampled) -> None:
+    a = pw.arrays
+    h, w = win.shape
+    num, den = np.zeros(len(pw.dst_index)), np.zeros(len(pw.dst_index))
+    any_in = np.zeros(len(pw.dst_index), bool)
+    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        r, c = a["row"] + dy, a["col"] + dx
+        inb = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        r, c = np.where(inb, r, 0), np.where(inb, c, 0)
+        if present is not None:
+            inb &= present[r, c]
+        vals = win[r, c]
+        ok = inb & rule.mask(vals)
+        wgt = (a["fy"] if dy else 1.0 - a["fy"]) * (a["fx"] if dx else 1.0 - a["fx"])
+        num += np.where(ok, wgt * vals.astype("float64"), 0.0)
+        den += np.where(ok, wgt, 0.0)
+        any_in |= inb
+    good = den > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out.values[pw.dst_index[good]] = to_dtype(num[good] / den[good], win.dtype)
+    out.valid[pw.dst_index[good]] = True
+    out.inside[pw.dst_index[any_in]] = True
+
+
+def _entries(pw) -> tuple[np.ndarray, ...]:
+    """Expand a window of source boxes into (dst pixel k, scan position, row, col, weight)."""
+    a = pw.arrays
+    nx, ny = a["c1"] - a["c0"], a["r1"] - a["r0"]
+    cnt = (nx * ny).astype(np.int64)
+    k = np.repeat(np.arange(len(cnt)), cnt)
+    pos = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    nxk = nx[k]
+    dr, dc = pos // nxk, pos % nxk
+    row, col = a["r0"][k] + dr, a["c0"][k] + dc
+    wy = _edge_weight(dr, ny[k], a["y0"][k], a["y1"][k], a["r0"][k], a["r1"][k])
+    wx = _edge_weight(dc, nxk, a["x0"][k], a["x1"][k], a["c0"][k], a["c1"][k])
+    return k, pos, row, col, wy * wx
+
+
+def _edge_weight(d, n, lo, hi, i0, i1) -> np.ndarray:
+    """GDAL's weight of the ``d``-th of ``n`` source pixels along one axis (1 inside)."""
+    w = np.ones(d.shape)
+    first, last = (d == 0) & (n > 1), (d == n - 1) & (n > 1)
+    w = np.where(first, 1.0 - (lo - i0), w)
+    return np.where(last, 1.0 - (i1 - hi), w)
+
+
+def _area(pw, win, present, rule, out: Resampled) -> None:
+    k, pos, row, col, wgt = _entries(pw)
+    if present is not None:
+        keep = present[row, col]
+        k, pos, row, col, wgt = k[keep], pos[keep], row[keep], col[keep], wgt[keep]
+    vals = win[row, col]
+    ok = rule.mask(vals)
+    m = len(pw.dst_index)
+    inside = np.bincount(k, minlength=m) > 0
+    has = np.bincount(k[ok], minlength=m) > 0
+    kv, vv = k[ok], vals[ok]
+    if pw.method == "average":
+        den = np.bincount(kv, wgt[ok], minlength=m)
+        num = np.bincount(kv, wgt[ok] * vv.astype("float64"), minlength=m)
+        has &= den > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = to_dtype(np.where(has, num / np.where(has, den, 1.0), 0.0), win.dtype)
+    elif pw.method in ("min", "max"):
+        res = np.zeros(m, win.dtype)
+        if kv.size:
+            starts = np.flatnonzero(np.r_[True, kv[1:] != kv[:-1]])
+            red = np.minimum if pw.method == "min" else np.maximum
+            res[kv[starts]] = red.reduceat(vv, starts)
+    else:
+        res = np.zeros(m, win.dtype)
+        idx, best = mode_reduce(kv, pos[ok], vv)
+        res[idx] = best
+    dst = pw.dst_index
+    out.values[dst[has]] = res[has]
+    out.valid[dst[has]] = True
+    out.inside[dst[inside]] = True
+    if win.dtype.kind != "f" and (inside & ~has).any():
+        bad = ~ok & ~has[k]  # pixels seeing only invalid codes keep the most frequent one
+        idx, best = mode_reduce(dst[k[bad]], pos[bad], vals[bad])
+        out.values[idx] = best
+
+
+def mode_reduce(k: np.ndarray, pos: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``k``: the most frequent value; ties go to the value that reached the winning
+    count first in scan order ``pos`` (GDAL's integer mode).  Returns (groups, values)."""
+    if k.size == 0:
+        return k, v
+    order = np.lexsort((pos, v, k))
+    ks, vs, ps = k[order], v[order], pos[order]
+    start = np.flatnonzero(np.r_[True, (ks[1:] != ks[:-1]) | (vs[1:] != vs[:-1])])
+    count = np.diff(np.r_[start, len(ks)])
+    last = ps[np.r_[start[1:], len(ks)] - 1]  # pos sorted within a group: its last occurrence
+    gk, gv = ks[start], vs[start]
+    pick = np.lexsort((last, -count, gk))
+    first = pick[np.r_[True, gk[pick][1:] != gk[pick][:-1]]]
+    return gk[first], gv[first]
+
+
+def fuse(parts: list[Resampled], rule: str, nodata, dtype: np.dtype) -> np.ndarray:
+    """Combine sources per pixel: ``first``/``last`` valid value, ``min``/``max``/``mean`` of
+    the valid values, or ``count`` of valid sources (uint16).  Pixels without a valid value take
+    the code (a fill class) of the first source that has one there, else ``nodata``."""
+    n = parts[0].values.size if parts else 0
+    if len(parts) == 1 and rule != "count":  # values are already nodata outside the source
+        return parts[0].values.astype(dtype, copy=False)
+    if rule == "count":
+        return np.sum([p.valid for p in parts], axis=0, dtype=np.uint16).reshape(n)
+    out = np.full(n, nodata, dtype=dtype)
+    covered = np.zeros(n, bool)
+    for p in parts:  # fill-class codes of the first source with one (not nodata)
+        take = p.inside & ~covered & _not_nodata(p.values, nodata)
+        out[take] = p.values[take]
+        covered |= take
+    if len(parts) == 1:
+        return out
+    valid = np.zeros(n, bool)
+    if rule in ("first", "last"):
+        for p in parts if rule == "first" else parts[::-1]:
+            take = p.valid & ~valid
+            out[take] = p.values[take]
+            valid |= take
+        return out
+    stack = np.stack([p.values for p in parts])
+    ok = np.stack([p.valid for p in parts])
+    anyok = ok.any(axis=0)
+    if rule == "mean":
+        total = np.where(ok, stack.astype("float64"), 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = to_dtype(total / np.maximum(ok.sum(axis=0), 1), dtype)
+    else:
+        fill = _extreme(stack.dtype, rule)
+        masked = np.where(ok, stack, fill)
+        res = masked.min(axis=0) if rule == "min" else masked.max(axis=0)
+    out[anyok] = res[anyok]
+    return out
+
+
+def _not_nodata(values: np.ndarray, nodata) -> np.ndarray:
+    if isinstance(nodata, float) and np.isnan(nodata):
+        return ~np.isnan(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
+    return values != nodata
+
+
+def _extreme(dtype: np.dtype, rule: str):
+    if dtype.kind == "f":
+        return np.inf if rule == "min" else -np.inf
+    info = np.iinfo(dtype)
+    return info.max if rule == "min" else info.min

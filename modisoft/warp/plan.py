@@ -1,0 +1,382 @@
+"""``ResamplePlan``: the mapping from a source grid to a destination grid, computed once.
+
+A plan is cheap to create (it holds two grids and a method).  Its mapping is computed window by
+window of the destination grid (:meth:`ResamplePlan.window`), kept in a per-process memory
+cache, and optionally on disk under a key made of both grids and the method, so that every
+date and layer on the same grids, and every rerun, reuses it.  Each window stores, for every
+destination pixel the source covers, which source pixels it reads:
+
+* ``nearest``: one source index (GDAL's ``floor(p + 1e-10)`` of the transformed centre);
+* ``bilinear``: the upper-left of the 2×2 neighbourhood and the fractions;
+* ``average``/``mode``/``min``/``max``: the source box between the transformed upper-left and
+  lower-right pixel corners (GDAL's window), with its fractional edges for the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modisoft.grids import Grid
+from modisoft.warp.kernels import ValidRule, resample_window
+from modisoft.warp.policy import METHODS, ResamplingPolicyError
+from modisoft.warp.transform import GDAL_EPS, PixelMapper
+
+__all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "PLAN_VERSION"]
+
+log = logging.getLogger(__name__)
+
+PLAN_VERSION = 1
+"""Bumped whenever the stored mapping changes meaning (part of every cache key)."""
+_MEMORY_BYTES = 512 * 2**20
+_memory: OrderedDict[tuple, Any] = OrderedDict()
+_memory_lock = threading.Lock()
+_memory_used = [0]
+
+
+@dataclass(eq=False)
+class PlanWindow:
+    """The mapping of one destination window: see the module docstring.
+
+    Attributes
+    ----------
+    method
+        The resampling method.
+    dst_shape
+        ``(rows, cols)`` of the destination window.
+    src_box
+        ``(row0, row1, col0, col1)``: the source pixels read, in source grid indices.
+    dst_index
+        Flat index (int32) in the window of every destination pixel the source covers.
+    arrays
+        Method-specific arrays, one entry per ``dst_index`` (source indices relative to
+        ``src_box``).
+    """
+
+    method: str
+    dst_shape: tuple[int, int]
+    src_box: tuple[int, int, int, int]
+    dst_index: np.ndarray
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return self.dst_index.nbytes + sum(a.nbytes for a in self.arrays.values())
+
+
+def clear_plan_memory() -> None:
+    """Forget every plan window cached in this process's memory."""
+    with _memory_lock:
+        _memory.clear()
+        _memory_used[0] = 0
+
+
+def _grid_key(g: Grid) -> list:
+    return [g.crs_wkt, [float(v) for v in tuple(g.transform)[:6]], list(g.shape)]
+
+
+class ResamplePlan:
+    """The resampling of one source grid onto one destination grid by one method.
+
+    Parameters
+    ----------
+    src_grid, dst_grid
+        Source and destination grids (any CRSs).
+    method
+        ``"nearest"``, ``"bilinear"``, ``"average"``, ``"mode"``, ``"min"`` or ``"max"``.
+    cache_dir
+        Folder for the on-disk cache (``None``: memory only).  Entries are keyed by both grids,
+        the method and :data:`PLAN_VERSION`.
+    exact
+        Transform every pixel with pyproj instead of the guarded interpolation of
+        :class:`~modisoft.warp.transform.PixelMapper` (same indices, slower).
+
+    Examples
+    --------
+    >>> from modisoft import modis_tile_grid, national_grid
+    >>> plan = ResamplePlan(modis_tile_grid(26, 5), national_grid("china_albers_1km"))
+    >>> out = plan.apply(lai_raw, nodata=255)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        src_grid: Grid,
+        dst_grid: Grid,
+        method: str = "nearest",
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        exact: bool = False,
+    ):
+        if method not in METHODS:
+            raise ResamplingPolicyError(
+                f"unknown resampling method {method!r}; use one of {', '.join(METHODS)}"
+            )
+        self.src_grid, self.dst_grid, self.method = src_grid, dst_grid, method
+        self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
+        self.exact = exact
+        text = json.dumps(
+            [PLAN_VERSION, method, _grid_key(src_grid), _grid_key(dst_grid)], sort_keys=True
+        )
+        self.key = hashlib.sha256(text.encode()).hexdigest()[:32]
+        self._mapper: PixelMapper | None = None
+
+    def __reduce__(self):
+        return (_rebuild, (self.src_grid, self.dst_grid, self.method, self.cache_dir, self.exact))
+
+    def __dask_tokenize__(self) -> tuple:
+        return ("modisoft.ResamplePlan", self.key, self.exact)
+
+    def __repr__(self) -> str:
+        return (
+            f"ResamplePlan({self.method!r}, src={self.src_grid.shape} {self.src_grid.crs.name!r}"
+            f", dst={self.dst_grid.shape} {self.dst_grid.crs.name!r}, key={self.key[:12]})"
+        )
+
+    @property
+    def mapper(self) -> PixelMapper:
+        """The coordinate mapper (created on first use, in each process)."""
+        if self._mapper is None:
+            self._mapper = PixelMapper(self.src_grid, self.dst_grid)
+        return self._mapper
+
+    # windows ---------------------------------------------------------------------------------
+    def window(self, rows: tuple[int, int], cols: tuple[int, int]) -> PlanWindow | None:
+        """The mapping of destination rows ``[r0, r1)`` × cols ``[c0, c1)``; ``None`` if empty.
+
+        Looked up in this process's memory, then on disk, else computed (and stored in both).
+        """
+        rows, cols = (int(rows[0]), int(rows[1])), (int(cols[0]), int(cols[1]))
+        mkey = (self.key, rows, cols)
+        with _memory_lock:
+            if mkey in _memory:
+                _memory.move_to_end(mkey)
+                return _memory[mkey]
+        pw = self._load(rows, cols)
+        if pw is False:
+            pw = self._compute(rows, cols)
+            self._store(rows, cols, pw)
+        _remember(mkey, pw)
+        return pw
+
+    def _compute(self, rows: tuple[int, int], cols: tuple[int, int]) -> PlanWindow | None:
+        shape = (rows[1] - rows[0], cols[1] - cols[0])
+        if self.method in ("nearest", "bilinear"):
+            px, py = self.mapper.lattice(
+                np.arange(*cols) + 0.5, np.arange(*rows) + 0.5, exact=self.exact
+            )
+            return _point_window(self.method, px, py, shape, self.src_grid.shape)
+        px, py = self.mapper.lattice(
+            np.arange(cols[0], cols[1] + 1.0), np.arange(rows[0], rows[1] + 1.0), exact=self.exact
+        )
+        return _area_window(self.method, px, py, shape, self.src_grid.shape)
+
+    # disk cache ------------------------------------------------------------------------------
+    def _path(self, rows, cols) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return (
+            Path(self.cache_dir)
+            / f"plan-{self.key}"
+            / f"r{rows[0]}-{rows[1]}_c{cols[0]}-{cols[1]}.npz"
+        )
+
+    def _load(self, rows, cols):
+        path = self._path(rows, cols)
+        if path is None or not path.is_file():
+            return False
+        try:
+            with np.load(path) as z:
+                if bool(z["empty"]):
+                    return None
+                arrays = {k[2:]: z[k] for k in z.files if k.startswith("a_")}
+                return PlanWindow(
+                    self.method,
+                    tuple(int(v) for v in z["dst_shape"]),
+                    tuple(int(v) for v in z["src_box"]),
+                    z["dst_index"],
+                    arrays,
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring unreadable plan cache file %s (%s)", path, exc)
+            return False
+
+    def _store(self, rows, cols, pw: PlanWindow | None) -> None:
+        path = self._path(rows, cols)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = path.parent / "plan.json"
+        if not meta.exists():
+            _atomic_write_text(meta, json.dumps(self.describe(), indent=1))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        if pw is None:
+            np.savez(tmp, empty=True)
+        else:
+            np.savez(
+                tmp,
+                empty=False,
+                dst_shape=np.array(pw.dst_shape),
+                src_box=np.array(pw.src_box),
+                dst_index=pw.dst_index,
+                **{f"a_{k}": v for k, v in pw.arrays.items() if not k.startswith("_")},
+            )
+        os.replace(tmp, path)
+
+    def describe(self) -> dict[str, Any]:
+        """What the plan maps (written beside the on-disk cache as ``plan.json``)."""
+        return {
+            "method": self.method,
+            "plan_version": PLAN_VERSION,
+            "src_grid": _grid_key(self.src_grid),
+            "dst_grid": _grid_key(self.dst_grid),
+        }
+
+    # whole-array use ------------------------------------------------------------------------
+    def apply(
+        self,
+        src: np.ndarray,
+        *,
+        nodata: Any = None,
+        fill_codes: tuple = (),
+        valid_range: tuple | None = None,
+        chunks: int = 1024,
+    ) -> np.ndarray:
+        """Resample a whole in-memory 2-D source array onto the destination grid (numpy).
+
+        ``fill_codes`` and ``valid_range`` say which values are not measurements; ``nodata``
+        (default NaN for floats, else required) marks pixels the source does not cover.
+        """
+        src = np.asarray(src)
+        if src.shape != self.src_grid.shape:
+            raise ValueError(f"source shape {src.shape} is not the grid's {self.src_grid.shape}")
+        if nodata is None:
+            if src.dtype.kind != "f":
+                raise ValueError("nodata= is required for integer sources")
+            nodata = np.nan
+        rule = ValidRule(tuple(fill_codes), valid_range)
+        ny, nx = self.dst_grid.shape
+        out = np.full((ny, nx), nodata, dtype=src.dtype)
+        for r0 in range(0, ny, chunks):
+            for c0 in range(0, nx, chunks):
+                r1, c1 = min(r0 + chunks, ny), min(c0 + chunks, nx)
+                pw = self.window((r0, r1), (c0, c1))
+                if pw is None:
+                    continue
+                b = pw.src_box
+                res = resample_window(pw, src[b[0] : b[1], b[2] : b[3]], None, rule, nodata)
+                out[r0:r1, c0:c1] = res.values.reshape(r1 - r0, c1 - c0)
+        return out
+
+    def downsampling(self) -> float:
+        """Destination pixel size over source pixel size, at the middle of the overlap."""
+        ny, nx = self.dst_grid.shape
+        rows, cols = np.linspace(0, ny - 1, 9), np.linspace(0, nx - 1, 9)
+        cc, rr = np.meshgrid(cols + 0.5, rows + 0.5)
+        x0, y0 = self.mapper.points(cc, rr)
+        x1, y1 = self.mapper.points(cc + 1.0, rr)
+        x2, y2 = self.mapper.points(cc, rr + 1.0)
+        inside = (x0 >= 0) & (x0 <= self.src_grid.width) & (y0 >= 0)
+        inside &= y0 <= self.src_grid.height
+        area = np.abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0))
+        area = area[inside & np.isfinite(area)]
+        if area.size == 0:
+            area = np.abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0))
+            area = area[np.isfinite(area)]
+        return float(np.sqrt(np.median(area))) if area.size else 1.0
+
+
+def _rebuild(src, dst, method, cache_dir, exact) -> ResamplePlan:
+    return ResamplePlan(src, dst, method, cache_dir=cache_dir, exact=exact)
+
+
+def _remember(key: tuple, pw: PlanWindow | None) -> None:
+    size = pw.nbytes if pw is not None else 64
+    if size > _MEMORY_BYTES // 4:
+        return
+    with _memory_lock:
+        _memory[key] = pw
+        _memory_used[0] += size
+        while _memory_used[0] > _MEMORY_BYTES and _memory:
+            _, old = _memory.popitem(last=False)
+            _memory_used[0] -= old.nbytes if old is not None else 64
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _point_window(method, px, py, shape, src_shape) -> PlanWindow | None:
+    h, w = src_shape
+    with np.errstate(invalid="ignore"):
+        ix, iy = np.floor(px + GDAL_EPS), np.floor(py + GDAL_EPS)
+        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+    dst = np.flatnonzero(inside).astype(np.int32)
+    if dst.size == 0:
+        return None
+    if method == "nearest":
+        ix, iy = ix.ravel()[dst].astype(np.int64), iy.ravel()[dst].astype(np.int64)
+        box = (int(iy.min()), int(iy.max()) + 1, int(ix.min()), int(ix.max()) + 1)
+        src = (iy - box[0]) * (box[3] - box[2]) + (ix - box[2])
+        return PlanWindow(method, shape, box, dst, {"src": src.astype(np.int32)})
+    x, y = px.ravel()[dst] - 0.5, py.ravel()[dst] - 0.5  # bilinear: GDAL's floor(p - 0.5)
+    c, r = np.floor(x), np.floor(y)
+    box = (
+        max(int(r.min()), 0),
+        min(int(r.max()) + 2, h),
+        max(int(c.min()), 0),
+        min(int(c.max()) + 2, w),
+    )
+    arrays = {
+        "row": (r - box[0]).astype(np.int32),
+        "col": (c - box[2]).astype(np.int32),
+        "fy": y - r,
+        "fx": x - c,
+    }
+    return PlanWindow(method, shape, box, dst, arrays)
+
+
+def _area_window(method, px, py, shape, src_shape) -> PlanWindow | None:
+    h, w = src_shape
+    x0, x1 = np.fmin(px[:-1, :-1], px[1:, 1:]), np.fmax(px[:-1, :-1], px[1:, 1:])
+    y0, y1 = np.fmin(py[:-1, :-1], py[1:, 1:]), np.fmax(py[:-1, :-1], py[1:, 1:])
+    finite = np.isfinite(px[:-1, :-1] + px[1:, 1:] + py[:-1, :-1] + py[1:, 1:])
+    with np.errstate(invalid="ignore"):
+        c0, c1 = _span(x0, x1, w)
+        r0, r1 = _span(y0, y1, h)
+        ok = finite & (c0 < c1) & (r0 < r1)
+    dst = np.flatnonzero(ok).astype(np.int32)
+    if dst.size == 0:
+        return None
+    c0, c1, r0, r1 = (a.ravel()[dst].astype(np.int64) for a in (c0, c1, r0, r1))
+    box = (int(r0.min()), int(r1.max()), int(c0.min()), int(c1.max()))
+    arrays = {
+        "r0": (r0 - box[0]).astype(np.int32),
+        "r1": (r1 - box[0]).astype(np.int32),
+        "c0": (c0 - box[2]).astype(np.int32),
+        "c1": (c1 - box[2]).astype(np.int32),
+        "y0": y0.ravel()[dst] - box[0],
+        "y1": y1.ravel()[dst] - box[0],
+        "x0": x0.ravel()[dst] - box[2],
+        "x1": x1.ravel()[dst] - box[2],
+    }
+    return PlanWindow(method, shape, box, dst, arrays)
+
+
+def _span(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """GDAL's source index window of a pixel footprint along one axis (clamped, never empty
+    when it touches the source)."""
+    a = np.clip(np.floor(np.nan_to_num(lo, nan=-1.0) + GDAL_EPS), 0, n)
+    b = np.clip(np.ceil(np.nan_to_num(hi, nan=-1.0) - GDAL_EPS), -1, n)
+    b = np.where((a == b) & (b < n), b + 1, b)
+    return a, b
