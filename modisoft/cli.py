@@ -165,10 +165,6 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 from modisoft.timeseries.cli import smooth_command  # noqa: E402
 
 main.add_command(smooth_command)
-from modisoft.warp.cli import mosaic_command  # noqa: E402
-
-main.add_command(mosaic_command)
-
 from modisoft.qa.cli import qa_command  # noqa: E402
 
 main.add_command(qa_command)

@@ -124,3 +124,22 @@ def test_cli_smooth_over_a_netcdf_stack(lai_2012, tmp_path):
     assert back.lai.shape == lai.shape and back.attrs["smoother"] == "lacc"
     bad = CliRunner().invoke(main, ["smooth", str(src), "--var", "nope", "--out", str(out)])
     assert bad.exit_code == 2 and "no variable 'nope'" in bad.output
+
+
+def test_period_output_is_the_mean_of_the_daily_curve(lai_2012):
+    """smooth(period="beps10") = the daily curve averaged over each BEPS period (days 1-10,
+    11-20, 21-end of month), computed here from the daily output with plain numpy."""
+    lai, qc = lai_2012
+    w = xr.apply_ufunc(good_lai_weights, qc, dask="parallelized", output_dtypes=["float32"])
+    sub = {"y": slice(100, 110), "x": slice(40, 60)}
+    per = smooth(lai.isel(sub), "lacc", weights=w.isel(sub), period="beps10").compute()
+    assert per.sizes["time"] == 36 and per.period_label.values[4] == "2012-02-d2"
+    assert str(per.period_end.values[5])[:10] == "2012-02-29"
+    days = np.arange("2012-01-01", "2013-01-01", dtype="datetime64[D]")
+    daily = smooth(lai.isel(sub), "lacc", weights=w.isel(sub), at=days).lai.values
+    dom = (days - days.astype("datetime64[M]")).astype(int) + 1
+    month = days.astype("datetime64[M]").astype(int) % 12
+    k = month * 3 + np.minimum((dom - 1) // 10, 2)
+    expect = np.stack([daily[k == i].mean(axis=0) for i in range(36)])
+    np.testing.assert_allclose(per.lai.values, expect, rtol=0, atol=1e-5)
+    assert np.isfinite(expect).sum() > 1000

@@ -28,9 +28,9 @@ def _days(t: Any) -> np.ndarray:
 def acquisition_days(stack: Any, doy: Any | None = None) -> Any:
     """Per-observation acquisition day (days since 1970) for a ``(time, y, x)`` stack.
 
-    Without ``doy`` the granule date of each time step (its ``time`` coordinate) is used;
-    with a composite day-of-year layer (MOD13 ``composite day of the year``, MOD09A1
-    ``day_of_year``), the date is rebuilt from the year of each step — rolling over to the
+    Without ``doy`` the granule date of each time step (its ``time`` coordinate) is used,
+    returned as a 1-D ``(time,)`` array that broadcasts against the stack; with a composite
+    day-of-year layer (MOD13 ``composite day of the year``, MOD09A1 ``day_of_year``), the date is rebuilt from the year of each step — rolling over to the
     next year when the day of year falls before the step's own start (a window that
     straddles 31 December).
     """
@@ -38,7 +38,7 @@ def acquisition_days(stack: Any, doy: Any | None = None) -> Any:
 
     base = xr.DataArray(_days(stack["time"].values), dims="time", coords={"time": stack.time})
     if doy is None:
-        return base.broadcast_like(stack.isel({d: slice(None) for d in stack.dims}))
+        return base  # 1-D: broadcast lazily by the kernels' apply_ufunc (never materialised)
     years = stack["time"].dt.year
     jan1 = xr.DataArray(_days(np.array([f"{y:04d}-01-01" for y in years.values],
                                        dtype="datetime64[D]")), dims="time")
@@ -96,6 +96,7 @@ def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
 
     def kernel(v, ww, dd):
         shape = v.shape[:-1]
+        ww, dd = np.broadcast_to(ww, v.shape), np.broadcast_to(dd, v.shape)
         flat = [np.moveaxis(a, -1, 0).reshape(a.shape[-1], -1) for a in (v, ww, dd)]
         vals, day, cnt = composite_kernel(*flat, bounds, reducer)
         def back(a):
@@ -157,8 +158,9 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
     shape = y.shape[:-1]
     t = y.shape[-1]
     yy = y.reshape(-1, t).astype("float64")
-    ww = np.ones_like(yy) if w is None else w.reshape(-1, t).astype("float64")
-    xx = x.reshape(-1, t).astype("float64")
+    ww = np.ones_like(yy) if w is None else \
+        np.broadcast_to(w, y.shape).reshape(-1, t).astype("float64")
+    xx = np.broadcast_to(x, y.shape).reshape(-1, t).astype("float64")
     usable = np.isfinite(yy) & (ww > 0)
     n_obs = usable.sum(axis=1)
     enough = n_obs >= min_obs
@@ -191,7 +193,7 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
 
 def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
            acq_days: Any | None = None, at: Any | None = None, min_obs: int | None = None,
-           clip: Any = "plausible", **params: Any) -> Any:
+           clip: Any = "plausible", period: str | None = None, **params: Any) -> Any:
     """Smooth and gap-fill a ``(time, y, x)`` stack, lazily, one dask chunk of pixels at a time
     (the time axis is put in one chunk).
 
@@ -230,6 +232,15 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     t = stack.sizes["time"]
     min_obs = max(4, int(np.ceil(0.2 * t))) if min_obs is None else int(min_obs)
     days = acquisition_days(stack) if acq_days is None else acq_days
+    pers = None
+    if period is not None:
+        if at is not None:
+            raise ValueError("give either at= or period=, not both")
+        tt = stack["time"].values.astype("datetime64[D]")
+        pers = periods(period, tt.min().astype(date), tt.max().astype(date))
+        at = np.arange(np.datetime64(pers[0].start), np.datetime64(pers[-1].end) + 1)
+        cuts = np.array([(np.datetime64(p.start) - at[0]).astype(int) for p in pers])
+        lengths = np.array([p.days for p in pers], dtype="float64")
     at_days = None if at is None else _days(np.asarray(at))
     w = xr.ones_like(stack, dtype="float32") if weights is None else weights
     args = [a.chunk({"time": -1}) if a.chunks else a for a in (stack, w, days)]
@@ -243,14 +254,23 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     clip = None if clip is None else (float(clip[0]), float(clip[1]))
 
     def kernel(y, ww, x):
-        return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip)
+        z, lam, n = _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip)
+        if pers is not None:
+            z = (np.add.reduceat(z.astype("float64"), cuts, axis=-1) / lengths).astype("float32")
+        return z, lam, n
 
     z, lam, n_obs = xr.apply_ufunc(
         kernel, *args, input_core_dims=[["time"]] * 3,
         output_core_dims=[[out_dim], [], []], dask="parallelized",
         output_dtypes=["float32", "float64", "int32"], exclude_dims={"time"},
-        dask_gufunc_kwargs={"output_sizes": {out_dim: t if at is None else len(at_days)}})
-    if at is None:
+        dask_gufunc_kwargs={"output_sizes": {out_dim: t if at is None else
+                                             len(at_days) if pers is None else len(pers)}})
+    if pers is not None:
+        z = z.rename({"time_out": "time"}).assign_coords(
+            time=np.array([np.datetime64(p.start, "ns") for p in pers]),
+            period_end=("time", np.array([np.datetime64(p.end, "ns") for p in pers])),
+            period_label=("time", [p.label for p in pers]))
+    elif at is None:
         z = z.assign_coords(time=stack.time.values)
     else:
         z = z.rename({"time_out": "time"}).assign_coords(time=np.asarray(at, "datetime64[ns]"))
@@ -262,5 +282,6 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     ds.attrs["smoother"] = method
     ds.attrs["smoother_parameters"] = repr({k: (list(v) if isinstance(v, np.ndarray) else v)
                                             for k, v in {**params, "min_obs": min_obs, "clip": clip,
-                                                         "ends": "held"}.items()})
+                                                         "ends": "held",
+                                                         "period": period}.items()})
     return ds

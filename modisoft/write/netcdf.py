@@ -85,6 +85,45 @@ def write_netcdf(
     for var in ds.coords:
         if var not in enc and np.issubdtype(ds[var].dtype, np.floating):
             enc[var] = {"_FillValue": None}  # CF: coordinates carry no fill value
+    lazy = [str(v) for v in ds.data_vars if ds[v].chunks is not None]
     with atomic_file(path, overwrite=overwrite) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc, invalid_netcdf=False)
+        eager = ds.drop_vars(lazy)
+        eager.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False,
+                        encoding={k: v for k, v in enc.items() if k in eager.variables})
+        if lazy:
+            _append_in_order(tmp, ds, lazy, enc)
     return path
+
+
+def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
+    """Write dask-backed variables block by block in C order, one variable after another.
+
+    ``to_netcdf`` lets dask write the chunks of all variables in a graph order that depends
+    on random task names, so HDF5 allocates them differently from one process to the next;
+    writing in a fixed order makes the file byte-identical whenever the data are.
+    """
+    import h5netcdf
+    import xarray as xr
+
+    with h5netcdf.File(tmp, "a") as f:
+        for name in names:
+            var = ds[name].variable.copy(deep=False)
+            e = enc[name]
+            var.encoding = {"_FillValue": e["_FillValue"]}
+            coded = xr.conventions.encode_cf_variable(var, name=name)
+            h = f.create_variable(name, dimensions=coded.dims, dtype=coded.dtype,
+                                  chunks=tuple(e["chunksizes"]), compression="gzip",
+                                  compression_opts=e["complevel"], shuffle=e["shuffle"],
+                                  fillvalue=e["_FillValue"])
+            for k, v in coded.attrs.items():
+                if k != "_FillValue":
+                    h.attrs[k] = v
+            coords = [str(c) for c in ds.coords
+                      if c not in ds.dims and set(ds[c].dims) <= set(coded.dims)]
+            if coords:
+                h.attrs["coordinates"] = " ".join(coords)
+            data = coded.data
+            for idx in np.ndindex(*data.numblocks):
+                where = tuple(slice(sum(c[:i]), sum(c[:i]) + c[i])
+                              for c, i in zip(data.chunks, idx, strict=True))
+                h[where] = np.asarray(data.blocks[idx].compute())

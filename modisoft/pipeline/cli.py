@@ -1,0 +1,45 @@
+"""``modisoft run CONFIG.toml``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("run")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Recompute everything, ignoring the run manifest.")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes of the local cluster (0: synchronous, no cluster).")
+@click.option("--memory-limit", default=None, help="Memory per worker, e.g. 4GiB.")
+@click.option("--scheduler", default=None,
+              help="Address of an existing dask.distributed scheduler (tcp://host:port).")
+@click.option("--dry-run", is_flag=True, help="Only list the granules and what is missing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
+def run_command(config: str, force: bool, workers: int | None, memory_limit: str | None,
+                scheduler: str | None, dry_run: bool, quiet: bool) -> None:
+    """Run a national LAI job from a TOML config (see docs/reference/config.md).
+
+    Finished work is recorded in <output dir>/modisoft-run.json: rerunning the same config
+    after a crash resumes where it stopped.
+    """
+    from modisoft.pipeline import ConfigError, discover, load_config, run
+
+    def echo(msg: str) -> None:
+        if not quiet:
+            click.echo(msg)
+
+    try:
+        cfg = load_config(config)
+        if dry_run:
+            click.echo(discover(cfg).report())
+            return
+        summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
+                      memory_limit=memory_limit, progress=not quiet, echo=echo)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    echo(summary.report())
+    if summary.failures:
+        click.echo(f"{len(summary.failures)} granule(s) failed; see the list above", err=True)

@@ -1,0 +1,271 @@
+"""The run configuration: a TOML file read into frozen dataclasses, checked key by key.
+
+Every key is documented in ``docs/reference/config.md``; an unknown key or a wrong type is an
+error that names the file, the table and the accepted keys (a typo never silently falls back
+to a default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from modisoft.errors import ModisoftError
+
+__all__ = [
+    "ConfigError",
+    "RunConfig",
+    "InputsConfig",
+    "GridConfig",
+    "StepsConfig",
+    "OutputConfig",
+    "ComputeConfig",
+    "load_config",
+]
+
+
+class ConfigError(ModisoftError, ValueError):
+    """A run configuration that cannot be used (unknown key, wrong type, bad value)."""
+
+
+@dataclass(frozen=True)
+class InputsConfig:
+    """``[inputs]``: which granules to use."""
+
+    paths: tuple[str, ...]
+    product: str
+    layer: str | None = None
+    qa_layer: str | None = None
+    start: date | None = None
+    end: date | None = None
+    years: tuple[int, ...] = ()
+    tiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """``[grid]``: a named national grid, an explicit grid, or a template raster."""
+
+    name: str | None = None
+    crs: str | None = None
+    resolution: float | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    like: str | None = None
+
+
+@dataclass(frozen=True)
+class StepsConfig:
+    """``[steps]``: QA rule, resampling, compositing, smoothing and LAI method."""
+
+    qa_rule: str = "none"
+    weights: str | None = None
+    resampling: str = "nearest"
+    fuse: str = "first"
+    period: str = "beps10"
+    reducer: str = "qa_best"
+    smoother: str = "none"
+    smoother_params: dict[str, Any] = field(default_factory=dict)
+    min_obs: int | None = None
+    lai: str = "product"
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where, which writers, and their options."""
+
+    dir: str
+    formats: tuple[str, ...] = ("zarr",)
+    name: str = "lai"
+    beps_stem: str = "lai"
+    beps_suffixes: str = "beps_d"
+    beps_combine: str = "mean"
+    quicklooks: bool = False
+    chunk: int = 512
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """``[compute]``: the dask cluster."""
+
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "4GiB"
+    scheduler: str | None = None
+    band_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole national run (see :func:`load_config`)."""
+
+    inputs: InputsConfig
+    grid: GridConfig
+    steps: StepsConfig
+    output: OutputConfig
+    compute: ComputeConfig
+    source: str = ""
+    base_dir: str = "."
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as plain JSON-able data (dates as ISO strings)."""
+        d = asdict(self)
+        d.pop("source", None)
+        d.pop("base_dir", None)
+        return json.loads(json.dumps(d, default=str))
+
+    def digest(self) -> str:
+        """A hash of everything that changes the outputs (not the compute settings)."""
+        d = self.as_dict()
+        d.pop("compute")
+        d["output"].pop("quicklooks", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def resolve(self, p: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+
+FORMATS = ("zarr", "netcdf", "cog", "beps")
+PERIODS_HINT = "'beps10', 'dekad', 'pentad', 'month' or '<N>day'"
+
+
+def _coerce(where: str, key: str, value: Any, typ: Any) -> Any:
+    """Check and convert one value to the dataclass field's type."""
+    text = str(typ)
+    if value is None:
+        return None
+    if "tuple[float, float, float, float]" in text:
+        if not (isinstance(value, list) and len(value) == 4):
+            raise ConfigError(f"[{where}] {key}: need [left, bottom, right, top], got {value!r}")
+        return tuple(float(v) for v in value)
+    if text.startswith("tuple"):
+        items = [value] if isinstance(value, str | int) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"[{where}] {key}: need a list, got {value!r}")
+        conv = int if "int" in text else str
+        try:
+            return tuple(conv(v) for v in items)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[{where}] {key}: need a list of {conv.__name__}, got {value!r}") \
+                from None
+    if "date" in text:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"[{where}] {key}: need a date YYYY-MM-DD, got {value!r}") from None
+    if "dict" in text:
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{where}] {key}: need a table, got {value!r}")
+        return dict(value)
+    if text.startswith("bool"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"[{where}] {key}: need true or false, got {value!r}")
+        return value
+    if text.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"[{where}] {key}: need an integer, got {value!r}")
+        return value
+    if "float" in text:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"[{where}] {key}: need a number, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"[{where}] {key}: need a string, got {value!r}")
+    return value
+
+
+def _table(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s) {', '.join(unknown)}; "
+                          f"accepted: {', '.join(known)}")
+    kw = {k: _coerce(where, k, v, known[k].type) for k, v in data.items()}
+    try:
+        return cls(**kw)
+    except TypeError as exc:
+        missing = [f.name for f in fields(cls) if f.name not in kw
+                   and f.default is MISSING and f.default_factory is MISSING]
+        raise ConfigError(f"[{where}] missing required key(s): {', '.join(missing) or exc}") \
+            from None
+
+
+def _check(cfg: RunConfig) -> None:
+    from modisoft.timeseries import METHODS
+
+    s, o, g = cfg.steps, cfg.output, cfg.grid
+    bad = [f for f in o.formats if f not in FORMATS]
+    if bad:
+        raise ConfigError(f"[output] formats: unknown {bad}; accepted: {', '.join(FORMATS)}")
+    if s.smoother not in ("none", *METHODS):
+        raise ConfigError(f"[steps] smoother {s.smoother!r}; accepted: none, "
+                          f"{', '.join(METHODS)}")
+    if s.reducer not in ("max", "mean", "median", "qa_best"):
+        raise ConfigError(f"[steps] reducer {s.reducer!r}; accepted: max, mean, median, qa_best")
+    if s.lai != "product":
+        raise ConfigError(f"[steps] lai {s.lai!r}: the run supports 'product' (LAI layers of "
+                          "MOD15/MCD15/VNP15 products)")
+    modes = sum(x is not None for x in (g.name, g.like, g.crs))
+    if modes != 1:
+        raise ConfigError("[grid] give exactly one of: name, like, or crs + resolution + bounds")
+    if g.crs is not None and (g.resolution is None or g.bounds is None):
+        raise ConfigError("[grid] crs needs resolution and bounds")
+    if o.chunk < 16 or o.chunk % 16:
+        raise ConfigError(f"[output] chunk {o.chunk}: need a multiple of 16, at least 16")
+    if s.reducer == "qa_best" and s.qa_rule == "none" and s.weights is None:
+        pass  # qa_best with no QA is max-value: allowed
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and check a run configuration.
+
+    Parameters
+    ----------
+    path
+        A TOML file with the tables ``[inputs]``, ``[grid]``, ``[steps]``, ``[output]`` and
+        ``[compute]`` (see ``docs/reference/config.md``). Relative paths in it are relative
+        to the file's folder.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ConfigError
+        Unreadable TOML, an unknown table or key, a wrong type or an unsupported value; the
+        message names the file, the key and what is accepted.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tables = {"inputs": InputsConfig, "grid": GridConfig, "steps": StepsConfig,
+              "output": OutputConfig, "compute": ComputeConfig}
+    unknown = sorted(set(data) - set(tables))
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; "
+                          f"accepted: {', '.join(tables)}")
+    for req in ("inputs", "grid", "output"):
+        if req not in data:
+            raise ConfigError(f"{path}: missing the [{req}] table")
+    try:
+        parts = {k: _table(cls, data.get(k, {}), k) for k, cls in tables.items()}
+        cfg = RunConfig(**parts, source=path.read_text(), base_dir=str(path.resolve().parent))
+        _check(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return cfg

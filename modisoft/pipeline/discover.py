@@ -1,0 +1,209 @@
+"""Find the granules of a run, group them by date and tile, and say up front what is missing."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from modisoft.catalog import Granule, parse_filename
+from modisoft.pipeline.config import ConfigError, RunConfig
+
+__all__ = ["Inventory", "discover", "expected_dates"]
+
+_EXTENSIONS = (".hdf", ".h5", ".he5", ".nc")
+
+
+@dataclass
+class Inventory:
+    """The granules of a run, by date and tile.
+
+    Attributes
+    ----------
+    by_date
+        ``{start date: {tile id: Granule}}``.
+    tiles
+        The tiles the run expects (from the config, else every tile seen).
+    expected
+        The acquisition dates the run expects (the product's 8-day or 4-day calendar inside
+        the date range).
+    missing_tiles
+        ``{date: [tile ids]}`` for dates present with some tiles absent.
+    missing_dates
+        Expected dates with no granule at all.
+    duplicates
+        ``(kept, ignored)`` paths where two files hold the same product, date and tile (the
+        newest production time is kept).
+    skipped
+        Files under the inputs that are not granules of the product: ``(path, reason)``.
+    """
+
+    by_date: dict[date, dict[str, Granule]] = field(default_factory=dict)
+    tiles: list[str] = field(default_factory=list)
+    expected: list[date] = field(default_factory=list)
+    missing_tiles: dict[date, list[str]] = field(default_factory=dict)
+    missing_dates: list[date] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[date]:
+        """The dates that have at least one granule, in order."""
+        return sorted(self.by_date)
+
+    @property
+    def granules(self) -> list[Granule]:
+        """Every granule, ordered by date then tile."""
+        return [self.by_date[d][t] for d in self.dates for t in sorted(self.by_date[d])]
+
+    def report(self) -> str:
+        """A short human summary: counts, missing tiles and dates, duplicates."""
+        lines = [f"{len(self.granules)} granules: {len(self.dates)} dates x "
+                 f"{len(self.tiles)} tiles ({', '.join(self.tiles)})"]
+        if self.missing_dates:
+            lines.append(f"missing dates ({len(self.missing_dates)}): "
+                         + ", ".join(d.isoformat() for d in self.missing_dates))
+        for d, tiles in sorted(self.missing_tiles.items()):
+            lines.append(f"missing tiles on {d.isoformat()}: {', '.join(tiles)}")
+        for kept, ignored in self.duplicates:
+            lines.append(f"duplicate: using {os.path.basename(kept)}, ignoring "
+                         f"{os.path.basename(ignored)}")
+        return "\n".join(lines)
+
+
+def _files(cfg: RunConfig) -> list[Path]:
+    out: list[Path] = []
+    for pattern in cfg.inputs.paths:
+        p = cfg.resolve(pattern)
+        if p.is_dir():
+            out += [q for q in sorted(p.rglob("*")) if q.suffix.lower() in _EXTENSIONS]
+        else:
+            hits = sorted(glob.glob(str(p)))
+            if not hits:
+                raise ConfigError(f"[inputs] paths: nothing matches {pattern!r} (looked for {p})")
+            out += [Path(h) for h in hits if Path(h).is_file()]
+    return sorted(set(out))
+
+
+def _period_days(product: str) -> int:
+    """The product's compositing period from the registry (8 when it does not say)."""
+    from modisoft.products import find_product
+
+    p = find_product(product)
+    return int(p.period_days) if p is not None and p.period_days else 8
+
+
+def expected_dates(product: str, start: date, end: date) -> list[date]:
+    """The acquisition start dates of a MODIS composite product inside ``[start, end]``.
+
+    MODIS 8-day (4-day, 16-day) periods restart on 1 January every year.
+
+    Examples
+    --------
+    >>> [d.isoformat() for d in expected_dates("MCD15A2", date(2012, 12, 20), date(2013, 1, 9))]
+    ['2012-12-26', '2013-01-01', '2013-01-09']
+    """
+    step = _period_days(product)
+    offset = 8 if product.upper().startswith("MYD13") else 0  # Aqua's 16-day phase (day 9)
+    out = []
+    for year in range(start.year, end.year + 1):
+        d = date(year, 1, 1) + timedelta(days=offset)
+        while d.year == year:
+            if start <= d <= end:
+                out.append(d)
+            d += timedelta(days=step)
+    return out
+
+
+def _date_range(cfg: RunConfig, seen: list[date]) -> tuple[date, date] | None:
+    i = cfg.inputs
+    if i.years:
+        return date(min(i.years), 1, 1), date(max(i.years), 12, 31)
+    if i.start or i.end:
+        lo = i.start or (min(seen) if seen else date(1970, 1, 1))
+        hi = i.end or (max(seen) if seen else date(2100, 1, 1))
+        return lo, hi
+    return None
+
+
+def discover(cfg: RunConfig) -> Inventory:
+    """List and group the run's granules from their file names (no file is opened).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[inputs]``: paths, product, years or start/end, tiles).
+
+    Returns
+    -------
+    Inventory
+
+    Raises
+    ------
+    ConfigError
+        When a path pattern matches nothing, or no granule of the product is found.
+    """
+    inv = Inventory()
+    product = cfg.inputs.product.upper()
+    found: dict[tuple[date, str], Granule] = {}
+    for path in _files(cfg):
+        g: Granule = parse_filename(path)
+        if g.product is None:
+            inv.skipped.append((str(path), "not a standard granule name"))
+            continue
+        if g.product != product:
+            inv.skipped.append((str(path), f"product {g.product}, not {product}"))
+            continue
+        if g.tile is None or g.start_date is None:
+            inv.skipped.append((str(path), "no tile or date in the name"))
+            continue
+        key = (g.start_date, g.tile_id or "")
+        if key in found:
+            old = found[key]
+            new_wins = (g.production_time or 0, g.path) > (old.production_time or 0, old.path) \
+                if g.production_time and old.production_time else g.path > old.path
+            kept, ignored = (g, old) if new_wins else (old, g)
+            found[key] = kept
+            inv.duplicates.append((kept.path, ignored.path))
+        else:
+            found[key] = g
+    rng = _date_range(cfg, [d for d, _ in found])
+    wanted_tiles = set(cfg.inputs.tiles)
+    for (d, tile), g in sorted(found.items()):
+        if rng and not rng[0] <= d <= rng[1]:
+            continue
+        if wanted_tiles and tile not in wanted_tiles:
+            continue
+        inv.by_date.setdefault(d, {})[tile] = g
+    if not inv.by_date:
+        raise ConfigError(f"[inputs] no {product} granule found under "
+                          f"{', '.join(cfg.inputs.paths)}"
+                          + (f" between {rng[0]} and {rng[1]}" if rng else ""))
+    seen_tiles = sorted({t for per in inv.by_date.values() for t in per})
+    inv.tiles = sorted(wanted_tiles) if wanted_tiles else seen_tiles
+    lo, hi = rng if rng else (min(inv.by_date), max(inv.by_date))
+    inv.expected = expected_dates(product, lo, hi)
+    inv.missing_dates = [d for d in inv.expected if d not in inv.by_date]
+    missing: dict[date, list[str]] = defaultdict(list)
+    for d, per in inv.by_date.items():
+        for t in inv.tiles:
+            if t not in per:
+                missing[d].append(t)
+    inv.missing_tiles = dict(missing)
+    return inv
+
+
+def describe_inventory(inv: Inventory) -> dict[str, Any]:
+    """The inventory as JSON-able data for the run summary and the provenance."""
+    return {
+        "granules": len(inv.granules),
+        "dates": [d.isoformat() for d in inv.dates],
+        "tiles": inv.tiles,
+        "missing_dates": [d.isoformat() for d in inv.missing_dates],
+        "missing_tiles": {d.isoformat(): t for d, t in sorted(inv.missing_tiles.items())},
+        "duplicates": [list(p) for p in inv.duplicates],
+    }

@@ -1,0 +1,424 @@
+"""A national run: granules → QA → mosaic → composite/smooth → LAI → Zarr, NetCDF, COG, BEPS.
+
+The whole output is one lazy ``xarray.Dataset`` on the national grid. It is computed and
+written one row band (one output chunk high) at a time, so memory is set by the chunk size
+and the number of workers, never by the size of the country, the number of tiles or dates.
+Each finished band is recorded in the run manifest; a rerun after a crash or ``kill -9``
+skips finished bands and rewrites identical bytes for the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modisoft.errors import ModisoftError
+from modisoft.pipeline.config import ConfigError, RunConfig
+from modisoft.pipeline.discover import Inventory, describe_inventory, discover
+from modisoft.pipeline.manifest import Manifest
+
+__all__ = ["RunSummary", "run", "build_output", "resolve_grid", "dominant_fill_class"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: outputs, failed granules, resumed pieces, timings per stage."""
+
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    inventory: str = ""
+    bands_total: int = 0
+    bands_skipped: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    dashboard: str | None = None
+
+    def report(self) -> str:
+        """A human summary."""
+        lines = [self.inventory]
+        lines.append(f"bands: {self.bands_total} ({self.bands_skipped} already done)")
+        for kind, files in self.outputs.items():
+            lines.append(f"{kind}: {len(files)} file(s), e.g. {files[0]}" if files else kind)
+        lines.append("stage times: " + ", ".join(f"{k} {v:.1f} s"
+                                                 for k, v in self.timings.items()))
+        if self.failures:
+            lines.append(f"{len(self.failures)} granule(s) failed:")
+            lines += [f"  {f['file']}: {f['reason']}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def resolve_grid(cfg: RunConfig) -> Any:
+    """The output :class:`~modisoft.grids.Grid` of ``[grid]``."""
+    from modisoft.grids import grid_from_bounds, grid_like, national_grid
+
+    g = cfg.grid
+    try:
+        if g.name is not None:
+            return national_grid(g.name)
+        if g.like is not None:
+            return grid_like(str(cfg.resolve(g.like)))
+        return grid_from_bounds(g.crs, g.resolution, g.bounds)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"[grid]: {exc}") from None
+
+
+def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
+    """Kernel: per pixel of a ``(..., time)`` array of fill-class codes (0 = valid value), the
+    most frequent non-zero code when the pixel never had a valid value, else 0.
+
+    Examples
+    --------
+    >>> dominant_fill_class(np.array([[254, 254, 250], [0, 254, 254]], "uint8"))
+    array([254,   0], dtype=uint8)
+    """
+    codes = np.asarray(codes)
+    flat = codes.reshape(-1, codes.shape[-1])
+    out = np.zeros(len(flat), codes.dtype)
+    never = ~(flat == 0).any(axis=1)
+    if never.any():
+        sub = flat[never]
+        vals = np.unique(sub)
+        counts = np.stack([(sub == v).sum(axis=1) for v in vals], axis=1)
+        out[never] = vals[np.argmax(counts, axis=1)]
+    return out.reshape(codes.shape[:-1])
+
+
+def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
+                 echo: Callable[[str], None]) -> tuple[list, list, list]:
+    """Per tile, a lazy ``(time, y, x)`` stack of the LAI layer and of its QA layer."""
+    import xarray as xr
+
+    from modisoft import open_granule
+    from modisoft.products import find_product
+
+    product = find_product(cfg.inputs.product)
+    if product is None:
+        raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
+    layer = cfg.inputs.layer or next((x.name for x in product.layers
+                                      if x.name.lower().startswith("lai")
+                                      and "stddev" not in x.name.lower()), None)
+    if layer is None:
+        raise ConfigError(f"[inputs] {product.name} has no LAI layer; give layer = ...")
+    qa_layer = cfg.inputs.qa_layer or ("FparLai_QC" if any(
+        x.name == "FparLai_QC" for x in product.layers) else None)
+    want = [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
+    lai_by_tile: dict[str, list] = {}
+    qa_by_tile: dict[str, list] = {}
+    used = []
+    for g in inv.granules:
+        try:
+            ds = open_granule(g.path, want)
+        except (ModisoftError, OSError) as exc:
+            manifest.add_failure(g.path, str(exc))
+            echo(f"skipping {Path(g.path).name}: {exc}")
+            continue
+        t = np.datetime64(g.start_date, "ns")
+        for v in want:
+            if "registry_product" in ds.attrs:
+                ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
+        lai_by_tile.setdefault(g.tile_id, []).append(ds[layer].expand_dims(time=[t]))
+        if len(want) > 1:
+            qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
+        used.append(g)
+    if not used:
+        raise ConfigError("[inputs] no granule could be read; see the failures above")
+
+    def stack(parts: list) -> Any:
+        return xr.concat(parts, "time", combine_attrs="override") if len(parts) > 1 \
+            else parts[0]
+
+    lai = [stack(v) for _, v in sorted(lai_by_tile.items())]
+    qa = [stack(v) for _, v in sorted(qa_by_tile.items())]
+    return lai, qa, used
+
+
+def _weights(values: Any, qa: Any, cfg: RunConfig) -> Any:
+    import xarray as xr
+
+    from modisoft.qa import qa_mask, qa_weights
+
+    ok = np.isfinite(values)
+    if qa is None:
+        return ok.astype("float32")
+    w = xr.ones_like(values, dtype="float32")
+    if cfg.steps.weights:
+        w = qa_weights(qa, product=cfg.inputs.product, scheme=cfg.steps.weights)
+    if cfg.steps.qa_rule != "none":
+        w = xr.where(qa_mask(qa, cfg.steps.qa_rule, product=cfg.inputs.product), w,
+                     np.float32(0))
+    return xr.where(ok, w, np.float32(0)).astype("float32")
+
+
+def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -> Any:
+    """The whole run's output as one lazy Dataset on ``grid``.
+
+    Variables: ``lai`` ``(time, y, x)`` float32 per period (NaN where no value), ``n_obs``
+    ``(y, x)`` usable observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code
+    of pixels that never had a valid value (0 elsewhere).
+    """
+    import xarray as xr
+
+    from modisoft.decode import decode
+    from modisoft.timeseries import composite, smooth
+    from modisoft.warp import mosaic
+
+    s, c = cfg.steps, cfg.output.chunk
+    raw = mosaic(lai_stacks, grid, method=s.resampling, chunks=c, fuse=s.fuse)
+    name = raw.name
+    raw_ds = raw.to_dataset(name=name)
+    raw_ds.attrs["registry_product"] = raw.attrs.get("registry_product", "")
+    dec = decode(raw_ds)
+    values, classes = dec[name], dec.get(f"{name}_class")
+    qa = None
+    if qa_stacks:
+        qa_method = "mode" if s.resampling in ("average", "mode") else "nearest"
+        qa = mosaic(qa_stacks, grid, method=qa_method, chunks=c, fuse=s.fuse)
+    w = _weights(values, qa, cfg)
+    ts = min(c, 256)
+    values = values.chunk({"time": -1, "y": ts, "x": ts})
+    w = w.chunk({"time": -1, "y": ts, "x": ts})
+    if s.smoother != "none":
+        res = smooth(values, s.smoother, weights=w, min_obs=s.min_obs, period=s.period,
+                     **s.smoother_params)
+        lai, n_obs = res[name], res["n_obs"]
+    else:
+        res = composite(values, s.period, s.reducer, weights=w)
+        lai = res[name]
+        n_obs = (w > 0).sum("time")
+    out = xr.Dataset(coords=grid.xarray_coords())
+    out["lai"] = lai.astype("float32").chunk({"time": -1, "y": c, "x": c})
+    out["lai"].attrs = {"long_name": "leaf area index (one-sided)", "units": "m2 m-2",
+                        "grid_mapping": "spatial_ref"}
+    out["n_obs"] = n_obs.astype("int16").chunk({"y": c, "x": c})
+    out["n_obs"].attrs = {"long_name": "usable observations in the series", "units": "1",
+                          "grid_mapping": "spatial_ref"}
+    if classes is not None:
+        fc = xr.apply_ufunc(dominant_fill_class, classes.chunk({"time": -1}),
+                            input_core_dims=[["time"]], dask="parallelized",
+                            output_dtypes=[classes.dtype])
+        out["fill_class"] = fc.chunk({"y": c, "x": c})
+        out["fill_class"].attrs = {
+            "long_name": "fill class of pixels without any valid value (0 = has values)",
+            "grid_mapping": "spatial_ref", "source_layer": name}
+    if "period_end" in lai.coords:
+        out = out.assign_coords(period_end=lai["period_end"])
+    if "period_label" in lai.coords:  # variable-length strings (stable in Zarr v3)
+        out = out.assign_coords(period_label=("time", np.asarray(lai["period_label"].values,
+                                                                  dtype=object)))
+    return out
+
+
+def _provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any) -> Any:
+    from modisoft.write import Provenance
+
+    p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
+    for f in manifest.failures:
+        p.add_failure(f["file"], f["reason"])
+    s = cfg.steps
+    p.set_step("qa_rule", {"rule": s.qa_rule, "product": cfg.inputs.product})
+    p.set_step("weights", {"scheme": s.weights or "none (1 where the rule holds)"})
+    p.set_step("resampling", {"method": s.resampling, "fuse": s.fuse})
+    p.set_step("compositing", {"period": s.period, "reducer": s.reducer if s.smoother == "none"
+                               else "mean of the daily smoothed curve"})
+    p.set_step("smoother", {"method": s.smoother, "params": s.smoother_params,
+                            "min_obs": s.min_obs})
+    p.set_step("retrieval", {"method": s.lai})
+    return p
+
+
+@contextlib.contextmanager
+def _cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
+             memory_limit: str | None, echo: Callable[[str], None]) -> Iterator[Any]:
+    """A dask.distributed client: an existing scheduler, a LocalCluster of processes, or
+    none (``workers = 0``: the synchronous scheduler, for small runs and debugging)."""
+    import dask
+
+    address = scheduler or cfg.compute.scheduler
+    n = cfg.compute.workers if workers is None else workers
+    if not address and n == 0:
+        with dask.config.set(scheduler="synchronous"):
+            yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("[compute] needs dask.distributed: pip install 'modisoft[distributed]'"
+                          " (or workers = 0 for the synchronous scheduler)") from None
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny",
+                 "distributed.worker", "distributed.core", "distributed.http.proxy"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+    if address:
+        with Client(address) as client:
+            echo(f"scheduler {address}; dashboard {client.dashboard_link}")
+            yield client
+        return
+    with LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
+                      memory_limit=memory_limit or cfg.compute.memory_limit, processes=True,
+                      dashboard_address=":0") as lc, Client(lc) as client:
+        echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
+        yield client
+
+
+def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
+        workers: int | None = None, memory_limit: str | None = None, progress: bool = True,
+        echo: Callable[[str], None] = print) -> RunSummary:
+    """Run a configuration end to end; resumable.
+
+    Parameters
+    ----------
+    cfg
+        From :func:`~modisoft.pipeline.load_config`.
+    force
+        Recompute everything even when the manifest says it is done.
+    scheduler, workers, memory_limit
+        Override ``[compute]``: an existing scheduler address, the number of worker
+        processes of the LocalCluster (0: no cluster, synchronous), memory per worker.
+    progress
+        Show progress bars.
+    echo
+        Where messages go (``print`` by default).
+
+    Returns
+    -------
+    RunSummary
+    """
+    import click
+
+    from modisoft.write import (
+        BepsOptions,
+        create_zarr,
+        finalize_zarr,
+        write_beps,
+        write_cog,
+        write_netcdf,
+        write_zarr_region,
+        zarr_status,
+    )
+
+    t0 = time.perf_counter()
+    summary = RunSummary()
+    out_dir = cfg.resolve(cfg.output.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(out_dir / "modisoft-run.json", cfg.digest(), force=force)
+    if manifest.resumed:
+        echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
+             f"{manifest.path}")
+    inv = discover(cfg)
+    summary.inventory = inv.report()
+    echo(summary.inventory)
+    manifest.data["inventory"] = describe_inventory(inv)
+    manifest.save()
+    grid = resolve_grid(cfg)
+    lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
+    summary.timings["discover+open"] = time.perf_counter() - t0
+    full = build_output(cfg, lai, qa, grid)
+    prov = _provenance(cfg, used, manifest, grid)
+    store = out_dir / f"{cfg.output.name}.zarr"
+    chunk = cfg.output.chunk
+    if force or (not manifest.is_done("zarr") and not manifest.data["done"]):
+        if_exists = "overwrite"
+    else:
+        if_exists = "keep"
+    create_zarr(full, store, chunks={"time": -1, "y": chunk, "x": chunk}, provenance=prov,
+                if_exists=if_exists)
+    ny = grid.shape[0]
+    band = cfg.compute.band_rows or chunk
+    if band % chunk:
+        raise ConfigError(f"[compute] band_rows {band} must be a multiple of [output] chunk "
+                          f"{chunk}")
+    bands = [(r, min(r + band, ny)) for r in range(0, ny, band)]
+    summary.bands_total = len(bands)
+    t1 = time.perf_counter()
+    with _cluster(cfg, scheduler, workers, memory_limit, echo) as client:
+        summary.dashboard = getattr(client, "dashboard_link", None)
+        todo = [(i, b) for i, b in enumerate(bands) if not manifest.is_done(f"zarr:band:{i}")]
+        summary.bands_skipped = len(bands) - len(todo)
+        with click.progressbar(length=len(bands), label="bands", show_pos=True,
+                               file=None if progress else _Null()) as bar:
+            bar.update(summary.bands_skipped)
+            for i, (r0, r1) in todo:
+                write_zarr_region(full.isel(y=slice(r0, r1)), store)
+                manifest.mark_done(f"zarr:band:{i}")
+                bar.update(1)
+        summary.timings["mosaic+time series+zarr"] = time.perf_counter() - t1
+        if not manifest.is_done("zarr"):
+            finalize_zarr(store, provenance=prov)
+            manifest.mark_done("zarr")
+        summary.outputs["zarr"] = [str(store)]
+        t2 = time.perf_counter()
+        _per_period_outputs(cfg, store, out_dir, prov, manifest, summary, progress,
+                            (write_netcdf, write_cog, write_beps, BepsOptions))
+        summary.timings["per-period outputs"] = time.perf_counter() - t2
+    assert zarr_status(store) == "complete"
+    summary.failures = manifest.failures
+    summary.timings["total"] = time.perf_counter() - t0
+    return summary
+
+
+class _Null:
+    def write(self, *_: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def _per_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
+                        manifest: Manifest, summary: RunSummary, progress: bool,
+                        writers: tuple) -> None:
+    import xarray as xr
+
+    write_netcdf, write_cog, write_beps, BepsOptions = writers
+    o = cfg.output
+    ds = xr.open_zarr(store)
+    ds = ds.assign_coords({k: ds[k].compute() for k in ds.coords if k not in ds.dims})
+    lai = ds["lai"]
+    fc = ds.get("fill_class")
+    if "netcdf" in o.formats:
+        path = out_dir / f"{o.name}.nc"
+        if not manifest.is_done("netcdf"):
+            write_netcdf(ds, path, provenance=prov)
+            manifest.mark_done("netcdf")
+        summary.outputs["netcdf"] = [str(path)]
+    if "cog" in o.formats:
+        d = out_dir / "cog"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("cog"):
+            write_cog(lai, d, name=o.name, provenance=prov)
+            manifest.mark_done("cog")
+        summary.outputs["cog"] = sorted(str(p) for p in d.glob("*.tif"))
+    if "beps" in o.formats:
+        d = out_dir / "beps"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("beps"):
+            write_beps(lai, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
+                       options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine))
+            manifest.mark_done("beps")
+        summary.outputs["beps"] = sorted(str(p) for p in d.iterdir()
+                                         if p.suffix not in (".hdr", ".json"))
+    if o.quicklooks:
+        d = out_dir / "quicklooks"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("quicklooks"):
+            _quicklooks(lai, fc, d, progress)
+            manifest.mark_done("quicklooks")
+        summary.outputs["quicklooks"] = sorted(str(p) for p in d.glob("*.png"))
+
+
+def _quicklooks(lai: Any, fc: Any, d: Path, progress: bool) -> None:
+    from modisoft.plot import plot_map
+
+    for k in range(lai.sizes["time"]):
+        one = lai.isel(time=k)
+        label = str(one["period_label"].values) if "period_label" in one.coords else \
+            str(one.time.values)[:10]
+        plot_map(one, d / f"lai_{label}.png", title=f"LAI {label}", vmax=8,
+                 fill_class=fc)

@@ -1,0 +1,335 @@
+"""The national run (`modisoft run`): config checks, discovery, an end-to-end run checked
+against an independent nearest-neighbour + max-composite computation, outputs reopened by
+independent readers, resume after SIGKILL (byte-identical), a LocalCluster of processes and
+an existing scheduler address.
+
+Inputs are the real cropped MCD15A2 granules of ``sample_tiles/`` (h17v03 + h18v03, 16 dates
+of 2012; see ``scripts/make_sample_tiles.py``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from pyhdf.SD import SD
+from pyproj import Transformer
+
+from modisoft.pipeline import ConfigError, discover, expected_dates, load_config, run
+
+ROOT = Path(__file__).resolve().parents[1]
+TILES = ROOT / "sample_tiles"
+SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
+PIX = 2 * np.pi * 6371007.181 / 36 / 1200
+
+# A small EPSG:3035 grid across the tile edge: 120 x 80 km at 2 km (60 x 40 pixels).
+SMALL = """
+[inputs]
+paths = ["{tiles}"]
+product = "MCD15A2"
+start = "2012-01-01"
+end = "2012-04-30"
+
+[grid]
+crs = "EPSG:3035"
+resolution = 2000
+bounds = [3580000, 3380000, 3700000, 3460000]
+
+[steps]
+qa_rule = "good_lai"
+resampling = "nearest"
+period = "beps10"
+smoother = "{smoother}"
+reducer = "max"
+min_obs = 4
+
+[output]
+dir = "{out}"
+formats = {formats}
+chunk = 16
+
+[compute]
+workers = {workers}
+"""
+
+
+def write_config(tmp: Path, *, out: str = "out", smoother: str = "none", workers: int = 0,
+                 formats: str = '["zarr", "beps", "netcdf", "cog"]') -> Path:
+    cfg = tmp / "run.toml"
+    cfg.write_text(SMALL.format(tiles=TILES, out=out, smoother=smoother, workers=workers,
+                                formats=formats))
+    return cfg
+
+
+def quiet(_msg: str) -> None:
+    pass
+
+
+# ----------------------------------------------------------------------------------- config
+@pytest.mark.parametrize(("text", "match"), [
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\nfoo=1\n[grid]\nname='china_albers_1km'\n"
+     "[output]\ndir='o'", r"\[inputs\] unknown key\(s\) foo; accepted: paths, product"),
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\n[output]\ndir='o'", r"missing the \[grid\]"),
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\n[grid]\nname='china_albers_1km'\n"
+     "[output]\ndir='o'\nchunk='big'", r"\[output\] chunk: need an integer"),
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\n[grid]\ncrs='EPSG:3035'\n[output]\ndir='o'",
+     r"crs needs resolution and bounds"),
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\n[grid]\nname='x'\n[steps]\nsmoother='loess'"
+     "\n[output]\ndir='o'", r"smoother 'loess'; accepted: none, whittaker"),
+    ("[inputs]\npaths=['.']\nproduct='MCD15A2'\n[grid]\nname='x'\n[output]\ndir='o'\n"
+     "formats=['tiff']", r"formats: unknown \['tiff'\]; accepted: zarr, netcdf, cog, beps"),
+    ("[inputs\n", "not valid TOML"),
+])
+def test_bad_configs_are_refused_with_the_key_and_the_accepted_values(tmp_path, text, match):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=match) as err:
+        load_config(p)
+    assert str(p) in str(err.value)
+
+
+def test_cli_reports_config_errors_with_exit_code_2(tmp_path):
+    from click.testing import CliRunner
+
+    from modisoft.cli import main
+
+    p = tmp_path / "c.toml"
+    p.write_text("[inputs]\npaths=['nowhere/*.hdf']\nproduct='MCD15A2'\n[grid]\n"
+                 "name='china_albers_1km'\n[output]\ndir='o'\n")
+    res = CliRunner().invoke(main, ["run", str(p), "--dry-run"])
+    assert res.exit_code == 2
+    assert "nothing matches 'nowhere/*.hdf'" in res.output
+
+
+# -------------------------------------------------------------------------------- discovery
+def test_discovery_groups_by_date_and_tile_and_reports_what_is_missing(tmp_path):
+    cfg = load_config(write_config(tmp_path))
+    inv = discover(cfg)
+    assert len(inv.granules) == 32 and inv.tiles == ["h17v03", "h18v03"]
+    assert len(inv.dates) == 16 and inv.dates[0] == date(2012, 1, 1)
+    assert inv.missing_dates == [] and inv.missing_tiles == {}
+    text = write_config(tmp_path).read_text().replace(
+        'end = "2012-04-30"', 'end = "2012-05-31"\ntiles = ["h17v03", "h18v03", "h19v03"]')
+    (tmp_path / "run.toml").write_text(text)
+    inv = discover(load_config(tmp_path / "run.toml"))
+    assert inv.missing_dates == [date(2012, 5, 8), date(2012, 5, 16), date(2012, 5, 24)]
+    assert all(v == ["h19v03"] for v in inv.missing_tiles.values())
+    assert len(inv.missing_tiles) == 16
+    assert "missing tiles on 2012-01-01: h19v03" in inv.report()
+
+
+def test_expected_dates_follow_the_modis_calendar():
+    d = expected_dates("MCD15A2", date(2012, 1, 1), date(2012, 12, 31))
+    assert len(d) == 46 and d[-1] == date(2012, 12, 26)
+    assert len(expected_dates("MOD13A2", date(2013, 1, 1), date(2013, 12, 31))) == 23
+    assert expected_dates("MYD13A2", date(2013, 1, 1), date(2013, 1, 31))[0] == date(2013, 1, 9)
+
+
+def test_a_duplicate_granule_keeps_the_newest_production(tmp_path):
+    src = sorted(TILES.glob("MCD15A2.A2012001.h17v03*.hdf"))[0]
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / src.name).symlink_to(src)
+    newer = src.name.replace(".2012017211237.", ".2013017211237.")
+    (d / newer).symlink_to(src)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[inputs]\npaths=['{d}']\nproduct='MCD15A2'\n[grid]\n"
+                   "name='china_albers_1km'\n[output]\ndir='o'\n")
+    inv = discover(load_config(cfg))
+    assert len(inv.granules) == 1 and inv.granules[0].path.endswith(newer)
+    assert inv.duplicates and inv.duplicates[0][1].endswith(src.name)
+
+
+# ----------------------------------------------------------------------- end-to-end values
+def independent_expectation(cfg_path: Path) -> tuple[np.ndarray, list[str]]:
+    """Nearest source pixel of each output pixel centre (pyproj + the tiles' corner
+    coordinates, floor), QA.md §2.3 good_lai, LAI = DN/10, max over the dates of each BEPS
+    period (days 1-10, 11-20, 21-end): written out here without modisoft."""
+    cfg = load_config(cfg_path)
+    left, bottom, right, top = cfg.grid.bounds
+    res = cfg.grid.resolution
+    xs = np.arange(left + res / 2, right, res)
+    ys = np.arange(top - res / 2, bottom, -res)
+    gx, gy = np.meshgrid(xs, ys)
+    sx, sy = Transformer.from_crs("EPSG:3035", SINU, always_xy=True).transform(gx, gy)
+    periods: dict[str, list] = {}
+    for f in sorted(TILES.glob("MCD15A2.A2012*.hdf")):
+        sd = SD(str(f))
+        meta = sd.attributes()["StructMetadata.0"]
+        ul = meta.split("UpperLeftPointMtrs=(")[1].split(")")[0].split(",")
+        x0, y0 = float(ul[0]), float(ul[1])
+        lai = sd.select("Lai_1km")[:].astype(int)
+        qc = sd.select("FparLai_QC")[:].astype(int)
+        sd.end()
+        col = np.floor((sx - x0) / PIX).astype(int)
+        row = np.floor((y0 - sy) / PIX).astype(int)
+        inside = (row >= 0) & (row < lai.shape[0]) & (col >= 0) & (col < lai.shape[1])
+        r, c = np.clip(row, 0, lai.shape[0] - 1), np.clip(col, 0, lai.shape[1] - 1)
+        v, q = lai[r, c], qc[r, c]
+        good = inside & (v <= 100) & (q != 255) & ((q >> 5) <= 1) & (((q >> 3) & 3) == 0)
+        day = date(2012, 1, 1).toordinal() + int(f.name.split(".")[1][5:8]) - 1
+        d = date.fromordinal(day)
+        label = f"{d.year}-{d.month:02d}-d{min((d.day - 1) // 10, 2) + 1}"
+        periods.setdefault(label, []).append(np.where(good, v / 10.0, np.nan))
+    labels = sorted(periods)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = np.stack([np.nanmax(np.stack(periods[k]), axis=0) for k in labels])
+    return out, labels
+
+
+def test_run_equals_an_independent_nearest_and_max_composite(tmp_path):
+    cfg_path = write_config(tmp_path)
+    summary = run(load_config(cfg_path), progress=False, echo=quiet)
+    assert summary.failures == [] and summary.bands_total == 3
+    z = xr.open_zarr(tmp_path / "out" / "lai.zarr")
+    assert z.attrs["modisoft_status"] == "complete"
+    expect, labels = independent_expectation(cfg_path)
+    got = z.lai.values
+    labels_out = list(z.period_label.values)
+    # periods with a granule: the run also lists the BEPS periods between, NaN-filled
+    idx = [labels_out.index(k) for k in labels]
+    np.testing.assert_allclose(got[idx], expect, rtol=0, atol=1e-6, equal_nan=True)
+    assert np.isfinite(expect).sum() > 5000
+    other = [i for i in range(len(labels_out)) if i not in idx]
+    assert all(np.isnan(got[i]).all() for i in other)
+    # n_obs is the number of good observations over the whole series
+    print(f"{np.isfinite(expect).sum()} finite values compared over {len(labels)} periods")
+
+
+def test_outputs_reopen_with_independent_readers(tmp_path):
+    import rasterio
+
+    cfg = load_config(write_config(tmp_path, smoother="whittaker"))
+    summary = run(cfg, progress=False, echo=quiet)
+    out = tmp_path / "out"
+    zs = xr.open_zarr(out / "lai.zarr")
+    z, n_obs = zs.lai.values, zs.n_obs.values
+    assert np.nanmin(z) >= 0 and np.nanmax(z) <= 10
+    enough = n_obs >= 4  # min_obs: smoothed everywhere with enough good observations, else NaN
+    assert enough.sum() > 1000
+    assert np.isfinite(z[:, enough]).all() and np.isnan(z[:, ~enough]).all()
+    nc = xr.open_dataset(out / "lai.nc", engine="h5netcdf").lai.values
+    np.testing.assert_array_equal(nc, z)
+    cogs = summary.outputs["cog"]
+    assert len(cogs) == z.shape[0]
+    with rasterio.open(cogs[0]) as src:
+        np.testing.assert_array_equal(src.read(1), z[0])
+        assert src.transform.c == 3580000 and src.transform.f == 3460000
+        assert src.transform.a == 2000 and src.crs.to_epsg() == 3035
+    # BEPS: the Jan 1 - Apr 20 dekads share the suffix .001 (reference/BEPS.md §2), mean
+    beps = out / "beps"
+    dn = np.fromfile(beps / "lai.001", dtype=np.uint8).reshape(z.shape[1:])
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(z[:11], axis=0)
+    ok = np.isfinite(mean)
+    assert np.all(np.abs((dn[ok].astype(float) - 1) / 10 - mean[ok]) <= 0.05 + 1e-6)
+    assert (dn != 0).all()  # no land cover given: DN 0 is never written
+    sidecar = json.loads((beps / "lai.001.json").read_text())
+    assert len(sidecar["granules"]) == 32
+    assert sidecar["steps"]["smoother"]["method"] == "whittaker"
+
+
+# -------------------------------------------------------------------------------- resume
+def tree_digest(root: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != "modisoft-run.json":
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_byte_identical_outputs(tmp_path):
+    ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
+    ref_dir.mkdir()
+    kill_dir.mkdir()
+    fmts = '["zarr", "beps", "netcdf"]'
+    ref_cfg = write_config(ref_dir, smoother="lacc", formats=fmts)
+    run(load_config(ref_cfg), progress=False, echo=quiet)
+    cfg = write_config(kill_dir, smoother="lacc", formats=fmts)
+    manifest = kill_dir / "out" / "modisoft-run.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "modisoft.cli", "run", str(cfg), "-q",
+                             "--workers", "0"], env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if manifest.exists():
+            done = json.loads(manifest.read_text()).get("done", [])
+            if any(k.startswith("zarr:band:") for k in done):
+                break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = json.loads(manifest.read_text())["done"]
+    assert "zarr" not in done, "the run finished before it could be killed"
+    res = subprocess.run([sys.executable, "-m", "modisoft.cli", "run", str(cfg), "--workers",
+                          "0"], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "resuming" in res.stdout
+    assert tree_digest(kill_dir / "out") == tree_digest(ref_dir / "out")
+
+
+# ------------------------------------------------------------------------------ clusters
+@pytest.mark.slow
+def test_local_cluster_and_scheduler_address_give_the_same_outputs(tmp_path):
+    from distributed import LocalCluster
+
+    fmts = '["zarr"]'
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    run(load_config(write_config(sync, formats=fmts)), progress=False, echo=quiet)
+    local = tmp_path / "local"
+    local.mkdir()
+    msgs: list[str] = []
+    summary = run(load_config(write_config(local, formats=fmts, workers=2)), progress=False,
+                  echo=msgs.append, memory_limit="1GiB")
+    assert any("LocalCluster: 2 worker processes; dashboard http" in m for m in msgs)
+    assert summary.dashboard
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as lc:
+        msgs = []
+        run(load_config(write_config(remote, formats=fmts)), scheduler=lc.scheduler_address,
+            progress=False, echo=msgs.append)
+        assert any(lc.scheduler_address in m for m in msgs)
+    ref = xr.open_zarr(sync / "out" / "lai.zarr").load()
+    for other in (local, remote):  # same data; the provenance records each config's [compute]
+        got = xr.open_zarr(other / "out" / "lai.zarr").load()
+        for v in ("lai", "n_obs", "fill_class"):
+            np.testing.assert_array_equal(got[v].values, ref[v].values)
+
+
+def test_a_bad_granule_is_recorded_and_the_run_continues(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for f in sorted(TILES.glob("MCD15A2.A2012*.hdf"))[:6]:
+        (d / f.name).symlink_to(f)
+    bad = sorted(d.iterdir())[4]  # 2012-017 h17v03
+    bad.unlink()
+    bad.write_bytes(b"not an HDF file at all")
+    text = write_config(tmp_path).read_text().replace(str(TILES), str(d))
+    (tmp_path / "run.toml").write_text(text)
+    summary = run(load_config(tmp_path / "run.toml"), progress=False, echo=quiet)
+    assert [f["file"] for f in summary.failures] == [str(bad)]
+    assert "not an HDF4 file" in summary.failures[0]["reason"] or "HDF" in \
+        summary.failures[0]["reason"]
+    prov = json.loads(xr.open_zarr(tmp_path / "out" / "lai.zarr").attrs["modisoft_provenance"])
+    assert len(prov["granules"]) == 5 and prov["failed"][0]["path"] == str(bad)
