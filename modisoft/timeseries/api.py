@@ -29,10 +29,10 @@ def acquisition_days(stack: Any, doy: Any | None = None) -> Any:
     """Per-observation acquisition day (days since 1970) for a ``(time, y, x)`` stack.
 
     Without ``doy`` the granule date of each time step (its ``time`` coordinate) is used,
-    returned as a 1-D ``(time,)`` array that broadcasts against the stack; with a composite
-    day-of-year layer (MOD13 ``composite day of the year``, MOD09A1 ``day_of_year``), the date is rebuilt from the year of each step — rolling over to the
-    next year when the day of year falls before the step's own start (a window that
-    straddles 31 December).
+    returned as a 1-D ``(time,)`` array that broadcasts against the stack. With a composite
+    day-of-year layer (MOD13 ``composite day of the year``, MOD09A1 ``day_of_year``), the
+    date is rebuilt from the year of each step, rolling over to the next year when the day of
+    year falls before the step's own start (a window that straddles 31 December).
     """
     import xarray as xr
 
