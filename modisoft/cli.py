@@ -162,12 +162,16 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 # Subcommands that live beside their library modules register here, one line each.
 # (keep this block: other commands are added below it)
-from modisoft.timeseries.cli import smooth_command  # noqa: E402
-
-main.add_command(smooth_command)
+from modisoft.lai.cli import lai_command  # noqa: E402
+from modisoft.pipeline.cli import run_command  # noqa: E402
+from modisoft.plot_cli import plot_command  # noqa: E402
 from modisoft.qa.cli import qa_command  # noqa: E402
+from modisoft.timeseries.cli import smooth_command  # noqa: E402
+from modisoft.warp.cli import mosaic_command  # noqa: E402
 
-main.add_command(qa_command)
+for _command in (qa_command, mosaic_command, smooth_command, lai_command, run_command,
+                 plot_command):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,15 @@
 * ``mode`` must equal ``gdalwarp -r mode`` except where the mode is a tie (documented: both
   tools then pick the value that reached the winning count first in GDAL's scan order, so ties
   are counted and reported, not excused beforehand);
-* ``average`` must agree with ``gdalwarp -r average`` within 1 raw unit on >= 99 % of pixels.
+* ``average`` must agree with ``gdalwarp -r average`` within 1 raw unit on >= 99 % of pixels;
+* ``bilinear`` must equal ``gdalwarp -et 0 -r bilinear`` up to rounding (>= 99.9 % identical,
+  never more than 1 raw unit apart).  gdalwarp switches from the 4-sample bilinear formula to a
+  tent kernel widened by ``1 / scale`` whenever the destination/source size ratio of one of its
+  warp *chunks* is below 0.95; that ratio depends on how gdalwarp splits the job (a sheared
+  chunk of a China Albers warp gets it even at 2x upsampling), not on the grids.  modisoft
+  always uses the 4-sample formula, so the comparison pins GDAL's scale with
+  ``-wo XSCALE=1 -wo YSCALE=1``; where gdalwarp warps in one chunk (h17v03 to EPSG:3035 at
+  1 km and 500 m) plain gdalwarp is compared as well.
 
 For ``average`` GDAL treats only the ``_FillValue`` (255) as nodata, so the fill classes
 249-254 enter its averages; the test gives modisoft the same rule (``ValidRule((255,))``).
@@ -58,14 +66,16 @@ def covering_grid(src: Grid, crs: str, res: float, shrink: float = 0.0) -> Grid:
     return grid_from_bounds(crs, res, (left + dx, bottom + dy, right - dx, top - dy))
 
 
-def gdalwarp(src: str, dst: Grid, tmp: Path, resampling: str, exact: bool = True) -> np.ndarray:
+def gdalwarp(
+    src: str, dst: Grid, tmp: Path, resampling: str, exact: bool = True, extra: tuple = ()
+) -> np.ndarray:
     import rasterio
 
     out = tmp / f"gdal_{resampling}.tif"
     left, bottom, right, top = dst.bounds
     cmd = ["gdalwarp", "-q", "-overwrite", "-r", resampling, "-t_srs", dst.crs.to_wkt()]
     cmd += ["-te", *(repr(v) for v in (left, bottom, right, top))]
-    cmd += ["-ts", str(dst.width), str(dst.height)]
+    cmd += ["-ts", str(dst.width), str(dst.height), *extra]
     if exact:
         cmd += ["-et", "0"]
     subprocess.run([*cmd, src, str(out)], check=True)
@@ -240,3 +250,76 @@ def test_seam_is_continuous_across_h17v03_h18v03():
     assert (out < 1200).any() and (out >= 1200).any()  # the strip crosses the seam
     cols = np.unique(out[out.shape[0] // 2])
     assert np.all(np.diff(cols) >= 1)  # along a row: monotone, no duplicated column run back
+
+
+# bilinear --------------------------------------------------------------------------------------
+# GDAL sees only the _FillValue (255) as nodata (-srcnodata/-dstnodata 255 make that explicit),
+# so the fill classes 249-254 are interpolated as numbers; modisoft gets the same rule.
+BILINEAR_NODATA = ("-srcnodata", "255", "-dstnodata", "255")
+GDAL_4SAMPLE = ("-wo", "XSCALE=1", "-wo", "YSCALE=1")
+
+
+def bilinear_agreement(ours: np.ndarray, theirs: np.ndarray, label: str) -> tuple[float, int]:
+    both = (ours != 255) | (theirs != 255)
+    d = np.abs(ours.astype(int) - theirs.astype(int))[both]
+    same, within = np.mean(d == 0), np.mean(d <= 1)
+    only = np.count_nonzero((ours == 255) != (theirs == 255))
+    print(
+        f"bilinear {label}: {both.sum()} compared pixels, identical {100 * same:.4f} %, "
+        f"within 1 raw unit {100 * within:.4f} %, max |diff| {d.max()}, "
+        f"{only} covered by one tool only"
+    )
+    assert both.sum() > 0.5 * ours.size  # not vacuous
+    return same, int(d.max())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("crs", "res"),
+    [
+        ("EPSG:3035", 1000.0),
+        ("EPSG:3035", 500.0),
+        (CHINA_ALBERS_PROJ, 1000.0),
+        (CHINA_ALBERS_PROJ, 500.0),
+        ("EPSG:3035", 1500.0),  # 1.6x downsampling: the interpolation, no widened kernel
+    ],
+    ids=["laea3035_1km", "laea3035_500m", "china_albers_1km", "china_albers_500m", "laea_1.5km"],
+)
+def test_bilinear_equals_gdalwarp_4sample(crs, res, tmp_path):
+    src = tile(H17)
+    dst = covering_grid(Grid.from_xarray(src), crs, res)
+    ours = reproject(src, dst, method="bilinear", valid=ValidRule((255,))).values
+    extra = BILINEAR_NODATA + GDAL_4SAMPLE
+    theirs = gdalwarp(subdataset(sample(H17)), dst, tmp_path, "bilinear", extra=extra)
+    same, worst = bilinear_agreement(ours, theirs, f"{crs[:20]} {res:.0f} m (XSCALE=YSCALE=1)")
+    assert same >= 0.999
+    assert worst <= 1
+    fills = (ours >= 249) & (ours <= 254)
+    assert fills.any() and (ours < 249).any()  # fill classes and values both compared
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("res", [1000.0, 500.0])
+def test_bilinear_equals_plain_gdalwarp_in_one_chunk(res, tmp_path):
+    """h17v03 to EPSG:3035: gdalwarp warps in a single chunk whose size ratio is >= 0.95, so
+    its default bilinear is the 4-sample formula, and no warp option is needed."""
+    src = tile(H17)
+    dst = covering_grid(Grid.from_xarray(src), "EPSG:3035", res)
+    ours = reproject(src, dst, method="bilinear", valid=ValidRule((255,))).values
+    theirs = gdalwarp(subdataset(sample(H17)), dst, tmp_path, "bilinear", extra=BILINEAR_NODATA)
+    same, worst = bilinear_agreement(ours, theirs, f"EPSG:3035 {res:.0f} m (plain gdalwarp)")
+    assert same >= 0.999
+    assert worst <= 1
+
+
+def test_bilinear_two_tile_mosaic_equals_gdalbuildvrt_gdalwarp(tmp_path):
+    """Across the h17v03/h18v03 seam the 2x2 neighbourhood straddles both tiles (a virtual
+    source, like gdalbuildvrt's VRT)."""
+    dst = pair_grid(1000.0)
+    srcs = [tile(H17), tile(H18)]
+    ours = mosaic(srcs, dst, method="bilinear", valid=ValidRule((255,)), chunks=700).values
+    extra = BILINEAR_NODATA + GDAL_4SAMPLE
+    theirs = gdalwarp(pair_vrt(tmp_path), dst, tmp_path, "bilinear", extra=extra)
+    same, worst = bilinear_agreement(ours, theirs, "h17v03+h18v03 EPSG:3035 1 km")
+    assert same >= 0.999
+    assert worst <= 1

@@ -139,10 +139,21 @@ def dense_index(pw, src_size: int) -> np.ndarray:
 
 
 def _bilinear(pw, win, present, rule, out: Resampled) -> None:
+    """GDAL's 4-sample bilinear with a validity mask (``GWKBilinearResample4Sample``).
+
+    The weights of the valid neighbours among the 2×2 are summed in GDAL's order (upper-left,
+    upper-right, lower-left, lower-right); the value is their weighted sum, divided by the sum
+    of weights unless that is exactly 1, and there is none where that sum is below 1e-5.  A
+    pixel of an integer layer without one keeps the code of the neighbour nearest to the point
+    (the ``nearest`` pixel) when it exists, so fill classes survive as in the area methods.
+    """
     a = pw.arrays
     h, w = win.shape
-    num, den = np.zeros(len(pw.dst_index)), np.zeros(len(pw.dst_index))
-    any_in = np.zeros(len(pw.dst_index), bool)
+    n = len(pw.dst_index)
+    num, den = np.zeros(n), np.zeros(n)
+    any_in = np.zeros(n, bool)
+    wx, wy = a["wx"], a["wy"]
+    taps = {}
     for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
         r, c = a["row"] + dy, a["col"] + dx
         inb = (r >= 0) & (r < h) & (c >= 0) & (c < w)
@@ -151,15 +162,30 @@ def _bilinear(pw, win, present, rule, out: Resampled) -> None:
             inb &= present[r, c]
         vals = win[r, c]
         ok = inb & rule.mask(vals)
-        wgt = (a["fy"] if dy else 1.0 - a["fy"]) * (a["fx"] if dx else 1.0 - a["fx"])
-        num += np.where(ok, wgt * vals.astype("float64"), 0.0)
+        wgt = (wx if dx == 0 else 1.0 - wx) * (wy if dy == 0 else 1.0 - wy)
+        num += np.where(ok, vals.astype("float64") * wgt, 0.0)
         den += np.where(ok, wgt, 0.0)
         any_in |= inb
-    good = den > 0
+        taps[dy, dx] = (vals, inb)
+    good = den >= _MIN_WEIGHT
     with np.errstate(invalid="ignore", divide="ignore"):
-        out.values[pw.dst_index[good]] = to_dtype(num[good] / den[good], win.dtype)
+        res = np.where(den == 1.0, num, num / np.where(good, den, 1.0))
+    out.values[pw.dst_index[good]] = to_dtype(res[good], win.dtype)
     out.valid[pw.dst_index[good]] = True
     out.inside[pw.dst_index[any_in]] = True
+    lost = any_in & ~good
+    if win.dtype.kind != "f" and lost.any():  # the nearest pixel's (fill) code
+        ny, nx = (wy[lost] <= 0.5).astype(int), (wx[lost] <= 0.5).astype(int)
+        code = np.zeros(int(lost.sum()), win.dtype)
+        has = np.zeros(code.size, bool)
+        for (dy, dx), (vals, inb) in taps.items():
+            sel = (ny == dy) & (nx == dx) & inb[lost]
+            code[sel], has[sel] = vals[lost][sel], True
+        out.values[pw.dst_index[lost][has]] = code[has]
+
+
+_MIN_WEIGHT = 1e-5
+"""GDAL's bilinear: no value where the valid neighbours' weights sum to less than this."""
 
 
 def _entries(pw) -> tuple[np.ndarray, ...]:

@@ -7,7 +7,10 @@ date and layer on the same grids, and every rerun, reuses it.  Each window store
 destination pixel the source covers, which source pixels it reads:
 
 * ``nearest``: one source index (GDAL's ``floor(p + 1e-10)`` of the transformed centre);
-* ``bilinear``: the upper-left of the 2×2 neighbourhood and the fractions;
+* ``bilinear``: the upper-left of the 2×2 neighbourhood of ``p - 0.5`` and the weights of its
+  left column and upper row (GDAL's ``1.5 - (p - floor(p - 0.5))``, clamped at the first
+  row/column); the source coordinates are transformed exactly for every pixel, because the
+  weights, not only integer decisions, depend on them;
 * ``average``/``mode``/``min``/``max``: the source box between the transformed upper-left and
   lower-right pixel corners (GDAL's window), with its fractional edges for the weights.
 """
@@ -35,7 +38,7 @@ __all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "PLAN_VERSION"]
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 """Bumped whenever the stored mapping changes meaning (part of every cache key)."""
 _MEMORY_BYTES = 512 * 2**20
 _memory: OrderedDict[tuple, Any] = OrderedDict()
@@ -170,8 +173,12 @@ class ResamplePlan:
     def _compute(self, rows: tuple[int, int], cols: tuple[int, int]) -> PlanWindow | None:
         shape = (rows[1] - rows[0], cols[1] - cols[0])
         if self.method in ("nearest", "bilinear"):
+            # bilinear weights need the fractional coordinates themselves: the interpolated
+            # lattice is only guaranteed for integer decisions (its fractions can be ~0.01 px off)
             px, py = self.mapper.lattice(
-                np.arange(*cols) + 0.5, np.arange(*rows) + 0.5, exact=self.exact
+                np.arange(*cols) + 0.5,
+                np.arange(*rows) + 0.5,
+                exact=self.exact or self.method == "bilinear",
             )
             return _point_window(self.method, px, py, shape, self.src_grid.shape)
         px, py = self.mapper.lattice(
@@ -329,19 +336,20 @@ def _point_window(method, px, py, shape, src_shape) -> PlanWindow | None:
         box = (int(iy.min()), int(iy.max()) + 1, int(ix.min()), int(ix.max()) + 1)
         src = (iy - box[0]) * (box[3] - box[2]) + (ix - box[2])
         return PlanWindow(method, shape, box, dst, {"src": src.astype(np.int32)})
-    x, y = px.ravel()[dst] - 0.5, py.ravel()[dst] - 0.5  # bilinear: GDAL's floor(p - 0.5)
-    c, r = np.floor(x), np.floor(y)
-    box = (
-        max(int(r.min()), 0),
-        min(int(r.max()) + 2, h),
-        max(int(c.min()), 0),
-        min(int(c.max()) + 2, w),
-    )
+    # bilinear, GDAL's 4-sample formula: upper-left (c, r) = floor(p - 0.5); the left column
+    # and upper row weigh wx = 1.5 - (p - c), wy = 1.5 - (p - r); a point in the first half
+    # pixel (c = -1) uses column 0 alone (c = 0, wx = 1), likewise for rows
+    x, y = px.ravel()[dst], py.ravel()[dst]
+    c, r = np.floor(x - 0.5), np.floor(y - 0.5)
+    wx, wy = 1.5 - (x - c), 1.5 - (y - r)
+    wx, c = np.where(c == -1, 1.0, wx), np.maximum(c, 0)
+    wy, r = np.where(r == -1, 1.0, wy), np.maximum(r, 0)
+    box = (int(r.min()), min(int(r.max()) + 2, h), int(c.min()), min(int(c.max()) + 2, w))
     arrays = {
         "row": (r - box[0]).astype(np.int32),
         "col": (c - box[2]).astype(np.int32),
-        "fy": y - r,
-        "fx": x - c,
+        "wy": wy,
+        "wx": wx,
     }
     return PlanWindow(method, shape, box, dst, arrays)
 

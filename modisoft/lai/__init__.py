@@ -1,0 +1,62 @@
+"""LAI: products with QA, spectral indices, per-cover-type retrieval with clumping,
+calibration and validation, and AVHRR LAI tied to MODIS (GLOBMAP recipe).
+
+See ``docs/concepts/lai-retrieval.md`` (what and why) and ``docs/how-to/lai-retrieval.md``.
+"""
+
+from modisoft.lai.avhrr import apply_avhrr_relation, fit_avhrr_relation
+from modisoft.lai.brdf import BrdfTable, iterate_lai, load_brdf_table
+from modisoft.lai.calibrate import agreement, calibrate, fit_curve
+from modisoft.lai.cover import decode_polder_clumping, map_cover
+from modisoft.lai.curves import FORMS, Curve, curve_index, curve_lai
+from modisoft.lai.indices import INDICES, evi, find_bands, msr, ndvi, rsr, spectral_index, sr
+from modisoft.lai.params import (
+    LaiParameterError,
+    LaiParams,
+    default_params,
+    load_clumping,
+    load_cover_mapping,
+    load_curves,
+    write_curves,
+)
+from modisoft.lai.product import product_lai, product_lai_stack
+from modisoft.lai.retrieve import LAI_FLAGS, retrieve_lai
+from modisoft.lai.validate import density_plot, validation_stats
+
+__all__ = [
+    "FORMS",
+    "INDICES",
+    "LAI_FLAGS",
+    "BrdfTable",
+    "Curve",
+    "LaiParameterError",
+    "LaiParams",
+    "agreement",
+    "apply_avhrr_relation",
+    "calibrate",
+    "curve_index",
+    "curve_lai",
+    "decode_polder_clumping",
+    "default_params",
+    "density_plot",
+    "evi",
+    "find_bands",
+    "fit_avhrr_relation",
+    "fit_curve",
+    "iterate_lai",
+    "load_brdf_table",
+    "load_clumping",
+    "load_cover_mapping",
+    "load_curves",
+    "map_cover",
+    "msr",
+    "ndvi",
+    "product_lai",
+    "product_lai_stack",
+    "retrieve_lai",
+    "rsr",
+    "spectral_index",
+    "sr",
+    "validation_stats",
+    "write_curves",
+]

@@ -1,0 +1,272 @@
+"""``modisoft lai``: LAI from products, retrieval from reflectance, calibration, validation,
+and the AVHRR–MODIS relation.  Thin shells over :mod:`modisoft.lai`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+
+def _open(path: str, layers: list[str] | None = None) -> Any:
+    """A granule (decoded) or a NetCDF/Zarr stack."""
+    from modisoft.timeseries.cli import open_stack
+
+    if path.endswith((".nc", ".zarr")) or os.path.isdir(path):
+        return open_stack(path)
+    from modisoft import decode, open_granule
+
+    return decode(open_granule(path, layers) if layers else open_granule(path))
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(2)
+
+
+def _var(ds: Any, name: str, path: str) -> Any:
+    if name not in ds:
+        _fail(f"{path}: no variable {name!r}; variables: {', '.join(map(str, ds.data_vars))}")
+    return ds[name]
+
+
+@click.group("lai", context_settings={"help_option_names": ["-h", "--help"]})
+def lai_command() -> None:
+    """LAI: products with QA, retrieval from reflectance, calibration, validation, AVHRR."""
+
+
+@lai_command.command("curves")
+@click.option(
+    "--params",
+    type=click.Path(exists=True),
+    default=None,
+    help="Curve table (default: the shipped model-derived table).",
+)
+def curves_cmd(params: str | None) -> None:
+    """List the curves of a curve table and their sources."""
+    from modisoft.lai import load_curves
+
+    for c in load_curves(params):
+        stats = " ".join(f"{k}={c.extra[k]:.3g}" for k in ("n", "r2", "rmse") if k in c.extra)
+        click.echo(f"{c.cover_type:<20} {c.index:<4} {c.form:<11} lai_max={c.lai_max:g} {stats}")
+        click.echo(f"    source: {c.source}")
+
+
+@lai_command.command("product")
+@click.argument("granules", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(), help="Output .nc or .zarr.")
+def product_cmd(granules: tuple[str, ...], out: str) -> None:
+    """LAI product GRANULES (one tile) → (time, y, x) stack: lai, lai_class, qa_weight, qa_good."""
+    from modisoft.errors import ModisoftError
+    from modisoft.lai import product_lai_stack
+    from modisoft.timeseries.cli import write_atomic
+
+    try:
+        ds = product_lai_stack(list(granules))
+    except ModisoftError as exc:
+        _fail(str(exc))
+    ds["qa_good"] = ds["qa_good"].astype("uint8")
+    write_atomic(ds, out)
+    click.echo(
+        f"wrote {out}: {ds.sizes['time']} dates, lai valid "
+        f"{int(ds.lai.notnull().sum())}, good QA {int(ds.qa_good.sum())}"
+    )
+
+
+@lai_command.command("retrieve")
+@click.argument("reflectance", type=click.Path(exists=True))
+@click.option(
+    "--landcover",
+    required=True,
+    type=click.Path(exists=True),
+    help="Land-cover granule or raster stack on the same grid.",
+)
+@click.option(
+    "--lc-layer",
+    default="LC_Type1",
+    show_default=True,
+    help="Land-cover layer / mapping name (LC_Type1, LC_Type3 or a user mapping).",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True),
+    default=None,
+    help="User land-cover mapping table (TOML).",
+)
+@click.option("--params", type=click.Path(exists=True), default=None, help="Curve table (TOML).")
+@click.option(
+    "--omega",
+    "omega_path",
+    type=click.Path(exists=True),
+    default=None,
+    help="Clumping table per cover type (TOML).",
+)
+@click.option(
+    "--clumping",
+    type=click.Path(exists=True),
+    default=None,
+    help="Per-pixel clumping raster (NetCDF with variable 'clumping'; POLDER uint8).",
+)
+@click.option(
+    "--index",
+    type=click.Choice(["SR", "RSR", "NDVI", "MSR", "EVI"]),
+    default="SR",
+    show_default=True,
+)
+@click.option("--out", required=True, type=click.Path(), help="Output .nc or .zarr.")
+def retrieve_cmd(
+    reflectance, landcover, lc_layer, mapping_path, params, omega_path, clumping, index, out
+) -> None:
+    """Retrieve true LAI from a REFLECTANCE granule (MOD09A1, MOD13, VNP09, AVHRR …)."""
+    from modisoft.errors import ModisoftError
+    from modisoft.lai import default_params, retrieve_lai
+    from modisoft.timeseries.cli import write_atomic
+
+    try:
+        p = default_params(params, clumping=omega_path, mapping=lc_layer, mapping_path=mapping_path)
+        refl = _open(reflectance)
+        lc = (
+            _open(landcover, [lc_layer])
+            if not landcover.endswith((".nc", ".zarr"))
+            else _open(landcover)
+        )
+        clump = _var(_open(clumping), "clumping", clumping) if clumping else None
+        ds = retrieve_lai(
+            refl, lc, p, clumping=clump, index=index, landcover_layer=lc_layer, return_dataset=True
+        )
+    except ModisoftError as exc:
+        _fail(str(exc))
+    write_atomic(ds.drop_vars("spatial_ref", errors="ignore").compute(), out)
+    click.echo(f"wrote {out}: retrieved {int((ds.lai_flag < 10).sum())} pixels")
+
+
+@lai_command.command("calibrate")
+@click.option(
+    "--index",
+    "index_path",
+    required=True,
+    type=click.Path(exists=True),
+    help="Stack with the index variable (e.g. SR) on the reference's grid and dates.",
+)
+@click.option("--index-var", default="SR", show_default=True)
+@click.option(
+    "--reference",
+    required=True,
+    type=click.Path(exists=True),
+    help="Stack with the reference true LAI (e.g. good-QA MOD15A2H).",
+)
+@click.option("--reference-var", default="lai", show_default=True)
+@click.option("--weights-var", default=None, help="QA-weight variable in the reference stack.")
+@click.option(
+    "--cover",
+    "cover_path",
+    required=True,
+    type=click.Path(exists=True),
+    help="Stack with variable 'cover' (cover codes) on the same grid.",
+)
+@click.option(
+    "--form",
+    type=click.Choice(["exponential", "logarithmic", "power", "linear", "lut"]),
+    default="exponential",
+    show_default=True,
+)
+@click.option("--min-pairs", type=int, default=30, show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="Output curve table (TOML).")
+def calibrate_cmd(
+    index_path, index_var, reference, reference_var, weights_var, cover_path, form, min_pairs, out
+) -> None:
+    """Fit curves per cover type against a reference LAI; write a parameter file with n, R²,
+    RMSE, bias per type."""
+    from modisoft.errors import ModisoftError
+    from modisoft.lai import calibrate, default_params, write_curves
+
+    try:
+        p = default_params()
+        idx = _var(_open(index_path), index_var, index_path)
+        ref_ds = _open(reference)
+        ref = _var(ref_ds, reference_var, reference)
+        w = _var(ref_ds, weights_var, reference).values if weights_var else None
+        cov = _var(_open(cover_path), "cover", cover_path)
+        curves, stats = calibrate(
+            idx.values,
+            ref.values,
+            cov.values,
+            p,
+            index_name=index_var,
+            forms=form,
+            weights=w,
+            min_pairs=min_pairs,
+        )
+        if not curves:
+            _fail(f"no cover type had {min_pairs} pairs: {stats}")
+        write_curves(
+            curves,
+            out,
+            header={
+                "title": "calibrated by modisoft lai calibrate",
+                "source": f"reference {reference}",
+            },
+        )
+    except ModisoftError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(stats, indent=2))
+
+
+@lai_command.command("validate")
+@click.argument("retrieved", type=click.Path(exists=True))
+@click.argument("reference", type=click.Path(exists=True))
+@click.option("--var", default="lai", show_default=True, help="LAI variable in RETRIEVED.")
+@click.option("--reference-var", default="lai", show_default=True)
+@click.option(
+    "--cover",
+    "cover_path",
+    type=click.Path(exists=True),
+    default=None,
+    help="Stack with variable 'cover' for per-type statistics.",
+)
+@click.option("--plot", type=click.Path(), default=None, help="Write a density PNG here.")
+def validate_cmd(retrieved, reference, var, reference_var, cover_path, plot) -> None:
+    """RMSE, bias, R² of RETRIEVED vs REFERENCE LAI per cover type (JSON on stdout)."""
+    from modisoft.lai import default_params, density_plot, validation_stats
+
+    a = _var(_open(retrieved), var, retrieved)
+    b = _var(_open(reference), reference_var, reference)
+    cov = _var(_open(cover_path), "cover", cover_path) if cover_path else None
+    stats = validation_stats(a, b, cov, default_params().mapping.cover_types)
+    if plot:
+        density_plot(a, b, plot, stats=stats["all"])
+    click.echo(json.dumps(stats, indent=2))
+
+
+@lai_command.command("avhrr")
+@click.argument("stack", type=click.Path(exists=True))
+@click.option("--sr-var", default="sr_avhrr", show_default=True)
+@click.option("--lai-var", default="lai_modis", show_default=True)
+@click.option("--overlap", required=True, help="Overlap period START:END (dates, inclusive).")
+@click.option("--n-min", type=int, default=10, show_default=True)
+@click.option("--r2-min", type=float, default=0.5, show_default=True)
+@click.option("--out", required=True, type=click.Path())
+def avhrr_cmd(stack, sr_var, lai_var, overlap, n_min, r2_min, out) -> None:
+    """Tie AVHRR SR to MODIS LAI pixel by pixel over --overlap; apply to the whole series.
+
+    STACK holds (time, y, x) SR_AVHRR and MODIS LAI (NaN where not good), optionally 'cover'.
+    """
+    from modisoft.lai import apply_avhrr_relation, fit_avhrr_relation
+    from modisoft.timeseries.cli import write_atomic
+
+    ds = _open(stack)
+    sr, lai = _var(ds, sr_var, stack), _var(ds, lai_var, stack)
+    start, _, end = overlap.partition(":")
+    sel = {"time": slice(start or None, end or None)}
+    rel = fit_avhrr_relation(sr.sel(sel), lai.sel(sel), ds.get("cover"), n_min=n_min, r2_min=r2_min)
+    res = rel.assign(lai=apply_avhrr_relation(sr, rel))
+    write_atomic(res.compute(), out)
+    counts = {
+        v: int((rel.fit_source == k).sum())
+        for k, v in {0: "pixel", 1: "fallback", 2: "none"}.items()
+    }
+    click.echo(f"wrote {out}: {counts}")

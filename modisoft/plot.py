@@ -1,0 +1,585 @@
+"""Quicklooks: PNG maps of one period and time-series plots at points.
+
+:func:`plot_map` draws a georeferenced ``(y, x)`` DataArray (e.g. one period of a national LAI
+product) with a colour bar, the grid's outline, its CRS and extent, and a legend of the fill
+classes present (MOD15 LAI 249-255: water, barren, snow, ...).  Rasters larger than
+``max_size`` pixels on a side are block-averaged (fill classes: the pixel nearest each block
+centre) so a China 1 km map draws in seconds; the blocks partition the grid exactly, so the
+image keeps the grid's extent.  :func:`plot_series` plots the series of the pixels holding
+given points (lon/lat by default).
+
+Figures are drawn with matplotlib's object API (no ``pyplot`` global state) and saved as PNG
+with text chunks (``modisoft:*``) recording the extent, image shape, fill classes and pixels
+shown, so a PNG says what it is.  matplotlib is optional: ``pip install 'modisoft[plot]'``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modisoft import __version__
+from modisoft.errors import ModisoftError
+from modisoft.grids import Grid
+
+__all__ = [
+    "PlotError",
+    "PointOutsideGridError",
+    "decimate",
+    "block_edges",
+    "crs_label",
+    "fill_legend_of",
+    "pixel_of_points",
+    "plot_map",
+    "plot_series",
+]
+
+MAX_SIZE = 1500
+"""Default largest image side in pixels; larger rasters are block-averaged."""
+
+CLASS_COLOURS = {
+    "water": "#3b6fb6",
+    "snow_ice": "#d9ecff",
+    "barren": "#c8a66e",
+    "urban": "#c0392b",
+    "wetland": "#2a9d8f",
+    "unclassified": "#9e9e9e",
+    "fill": "#3a3a3a",
+    "no_stddev": "#b08ad9",
+}
+"""Colours of the MOD15 fill classes by name; other classes cycle through ``tab10``."""
+
+
+class PlotError(ModisoftError, ValueError):
+    """A quicklook cannot be drawn: bad input array, bad option or missing dependency."""
+
+
+class PointOutsideGridError(PlotError):
+    """A point given for a time series lies outside the grid."""
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlotError(
+            "plotting needs matplotlib, an optional dependency: pip install 'modisoft[plot]'"
+        ) from None
+    return matplotlib
+
+
+# ------------------------------------------------------------------------------------------
+# kernels: decimation
+# ------------------------------------------------------------------------------------------
+def block_edges(n: int, factor: int) -> np.ndarray:
+    """Edges of ``ceil(n / factor)`` nearly equal blocks (about ``factor`` wide) covering
+    ``0..n`` exactly."""
+    m = math.ceil(n / max(1, factor))
+    return np.linspace(0, n, m + 1).round().astype(np.int64)
+
+
+def decimate(values: np.ndarray, max_size: int = MAX_SIZE, how: str = "mean") -> np.ndarray:
+    """Kernel: shrink a 2-D array to at most ``max_size`` on a side, keeping its extent.
+
+    Both axes shrink by the same factor ``ceil(max(shape) / max_size)``.
+    ``how="mean"`` averages the finite values of each block (NaN where none);
+    ``how="nearest"`` takes the pixel nearest each block's centre (for class codes).  The
+    blocks partition the array exactly (:func:`block_edges`), so block ``i`` covers rows
+    ``edges[i]:edges[i + 1]`` and the image spans the same extent as the input.
+
+    Examples
+    --------
+    >>> decimate(np.arange(16.0).reshape(4, 4), 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    a = np.asarray(values)
+    if a.ndim != 2:
+        raise PlotError(f"decimate needs a 2-D array, got shape {a.shape}")
+    if max(a.shape) <= max_size:
+        return a
+    factor = math.ceil(max(a.shape) / max_size)  # one factor: square blocks
+    re_, ce = block_edges(a.shape[0], factor), block_edges(a.shape[1], factor)
+    if how == "nearest":
+        return a[((re_[:-1] + re_[1:]) // 2)[:, None], ((ce[:-1] + ce[1:]) // 2)[None, :]]
+    if how != "mean":
+        raise PlotError(f"unknown decimation {how!r}; use 'mean' or 'nearest'")
+    ok = np.isfinite(a)
+    filled = np.where(ok, a, 0).astype("float64")
+    sums = np.add.reduceat(np.add.reduceat(filled, re_[:-1], axis=0), ce[:-1], axis=1)
+    counts = np.add.reduceat(np.add.reduceat(ok.astype(np.int64), re_[:-1], 0), ce[:-1], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan).astype("float32")
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+def _grid_of(da: Any, what: str) -> Grid:
+    try:
+        grid = Grid.from_xarray(da)
+    except (ValueError, KeyError) as exc:
+        raise PlotError(
+            f"{what} {da.name!r} is not georeferenced ({exc}); it needs x/y centre "
+            "coordinates and a 'spatial_ref' grid-mapping coordinate with crs_wkt"
+        ) from None
+    if not grid.is_rectilinear:
+        raise PlotError(f"{what} {da.name!r}: rotated grids cannot be plotted")
+    return grid
+
+
+def _one_period(da: Any, what: str) -> Any:
+    extra = [d for d in da.dims if d not in ("y", "x")]
+    for d in extra:
+        if da.sizes[d] != 1:
+            raise PlotError(
+                f"{what} {da.name!r} has {da.sizes[d]} values along {d!r}; select one period "
+                f"(e.g. da.sel({d}=...)) to draw a map"
+            )
+        da = da.isel({d: 0})
+    if da.dims != ("y", "x"):
+        raise PlotError(f"{what} {da.name!r} must have dims (y, x), got {da.dims}")
+    return da
+
+
+def fill_legend_of(da: Any, fill_class: Any = None) -> dict[int, str]:
+    """Code → label of the fill classes of a layer, from the best source at hand.
+
+    In order: the ``flag_values``/``flag_meanings`` of the categorical companion written by
+    :func:`modisoft.decode` (``<layer>_class``), the ``fill_class_codes``/``fill_class_names``
+    of a raw layer from :func:`~modisoft.open_granule`, then the product registry (the
+    ``registry_product`` attribute and the layer name).  Empty when none is known.
+    """
+    for obj in (fill_class, da):
+        attrs = getattr(obj, "attrs", {}) or {}
+        if "flag_values" in attrs and "flag_meanings" in attrs:
+            codes = np.atleast_1d(attrs["flag_values"]).tolist()
+            names = str(attrs["flag_meanings"]).split()
+            return {int(c): n for c, n in zip(codes, names, strict=False) if int(c) != 0}
+        if "fill_class_codes" in attrs and "fill_class_names" in attrs:
+            codes = np.atleast_1d(attrs["fill_class_codes"]).tolist()
+            names = str(attrs["fill_class_names"]).split()
+            return {int(c): n for c, n in zip(codes, names, strict=False)}
+    from modisoft.products import find_product
+
+    for obj in (da, fill_class):
+        attrs = getattr(obj, "attrs", {}) or {}
+        if "registry_product" in attrs:
+            name, _, coll = str(attrs["registry_product"]).rpartition(".")
+            product = find_product(name, coll)
+            layer = product.find_layer(str(attrs.get("layer", da.name))) if product else None
+            if layer is not None and layer.fill_classes:
+                return {c.code: c.name for c in layer.fill_classes}
+    return _legend_of_layer_name(fill_class, da)
+
+
+def _legend_of_layer_name(*objs: Any) -> dict[int, str]:
+    """The fill classes of a layer named by a ``source_layer`` attribute, when every registry
+    product with a layer of that name agrees on them (e.g. ``Lai_1km``: the MOD15 legend)."""
+    from modisoft.products import all_products
+
+    for obj in objs:
+        name = (getattr(obj, "attrs", {}) or {}).get("source_layer")
+        if not name:
+            continue
+        found = {
+            tuple((c.code, c.name) for c in lyr.fill_classes)
+            for p in all_products()
+            if (lyr := p.find_layer(str(name))) is not None and lyr.fill_classes
+        }
+        if len(found) == 1:
+            return dict(found.pop())
+    return {}
+
+
+def _colour_of(name: str, i: int) -> Any:
+    from matplotlib import colormaps
+
+    return CLASS_COLOURS.get(name) or colormaps["tab10"](i % 10)
+
+
+def crs_label(crs: Any) -> tuple[str, str]:
+    """A short and a long description of a CRS: its name, or for an unnamed CRS (e.g. China
+    Albers built from a PROJ string) the projection method and ellipsoid, and its PROJ string."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proj = crs.to_proj4() or ""
+    proj = proj.replace(" +no_defs", "").replace(" +type=crs", "")
+    if crs.name and crs.name.lower() != "unknown":
+        return crs.name, crs.name
+    op = crs.coordinate_operation
+    method = op.method_name if op is not None else "unnamed CRS"
+    ell = crs.ellipsoid.name if crs.ellipsoid is not None else "unknown ellipsoid"
+    return f"{method}, {ell}", proj or method
+
+
+def _km(v: float, _pos: Any = None) -> str:
+    return f"{v / 1000:g}"
+
+
+def _save(fig: Any, out_png: os.PathLike[str] | str, meta: dict[str, str]) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
+    FigureCanvasAgg(fig)
+    meta = {"Software": f"modisoft {__version__}", **meta}
+    try:
+        fig.savefig(tmp, format="png", dpi=100, metadata=meta)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _period_label(da: Any) -> str:
+    if "time" in da.coords and da.coords["time"].size == 1:
+        return str(np.datetime_as_string(np.asarray(da.coords["time"].values).ravel()[0], "D"))
+    return ""
+
+
+# ------------------------------------------------------------------------------------------
+# maps
+# ------------------------------------------------------------------------------------------
+def plot_map(
+    da: Any,
+    out_png: os.PathLike[str] | str,
+    *,
+    title: str | None = None,
+    vmin: float | None = 0,
+    vmax: float | None = None,
+    cmap: str = "YlGn",
+    fill_class: Any = None,
+    fill_legend: Mapping[int, str] | None = None,
+    max_size: int = MAX_SIZE,
+) -> Path:
+    """Write a PNG map of one period of a georeferenced DataArray.
+
+    Parameters
+    ----------
+    da
+        Values on a grid: dims ``(y, x)`` (or a length-1 ``time``), x/y centre coordinates and
+        a ``spatial_ref`` coordinate (the grid is recovered by :meth:`Grid.from_xarray`).
+    out_png
+        The PNG to write (written atomically; parent folders are created).
+    title
+        Figure title; default the variable name and the period.
+    vmin, vmax
+        Colour-bar range; ``vmax=None`` uses the 99.5th percentile of the shown values.
+    cmap
+        A matplotlib colour-map name.
+    fill_class
+        Class codes on the same grid (0 = valid value), e.g. ``Lai_500m_class`` from
+        :func:`modisoft.decode`; drawn over the values with a legend of the classes present.
+    fill_legend
+        Code → label; default from :func:`fill_legend_of`.
+    max_size
+        Largest image side; larger rasters are block-averaged (see :func:`decimate`).
+
+    Returns
+    -------
+    Path
+        The PNG written.
+
+    Raises
+    ------
+    PlotError
+        If ``da`` is not a single georeferenced period, ``fill_class`` is on another grid, or
+        matplotlib is missing.
+
+    Examples
+    --------
+    >>> ds = decode(open_granule(path, ["Lai_1km"]))  # doctest: +SKIP
+    >>> plot_map(ds.Lai_1km, "lai.png", vmax=7, fill_class=ds.Lai_1km_class)  # doctest: +SKIP
+    """
+    _matplotlib()
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.ticker import FuncFormatter
+
+    da = _one_period(da, "map")
+    grid = _grid_of(da, "map")
+    values = np.asarray(da.values, dtype="float32")
+    shown = decimate(values, max_size, "mean")
+    classes, legend = None, {}
+    if fill_class is not None:
+        fill_class = _one_period(fill_class, "fill_class")
+        if not _grid_of(fill_class, "fill_class").almost_equals(grid):
+            raise PlotError(f"fill_class {fill_class.name!r} is not on the grid of {da.name!r}")
+        codes = np.asarray(fill_class.values)
+        present = [int(c) for c in np.unique(codes) if c != 0]
+        labels = dict(fill_legend) if fill_legend is not None else fill_legend_of(da, fill_class)
+        legend = {c: labels.get(c, f"class {c}") for c in present}
+        classes = decimate(codes, max_size, "nearest")
+    finite = shown[np.isfinite(shown)]
+    if vmax is None:
+        vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    left, bottom, right, top = grid.bounds
+    factor = values.shape[0] / shown.shape[0], values.shape[1] / shown.shape[1]
+
+    aspect = (top - bottom) / (right - left) if right > left else 1.0
+    fig = Figure(figsize=(10, min(max(7.2 * aspect + 1.6, 4.5), 12)), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(
+        shown,
+        extent=(left, right, bottom, top),
+        origin="upper",
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    if classes is not None and legend:
+        lut = {c: i for i, c in enumerate(legend)}
+        idx = np.full(classes.shape, np.nan, dtype="float32")
+        for c, i in lut.items():
+            idx[classes == c] = i
+        colours = [_colour_of(legend[c], i) for i, c in enumerate(legend)]
+        ax.imshow(
+            idx,
+            extent=(left, right, bottom, top),
+            origin="upper",
+            cmap=ListedColormap(colours),
+            vmin=-0.5,
+            vmax=len(colours) - 0.5,
+            interpolation="nearest",
+        )
+        handles = [
+            Patch(facecolor=col, edgecolor="k", linewidth=0.3, label=f"{c} {legend[c]}")
+            for c, col in zip(legend, colours, strict=True)
+        ]
+        ax.legend(
+            handles=handles,
+            title="fill classes",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title_fontsize=8,
+        )
+    ax.add_patch(
+        Rectangle(
+            (left, bottom), right - left, top - bottom, fill=False, edgecolor="k", linewidth=1.2
+        )
+    )
+    pad_x, pad_y = 0.01 * (right - left), 0.01 * (top - bottom)
+    ax.set_xlim(left - pad_x, right + pad_x)
+    ax.set_ylim(bottom - pad_y, top + pad_y)
+    crs = grid.crs
+    short, long = crs_label(crs)
+    if crs.is_geographic:
+        ax.set_xlabel("longitude (°)")
+        ax.set_ylabel("latitude (°)")
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(_km))
+        ax.yaxis.set_major_formatter(FuncFormatter(_km))
+        ax.set_xlabel(f"x (km) — {short}")
+        ax.set_ylabel("y (km)")
+    units = da.attrs.get("units", "")
+    label = str(da.attrs.get("long_name", da.name or "value")) + (f" [{units}]" if units else "")
+    fig.colorbar(im, ax=ax, shrink=0.75, label=label, extend="max")
+    period = _period_label(da)
+    ax.set_title(title or " ".join(s for s in (str(da.name or ""), period) if s))
+    dx, dy = grid.resolution
+    caption = (
+        f"grid: {long}; {grid.height} x {grid.width} pixels of {abs(dx):g} x {abs(dy):g}; "
+        f"extent x {left:.1f} to {right:.1f}, y {bottom:.1f} to {top:.1f}"
+        + (f"; shown at 1/{max(factor):.3g} (block mean)" if max(factor) > 1 else "")
+    )
+    fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
+    meta = {
+        "Title": ax.get_title(),
+        "Description": caption,
+        "modisoft:extent": " ".join(repr(float(v)) for v in (left, bottom, right, top)),
+        "modisoft:grid_shape": f"{grid.height} {grid.width}",
+        "modisoft:image_shape": f"{shown.shape[0]} {shown.shape[1]}",
+        "modisoft:crs": long,
+        "modisoft:fill_classes": "; ".join(f"{c}={n}" for c, n in legend.items()),
+    }
+    return _save(fig, out_png, meta)
+
+
+# ------------------------------------------------------------------------------------------
+# time series
+# ------------------------------------------------------------------------------------------
+def pixel_of_points(
+    grid: Grid, points: Sequence[tuple[float, float]], crs: Any = "EPSG:4326"
+) -> list[tuple[int, int]]:
+    """``(row, col)`` of the pixel holding each point.
+
+    Parameters
+    ----------
+    grid
+        The grid.
+    points
+        ``(x, y)`` pairs in ``crs``: ``(lon, lat)`` for the default EPSG:4326.
+    crs
+        CRS of the points (anything :meth:`pyproj.CRS.from_user_input` accepts).
+
+    Raises
+    ------
+    PointOutsideGridError
+        When a point falls outside the grid (or cannot be projected into its CRS).
+
+    Examples
+    --------
+    >>> pixel_of_points(modis_tile_grid(26, 5, "500m"), [(116.0, 39.0)])  # doctest: +SKIP
+    [(240, 2185)]
+    """
+    from pyproj import CRS, Transformer
+
+    pts = np.asarray(points, dtype="float64").reshape(-1, 2)
+    tr = Transformer.from_crs(CRS.from_user_input(crs), grid.crs, always_xy=True)
+    xs, ys = tr.transform(pts[:, 0], pts[:, 1], errcheck=False)
+    inv = ~grid.transform
+    out = []
+    for (px, py), x, y in zip(pts, np.atleast_1d(xs), np.atleast_1d(ys), strict=True):
+        col, row = inv @ (float(x), float(y)) if np.isfinite([x, y]).all() else (np.nan, np.nan)
+        if not (0 <= row < grid.height and 0 <= col < grid.width):
+            left, bottom, right, top = grid.bounds
+            raise PointOutsideGridError(
+                f"point ({px:g}, {py:g}) in {crs} is outside the grid "
+                f"({grid.crs.name}, x {left:.1f} to {right:.1f}, y {bottom:.1f} to {top:.1f})"
+                + ("" if np.isfinite([x, y]).all() else "; it has no position in the grid CRS")
+            )
+        out.append((math.floor(row), math.floor(col)))
+    return out
+
+
+def _same_coords(a: Any, b: Any) -> bool:
+    return all(
+        d in a.coords and d in b.coords and np.array_equal(a[d].values, b[d].values)
+        for d in ("y", "x")
+    )
+
+
+def _check_same_grid(obj: Any, ref: Any, what: str) -> None:
+    if not _same_coords(obj, ref) and not _grid_of(obj, what).almost_equals(
+        _grid_of(ref, "series")
+    ):
+        raise PlotError(f"{what} {obj.name!r} is not on the grid of the series {ref.name!r}")
+
+
+def _series_at(objs: list[Any], pixels: list[tuple[int, int]]) -> list[list[Any]]:
+    """Per object (``None`` kept), the series at every pixel, computed in one dask pass so
+    each chunk is read once for all points."""
+    import dask
+    import xarray as xr
+
+    rows = xr.DataArray([r for r, _ in pixels], dims="point")
+    cols = xr.DataArray([c for _, c in pixels], dims="point")
+    picked = [None if o is None else o.isel(y=rows, x=cols) for o in objs]
+    done = dask.compute(*[p for p in picked if p is not None])
+    it = iter(done)
+    out = []
+    for p in picked:
+        if p is None:
+            out.append([None] * len(pixels))
+        else:
+            arr = next(it)
+            out.append([arr.isel(point=i) for i in range(len(pixels))])
+    return out
+
+
+def plot_series(
+    da: Any,
+    points: Sequence[tuple[float, float]],
+    out_png: os.PathLike[str] | str,
+    *,
+    crs: Any = "EPSG:4326",
+    raw: Any = None,
+    weights: Any = None,
+    title: str | None = None,
+) -> Path:
+    """Write a PNG of the time series at the pixels holding ``points``, one panel per point.
+
+    Parameters
+    ----------
+    da
+        A georeferenced ``(time, y, x)`` DataArray (e.g. a smoothed LAI product).
+    points
+        ``(x, y)`` pairs in ``crs`` (``(lon, lat)`` by default).
+    out_png
+        The PNG to write.
+    crs
+        CRS of the points.
+    raw
+        Optional unsmoothed values on the same grid (any time axis), drawn as markers.
+    weights
+        Optional weights (0-1) matching ``raw`` (or ``da`` when ``raw`` is absent), used as
+        the marker colour.
+    title
+        Figure title; default the variable name.
+
+    Returns
+    -------
+    Path
+        The PNG written; its ``modisoft:pixels`` text chunk lists the ``row,col`` picked.
+
+    Raises
+    ------
+    PointOutsideGridError
+        If a point lies outside the grid.
+    PlotError
+        For an array without a time dimension or not georeferenced, or missing matplotlib.
+    """
+    _matplotlib()
+    from matplotlib.figure import Figure
+    from pyproj import CRS
+
+    if "time" not in da.dims:
+        raise PlotError(f"series {da.name!r} has no 'time' dimension (dims {da.dims})")
+    grid = _grid_of(da, "series")
+    if not len(points):
+        raise PlotError("give at least one point for a time-series plot")
+    pixels = pixel_of_points(grid, points, crs)
+    for obj, what in ((raw, "raw"), (weights, "weights")):
+        if obj is not None:
+            _check_same_grid(obj, da, what)
+    lines, raws, wts = _series_at([da, raw, weights], pixels)
+    n = len(pixels)
+    fig = Figure(figsize=(10, 2.4 * n + 0.8), layout="constrained")
+    axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+    units = da.attrs.get("units", "")
+    lonlat = CRS.from_user_input(crs).is_geographic
+    for ax, pt, (r, c), line, rw, wt in zip(axes, points, pixels, lines, raws, wts, strict=True):
+        ax.plot(line["time"].values, line.values, color="tab:green", lw=1.6, label=str(da.name))
+        marks = rw if rw is not None else (line if wt is not None else None)
+        if marks is not None:
+            sc = ax.scatter(
+                marks["time"].values,
+                marks.values,
+                s=14,
+                zorder=3,
+                c=None if wt is None else wt.values,
+                cmap="viridis_r",
+                vmin=0,
+                vmax=1,
+                label="raw" if rw is not None else None,
+            )
+            if wt is not None:
+                fig.colorbar(sc, ax=ax, label="weight", pad=0.01)
+        where = f"lon {pt[0]:g}, lat {pt[1]:g}" if lonlat else f"x {pt[0]:g}, y {pt[1]:g}"
+        ax.set_title(f"{where} → row {r}, col {c}", fontsize=9)
+        if not np.isfinite(np.asarray(line.values, dtype="float64")).any():
+            ax.text(0.5, 0.5, "no valid values", transform=ax.transAxes, ha="center")
+        ax.set_ylabel(f"{da.name} [{units}]" if units else str(da.name))
+        ax.grid(alpha=0.3)
+        if rw is not None:
+            ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title or f"{da.name} at {n} point(s) ({crs_label(grid.crs)[0]})", fontsize=10)
+    meta = {
+        "Title": title or str(da.name),
+        "modisoft:points": "; ".join(f"{x!r},{y!r}" for x, y in points),
+        "modisoft:points_crs": str(crs),
+        "modisoft:pixels": "; ".join(f"{r},{c}" for r, c in pixels),
+    }
+    return _save(fig, out_png, meta)
