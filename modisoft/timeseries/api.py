@@ -269,7 +269,7 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
         z = z.rename({"time_out": "time"}).assign_coords(
             time=np.array([np.datetime64(p.start, "ns") for p in pers]),
             period_end=("time", np.array([np.datetime64(p.end, "ns") for p in pers])),
-            period_label=("time", [p.label for p in pers]))
+            period_label=("time", np.array([p.label for p in pers], dtype=object)))
     elif at is None:
         z = z.assign_coords(time=stack.time.values)
     else:
