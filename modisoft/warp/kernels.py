@@ -20,6 +20,8 @@ destination pixel spans the transformed upper-left and lower-right corners, floo
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +86,9 @@ def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype.kind == "f":
         return values.astype(dtype)
     info = np.iinfo(dtype)
-    return np.clip(np.floor(values + 0.5), info.min, info.max).astype(dtype)
+    r = np.floor(values + 0.5)
+    np.minimum(r, info.max, out=r)
+    return np.maximum(r, info.min, out=r).astype(dtype)
 
 
 def resample_window(
@@ -188,7 +192,41 @@ _MIN_WEIGHT = 1e-5
 """GDAL's bilinear: no value where the valid neighbours' weights sum to less than this."""
 
 
+_ENTRIES_BYTES = 256 * 2**20
+_entries_memory: OrderedDict[int, tuple] = OrderedDict()
+_entries_lock = threading.Lock()
+_entries_used = [0]
+
+
 def _entries(pw) -> tuple[np.ndarray, ...]:
+    """:func:`_expand_entries` of a plan window, remembered per window (bounded LRU, per
+    process): every date and layer of a mosaic applies the same window."""
+    key = id(pw)
+    with _entries_lock:
+        hit = _entries_memory.get(key)
+        if hit is not None and hit[0] is pw:
+            _entries_memory.move_to_end(key)
+            return hit[1]
+    k, pos, row, col, wgt = _expand_entries(pw)
+    small = np.int32 if pw.src_box[1] - pw.src_box[0] < 2**31 else np.int64
+    ent = (k.astype(np.int32), pos.astype(np.int32), row.astype(small), col.astype(small), wgt)
+    for a in ent:
+        a.flags.writeable = False
+    size = sum(a.nbytes for a in ent)
+    if size <= _ENTRIES_BYTES // 4:
+        with _entries_lock:
+            old = _entries_memory.pop(key, None)
+            if old is not None:
+                _entries_used[0] -= old[2]
+            _entries_memory[key] = (pw, ent, size)
+            _entries_used[0] += size
+            while _entries_used[0] > _ENTRIES_BYTES and _entries_memory:
+                _, (_, _, sz) = _entries_memory.popitem(last=False)
+                _entries_used[0] -= sz
+    return ent
+
+
+def _expand_entries(pw) -> tuple[np.ndarray, ...]:
     """Expand a window of source boxes into (dst pixel k, scan position, row, col, weight)."""
     a = pw.arrays
     nx, ny = a["c1"] - a["c0"], a["r1"] - a["r0"]
@@ -253,7 +291,7 @@ def mode_reduce(k: np.ndarray, pos: np.ndarray, v: np.ndarray) -> tuple[np.ndarr
     count first in scan order ``pos`` (GDAL's integer mode).  Returns (groups, values)."""
     if k.size == 0:
         return k, v
-    order = np.lexsort((pos, v, k))
+    order = _lexsort3(pos, v, k)
     ks, vs, ps = k[order], v[order], pos[order]
     start = np.flatnonzero(np.r_[True, (ks[1:] != ks[:-1]) | (vs[1:] != vs[:-1])])
     count = np.diff(np.r_[start, len(ks)])
@@ -262,6 +300,25 @@ def mode_reduce(k: np.ndarray, pos: np.ndarray, v: np.ndarray) -> tuple[np.ndarr
     pick = np.lexsort((last, -count, gk))
     first = pick[np.r_[True, gk[pick][1:] != gk[pick][:-1]]]
     return gk[first], gv[first]
+
+
+def _lexsort3(pos: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``np.lexsort((pos, v, k))`` for integer keys: one stable argsort of a combined int64
+    key when the three ranges fit in it (same order), else ``np.lexsort``."""
+    if all(a.dtype.kind in "iub" for a in (pos, v, k)):
+        spans = []
+        for a in (pos, v, k):
+            lo, hi = int(a.min()), int(a.max())
+            spans.append((lo, hi - lo + 1))
+        (p0, np_), (v0, nv), (k0, _nk) = spans
+        if np_ * nv * _nk < 2**62:
+            key = k.astype(np.int64) - k0
+            key *= nv
+            key += v.astype(np.int64) - v0
+            key *= np_
+            key += pos.astype(np.int64) - p0
+            return np.argsort(key, kind="stable")
+    return np.lexsort((pos, v, k))
 
 
 def fuse(parts: list[Resampled], rule: str, nodata, dtype: np.dtype) -> np.ndarray:

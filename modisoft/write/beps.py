@@ -18,6 +18,7 @@ table (``.001`` … ``.020`` by day of year, §2) as the default preset.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import os
 import warnings
@@ -351,22 +352,31 @@ def write_beps(
     )
     prov = resolve_provenance(provenance, grid)
     files = []
-    for suffix, idx in groups:
-        path = directory / f"{stem}{suffix}"
-        counts = _write_period(path, stack, fc, excluded, idx, opts)
-        start = bounds[idx[0]][0] if bounds else None
-        ends = [bounds[i][1] for i in idx] if bounds else [None]
-        end = None if None in ends else max(ends)
-        header = _write_header(path, grid, start, end, opts.overwrite)
-        sidecar = prov.write_sidecar(
-            path.with_name(path.name + ".json"),
-            file={"name": path.name, "sha256": sha256(path), "format": "BEPS uint8",
-                  "header": header.name, "rows": grid.height, "cols": grid.width},
-            period={"start": start, "end": end, "suffix": suffix,
-                    "time_indices": idx, "combine": opts.combine if len(idx) > 1 else None},
-            beps=_coding_doc(opts, counts, landcover is not None),
-        )  # fmt: skip
-        files.append(BepsFile(path, header, sidecar, suffix, start, end, tuple(idx), counts))
+    paths = [directory / f"{stem}{suffix}" for suffix, _ in groups]
+    tchunks = getattr(stack.data, "chunks", None)
+    if tchunks is not None and max(tchunks[0]) > 1:  # a chunk holds several periods: read
+        batches = [list(range(len(groups)))]  # each row band once for all of them
+    else:  # one file at a time (each complete file is kept if a later one fails)
+        batches = [[k] for k in range(len(groups))]
+    for b in batches:
+        counts_b = _write_periods(
+            [paths[k] for k in b], stack, fc, excluded, [groups[k][1] for k in b], opts
+        )
+        for k, counts in zip(b, counts_b, strict=True):
+            (suffix, idx), path = groups[k], paths[k]
+            start = bounds[idx[0]][0] if bounds else None
+            ends = [bounds[i][1] for i in idx] if bounds else [None]
+            end = None if None in ends else max(ends)
+            header = _write_header(path, grid, start, end, opts.overwrite)
+            sidecar = prov.write_sidecar(
+                path.with_name(path.name + ".json"),
+                file={"name": path.name, "sha256": sha256(path), "format": "BEPS uint8",
+                      "header": header.name, "rows": grid.height, "cols": grid.width},
+                period={"start": start, "end": end, "suffix": suffix, "time_indices": idx,
+                        "combine": opts.combine if len(idx) > 1 else None},
+                beps=_coding_doc(opts, counts, landcover is not None),
+            )  # fmt: skip
+            files.append(BepsFile(path, header, sidecar, suffix, start, end, tuple(idx), counts))
     control = _write_control(directory, stem, files, grid, window, opts)
     return BepsOutput(files, control)
 
@@ -418,13 +428,16 @@ def _band_rows(stack: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
-def _period_band(stack: Any, fc: Any, idx: list[int], r0: int, r1: int, combine: str):
-    """LAI and fill class of one row band of one output period (time steps combined)."""
-    if combine == "first":
-        idx = idx[:1]
-    elif combine == "last":
-        idx = idx[-1:]
-    lai = np.asarray(stack.data[idx, r0:r1, :], dtype="float64")
+def _combined(idx: list[int], combine: str) -> list[int]:
+    """The time steps of a period that enter its file."""
+    return idx[:1] if combine == "first" else idx[-1:] if combine == "last" else idx
+
+
+def _period_band(data: Any, fc: Any, idx: list[int], r0: int, r1: int, combine: str):
+    """LAI and fill class of one row band of one output period (time steps combined);
+    ``data`` is the ``(time, y, x)`` array (or an already loaded band of it)."""
+    idx = _combined(idx, combine)
+    lai = np.asarray(data[idx, r0:r1, :], dtype="float64")
     cls = None
     if fc is not None:
         cls = np.asarray(fc[[i if fc.shape[0] > 1 else 0 for i in idx], r0:r1, :])[-1]
@@ -435,38 +448,75 @@ def _period_band(stack: Any, fc: Any, idx: list[int], r0: int, r1: int, combine:
         return np.nanmean(lai, axis=0), cls
 
 
-def _write_period(path: Path, stack: Any, fc: Any, lc: Any, idx: list[int], opts: BepsOptions):
-    counts = dict.fromkeys(("valid", "clipped", "nonveg", "fill", "excluded"), 0)
-    nonveg_set = np.asarray(opts.nonveg_classes)
-    with atomic_file(path, overwrite=opts.overwrite) as tmp, open(tmp, "wb") as f:
+def _write_periods(
+    paths: list[Path], stack: Any, fc: Any, lc: Any, groups: list[list[int]], opts: BepsOptions
+) -> list[dict]:
+    """Write every period's file, reading each row band of ``stack`` once for all periods
+    (a band of a chunked store holds every period: reading it per period would decompress
+    it once per period).  All files are committed only when all are complete."""
+    with contextlib.ExitStack() as files:
+        outs = []
+        for path in paths:
+            tmp = files.enter_context(atomic_file(path, overwrite=opts.overwrite))
+            outs.append(files.enter_context(open(tmp, "wb")))
+        counts = [
+            dict.fromkeys(("valid", "clipped", "nonveg", "fill", "excluded"), 0) for _ in paths
+        ]
+        groups = [_combined(idx, opts.combine) for idx in groups]
+        need = sorted({i for idx in groups for i in idx})
+        at = {i: k for k, i in enumerate(need)}
+        local = [[at[i] for i in idx] for idx in groups]
         for r0, r1 in _band_rows(stack):
-            lai, cls = _period_band(stack, fc, idx, r0, r1, opts.combine)
-            excl = np.isin(np.asarray(lc[r0:r1]), opts.excluded_classes) if lc is not None else None
-            valid = np.isfinite(lai)
-            nonveg = np.isin(cls, nonveg_set) if cls is not None else np.zeros(lai.shape, bool)
-            simulated = ~excl if excl is not None else np.ones(lai.shape, bool)
-            missing = simulated & ~valid
-            n_fill = int((missing & ~nonveg).sum())
-            if opts.fill_dn is None and n_fill:
-                raise OutputError(
-                    path,
-                    f"{n_fill} simulated pixels (rows {r0}-{r1 - 1}) have no LAI and fill_dn=None",
-                )
-            counts["valid"] += int((simulated & valid).sum())
-            counts["clipped"] += int((simulated & valid & ((lai < 0) | (lai > MAX_BEPS_LAI))).sum())
-            counts["nonveg"] += int((missing & nonveg).sum())
-            counts["fill"] += n_fill
-            counts["excluded"] += int((~simulated).sum())
-            dn = encode_beps(
-                lai,
-                fill_class=cls,
-                excluded=excl,
-                nonveg_classes=opts.nonveg_classes,
-                nonveg_dn=opts.nonveg_dn,
-                fill_dn=opts.fill_dn or 1,
-            )
-            f.write(np.ascontiguousarray(dn, dtype=np.uint8).tobytes(order="C"))
+            band = np.asarray(stack.data[need, r0:r1, :])
+            fcb = None
+            if fc is not None:
+                fcb = np.asarray(fc[need if fc.shape[0] > 1 else [0], r0:r1, :])
+            for f, idx, cnt, path in zip(outs, local, counts, paths, strict=True):
+                _write_band(f, cnt, band, fcb, lc, idx, r0, r1, opts, path)
     return counts
+
+
+def _write_band(
+    f: Any,
+    counts: dict,
+    band: Any,
+    fcb: Any,
+    lc: Any,
+    idx: list[int],
+    r0: int,
+    r1: int,
+    opts: BepsOptions,
+    path: Path,
+) -> None:
+    """Encode and append rows ``r0:r1`` of one period (``band``/``fcb``: those rows, all
+    time steps)."""
+    nonveg_set = np.asarray(opts.nonveg_classes)
+    lai, cls = _period_band(band, fcb, idx, 0, r1 - r0, opts.combine)
+    excl = np.isin(np.asarray(lc[r0:r1]), opts.excluded_classes) if lc is not None else None
+    valid = np.isfinite(lai)
+    nonveg = np.isin(cls, nonveg_set) if cls is not None else np.zeros(lai.shape, bool)
+    simulated = ~excl if excl is not None else np.ones(lai.shape, bool)
+    missing = simulated & ~valid
+    n_fill = int((missing & ~nonveg).sum())
+    if opts.fill_dn is None and n_fill:
+        raise OutputError(
+            path,
+            f"{n_fill} simulated pixels (rows {r0}-{r1 - 1}) have no LAI and fill_dn=None",
+        )
+    counts["valid"] += int((simulated & valid).sum())
+    counts["clipped"] += int((simulated & valid & ((lai < 0) | (lai > MAX_BEPS_LAI))).sum())
+    counts["nonveg"] += int((missing & nonveg).sum())
+    counts["fill"] += n_fill
+    counts["excluded"] += int((~simulated).sum())
+    dn = encode_beps(
+        lai,
+        fill_class=cls,
+        excluded=excl,
+        nonveg_classes=opts.nonveg_classes,
+        nonveg_dn=opts.nonveg_dn,
+        fill_dn=opts.fill_dn or 1,
+    )
+    f.write(np.ascontiguousarray(dn, dtype=np.uint8).tobytes(order="C"))
 
 
 def _coding_doc(opts: BepsOptions, counts: dict[str, int], has_lc: bool) -> dict[str, Any]:
