@@ -124,9 +124,12 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
         for v in want:
             if "registry_product" in ds.attrs:
                 ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
-        lai_by_tile.setdefault(g.tile_id, []).append(ds[layer].expand_dims(time=[t]))
-        if len(want) > 1:
+        values = ds[layer]
+        if len(want) > 1 and not cfg.steps.weights:
+            values = _mask_at_source(values, ds[want[1]], cfg)
+        elif len(want) > 1:
             qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
+        lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
         used.append(g)
     if not used:
         raise ConfigError("[inputs] no granule could be read; see the failures above")
@@ -138,6 +141,30 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
     lai = [stack(v) for _, v in sorted(lai_by_tile.items())]
     qa = [stack(v) for _, v in sorted(qa_by_tile.items())]
     return lai, qa, used
+
+
+def _mask_at_source(raw: Any, qa: Any, cfg: RunConfig) -> Any:
+    """Apply the QA rule at the granule's own resolution: a stored value whose QA fails the
+    rule becomes the layer's generic fill code; fill-class codes (water, urban, …) stay.
+
+    Masking before resampling lets an area average use exactly the good sub-pixels, and saves
+    resampling the QA layer (a mode) on every date.
+    """
+    from modisoft.qa import qa_mask
+
+    product = qa.attrs.get("registry_product") or cfg.inputs.product
+    good = qa_mask(qa, cfg.steps.qa_rule, product=product)
+    fills = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_values", []))]
+    classes = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_class_codes", []))]
+    if not fills:
+        raise ConfigError(f"[steps] qa_rule: layer {raw.name!r} has no fill value to mark "
+                          "observations that fail the rule")
+    keep = good | raw.isin(classes) if classes else good
+    out = raw.where(keep, raw.dtype.type(fills[0])).astype(raw.dtype)
+    out.attrs = dict(raw.attrs)
+    out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> "\
+        f"{fills[0]})"
+    return out
 
 
 def _weights(values: Any, qa: Any, cfg: RunConfig) -> Any:
@@ -223,7 +250,9 @@ def _provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any) -> An
     for f in manifest.failures:
         p.add_failure(f["file"], f["reason"])
     s = cfg.steps
-    p.set_step("qa_rule", {"rule": s.qa_rule, "product": cfg.inputs.product})
+    p.set_step("qa_rule", {"rule": s.qa_rule, "product": cfg.inputs.product,
+                           "applied": "per granule at source resolution, before resampling"
+                           if not s.weights else "as weights after resampling"})
     p.set_step("weights", {"scheme": s.weights or "none (1 where the rule holds)"})
     p.set_step("resampling", {"method": s.resampling, "fuse": s.fuse})
     p.set_step("compositing", {"period": s.period, "reducer": s.reducer if s.smoother == "none"
