@@ -150,10 +150,20 @@ def _mask_at_source(raw: Any, qa: Any, cfg: RunConfig) -> Any:
     Masking before resampling lets an area average use exactly the good sub-pixels, and saves
     resampling the QA layer (a mode) on every date.
     """
+    return _apply_source_mask(raw, _source_mask(qa, cfg), cfg)
+
+
+def _source_mask(qa: Any, cfg: RunConfig) -> Any:
+    """Where the QA rule holds, at source resolution (``qa``: a QA layer or a Dataset of
+    them carrying ``registry_product``)."""
     from modisoft.qa import qa_mask
 
     product = qa.attrs.get("registry_product") or cfg.inputs.product
-    good = qa_mask(qa, cfg.steps.qa_rule, product=product)
+    return qa_mask(qa, cfg.steps.qa_rule, product=product)
+
+
+def _apply_source_mask(raw: Any, good: Any, cfg: RunConfig) -> Any:
+    """``raw`` with the layer's generic fill code where ``good`` is False (fill classes stay)."""
     fills = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_values", []))]
     classes = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_class_codes", []))]
     if not fills:
@@ -191,23 +201,47 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
     ``(y, x)`` usable observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code
     of pixels that never had a valid value (0 elsewhere).
     """
-    import xarray as xr
+    values, classes = _mosaic_decoded(cfg, lai_stacks, grid)
+    qa = _mosaic_qa(cfg, qa_stacks, grid)
+    return _series_output(cfg, values, classes, qa, grid)
 
+
+def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any) -> tuple[Any, Any]:
+    """Mosaic per-tile stacks of one stored layer onto ``grid`` and decode them: the
+    physical values (NaN where none) and the ``<layer>_class`` fill codes (or ``None``)."""
     from modisoft.decode import decode
-    from modisoft.timeseries import composite, smooth
     from modisoft.warp import mosaic
 
     s, c = cfg.steps, cfg.output.chunk
-    raw = mosaic(lai_stacks, grid, method=s.resampling, chunks=c, fuse=s.fuse)
+    raw = mosaic(stacks, grid, method=s.resampling, chunks=c, fuse=s.fuse)
     name = raw.name
     raw_ds = raw.to_dataset(name=name)
     raw_ds.attrs["registry_product"] = raw.attrs.get("registry_product", "")
     dec = decode(raw_ds)
-    values, classes = dec[name], dec.get(f"{name}_class")
-    qa = None
-    if qa_stacks:
-        qa_method = "mode" if s.resampling in ("average", "mode") else "nearest"
-        qa = mosaic(qa_stacks, grid, method=qa_method, chunks=c, fuse=s.fuse)
+    return dec[name], dec.get(f"{name}_class")
+
+
+def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any) -> Any:
+    """The QA layer on ``grid`` (``mode`` for area resampling, else ``nearest``), or None."""
+    from modisoft.warp import mosaic
+
+    if not qa_stacks:
+        return None
+    s = cfg.steps
+    qa_method = "mode" if s.resampling in ("average", "mode") else "nearest"
+    return mosaic(qa_stacks, grid, method=qa_method, chunks=cfg.output.chunk, fuse=s.fuse)
+
+
+def _series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
+                   class_attrs: dict[str, Any] | None = None) -> Any:
+    """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid``, and the
+    output Dataset (``lai``, ``n_obs``, ``fill_class`` when ``classes`` is given)."""
+    import xarray as xr
+
+    from modisoft.timeseries import composite, smooth
+
+    s, c = cfg.steps, cfg.output.chunk
+    name = values.name
     w = _weights(values, qa, cfg)
     ts = min(c, 256)
     values = values.chunk({"time": -1, "y": ts, "x": ts})
@@ -232,7 +266,7 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
                             input_core_dims=[["time"]], dask="parallelized",
                             output_dtypes=[classes.dtype])
         out["fill_class"] = fc.chunk({"y": c, "x": c})
-        out["fill_class"].attrs = {
+        out["fill_class"].attrs = class_attrs or {
             "long_name": "fill class of pixels without any valid value (0 = has values)",
             "grid_mapping": "spatial_ref", "source_layer": name}
     if "period_end" in lai.coords:
@@ -243,7 +277,8 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
     return out
 
 
-def _provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any) -> Any:
+def _provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
+                retrieval: dict[str, Any] | None = None) -> Any:
     from modisoft.write import Provenance
 
     p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
@@ -259,7 +294,7 @@ def _provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any) -> An
                                else "mean of the daily smoothed curve"})
     p.set_step("smoother", {"method": s.smoother, "params": s.smoother_params,
                             "min_obs": s.min_obs})
-    p.set_step("retrieval", {"method": s.lai})
+    p.set_step("retrieval", retrieval if retrieval is not None else {"method": s.lai})
     return p
 
 
@@ -346,10 +381,18 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     manifest.data["inventory"] = describe_inventory(inv)
     manifest.save()
     grid = resolve_grid(cfg)
-    lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
-    summary.timings["discover+open"] = time.perf_counter() - t0
-    full = build_output(cfg, lai, qa, grid)
-    prov = _provenance(cfg, used, manifest, grid)
+    retrieval = None
+    if cfg.steps.lai == "retrieve":
+        from modisoft.pipeline.retrieve import build_retrieval_output, open_reflectance
+
+        bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
+        summary.timings["discover+open"] = time.perf_counter() - t0
+        full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
+    else:
+        lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
+        summary.timings["discover+open"] = time.perf_counter() - t0
+        full = build_output(cfg, lai, qa, grid)
+    prov = _provenance(cfg, used, manifest, grid, retrieval)
     store = out_dir / f"{cfg.output.name}.zarr"
     chunk = cfg.output.chunk
     if force or (not manifest.is_done("zarr") and not manifest.data["done"]):
@@ -428,8 +471,14 @@ def _per_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
         d = out_dir / "beps"
         d.mkdir(exist_ok=True)
         if not manifest.is_done("beps"):
+            extra = {}
+            if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
+                from modisoft.pipeline.retrieve import NONVEG_FLAGS
+
+                extra["nonveg_classes"] = NONVEG_FLAGS
             write_beps(lai, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
-                       options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine))
+                       options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine,
+                                           **extra))
             manifest.mark_done("beps")
         summary.outputs["beps"] = sorted(str(p) for p in d.iterdir()
                                          if p.suffix not in (".hdr", ".json"))
