@@ -10,6 +10,7 @@ categorical companion ``<layer>_class``: 0 where the value is valid, else the st
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +24,10 @@ __all__ = ["decode", "decode_values", "fill_class_codes", "valid_mask"]
 def valid_mask(raw: np.ndarray, layer: Layer) -> np.ndarray:
     """True where ``raw`` is a measurement: not a fill or fill class, inside the valid range."""
     raw = np.asarray(raw)
+    if raw.dtype.kind in "iu" and raw.dtype.itemsize <= 2:  # one table lookup per value
+        lut = _valid_table(tuple(layer.nodata_codes or ()), layer.valid_range, raw.dtype.str)
+        lo = np.iinfo(raw.dtype).min
+        return lut[raw] if lo == 0 else lut[raw.astype(np.int32) - lo]
     ok = (
         ~np.isin(raw, np.array(layer.nodata_codes, dtype=raw.dtype))
         if layer.nodata_codes
@@ -33,6 +38,18 @@ def valid_mask(raw: np.ndarray, layer: Layer) -> np.ndarray:
         ok &= (raw >= lo) & (raw <= hi)
     if np.issubdtype(raw.dtype, np.floating):
         ok &= np.isfinite(raw)
+    return ok
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_table(codes: tuple, valid_range: Any, dtype: str) -> np.ndarray:
+    """:func:`valid_mask` of every value of a small integer dtype, indexed from its minimum."""
+    info = np.iinfo(np.dtype(dtype))
+    allv = np.arange(info.min, info.max + 1, dtype=np.int64)
+    ok = ~np.isin(allv, np.asarray(codes, dtype=np.int64)) if codes else np.ones(allv.size, bool)
+    if valid_range is not None:
+        ok &= (allv >= valid_range[0]) & (allv <= valid_range[1])
+    ok.flags.writeable = False
     return ok
 
 

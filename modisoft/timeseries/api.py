@@ -148,13 +148,34 @@ def _hold_ends(z: np.ndarray, xs: np.ndarray, usable: np.ndarray, at: Any) -> np
         return np.where(pos > last[:, None], z[rows, last][:, None], z)
     at = np.asarray(at, "float64")
     x0, x1 = xs[rows, first], xs[rows, last]
-    for i in np.flatnonzero((at[0] < x0) | (at[-1] > x1)):
-        v0, v1 = np.interp([x0[i], x1[i]], at, z[i])
-        z[i] = np.where(at < x0[i], v0, np.where(at > x1[i], v1, z[i]))
+    need = np.flatnonzero((at[0] < x0) | (at[-1] > x1))
+    if need.size == 0:
+        return z
+    zn = z[need]
+    r = np.arange(need.size)
+    held = []
+    for xe in (x0[need], x1[need]):  # np.interp(xe, at, row), vectorised over rows
+        xc = np.clip(xe, at[0], at[-1])
+        j = np.clip(np.searchsorted(at, xc, side="right"), 1, at.size - 1) if at.size > 1 \
+            else np.zeros(xc.shape, "intp")
+        if at.size > 1:
+            lo, hi = zn[r, j - 1], zn[r, j]
+            held.append(lo + (hi - lo) / (at[j] - at[j - 1]) * (xc - at[j - 1]))
+        else:
+            held.append(zn[r, 0])
+    zn = np.where(at[None, :] < x0[need][:, None], held[0][:, None], zn)
+    z[need] = np.where(at[None, :] > x1[need][:, None], held[1][:, None], zn)
     return z
 
 
-def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
+def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None, reduce=None):
+    """Smooth many series: ``(..., time)`` → ``(..., out)`` float32, λ, n_obs.
+
+    Only the series with enough observations are evaluated (at ``at`` when given), their ends
+    held, clipped to ``clip``, and, with ``reduce = (cuts, lengths)``, averaged over the
+    periods that start at the ``cuts`` positions of ``at`` — so a chunk never holds a daily
+    array for pixels that have no series (sea, fill).
+    """
     shape = y.shape[:-1]
     t = y.shape[-1]
     yy = y.reshape(-1, t).astype("float64")
@@ -165,8 +186,8 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
     n_obs = usable.sum(axis=1)
     enough = n_obs >= min_obs
     lam = np.full(len(yy), np.nan)
-    out_t = t if at is None else len(at)
-    out = np.full((len(yy), out_t), np.nan)
+    out_t = t if at is None else len(at) if reduce is None else len(reduce[0])
+    out = np.full((len(yy), out_t), np.nan, "float32")
     if enough.any():
         ys, ws, xs = yy[enough], np.where(usable[enough], ww[enough], 0.0), xx[enough]
         if method in ("whittaker", "whittaker_asymmetric"):
@@ -184,10 +205,13 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None):
         else:
             z = savgol_chen2004(ys, ws, xs[0], at=at,
                                 **{k: v for k, v in params.items() if k == "max_iter"})
-        out[enough] = _hold_ends(np.asarray(z, "float64"), xs, usable[enough], at)
-    if clip is not None:
-        out = np.clip(out, clip[0], clip[1])
-    return (out.reshape((*shape, out_t)).astype("float32"), lam.reshape(shape),
+        z = _hold_ends(np.asarray(z, "float64"), xs, usable[enough], at)
+        if clip is not None:
+            np.clip(z, clip[0], clip[1], out=z)
+        if reduce is not None:
+            z = np.add.reduceat(z, reduce[0], axis=-1) / reduce[1]
+        out[enough] = z
+    return (out.reshape((*shape, out_t)), lam.reshape(shape),
             n_obs.reshape(shape).astype("int32"))
 
 
@@ -254,10 +278,8 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     clip = None if clip is None else (float(clip[0]), float(clip[1]))
 
     def kernel(y, ww, x):
-        z, lam, n = _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip)
-        if pers is not None:
-            z = (np.add.reduceat(z.astype("float64"), cuts, axis=-1) / lengths).astype("float32")
-        return z, lam, n
+        return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip,
+                              None if pers is None else (cuts, lengths))
 
     z, lam, n_obs = xr.apply_ufunc(
         kernel, *args, input_core_dims=[["time"]] * 3,

@@ -107,6 +107,8 @@ def resample_window(
         _nearest(pw, win, present, rule, out, masks)
     elif pw.method == "bilinear":
         _bilinear(pw, win, present, rule, out)
+    elif pw.method == "average":
+        _average(pw, win, present, rule, out)
     else:
         _area(pw, win, present, rule, out)
     return out
@@ -226,9 +228,12 @@ def _entries(pw) -> tuple[np.ndarray, ...]:
     return ent
 
 
-def _expand_entries(pw) -> tuple[np.ndarray, ...]:
-    """Expand a window of source boxes into (dst pixel k, scan position, row, col, weight)."""
+def _expand_entries(pw, subset: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Expand a window of source boxes into (dst pixel k, scan position, row, col, weight);
+    with ``subset`` (indices of destination pixels) only those, ``k`` indexing ``subset``."""
     a = pw.arrays
+    if subset is not None:
+        a = {n: a[n][subset] for n in ("r0", "r1", "c0", "c1", "y0", "y1", "x0", "x1")}
     nx, ny = a["c1"] - a["c0"], a["r1"] - a["r0"]
     cnt = (nx * ny).astype(np.int64)
     k = np.repeat(np.arange(len(cnt)), cnt)
@@ -239,6 +244,116 @@ def _expand_entries(pw) -> tuple[np.ndarray, ...]:
     wy = _edge_weight(dr, ny[k], a["y0"][k], a["y1"][k], a["r0"][k], a["r1"][k])
     wx = _edge_weight(dc, nxk, a["x0"][k], a["x1"][k], a["c0"][k], a["c1"][k])
     return k, pos, row, col, wy * wx
+
+
+def _average(pw, win, present, rule, out: Resampled) -> None:
+    """Area-weighted average without expanding every (pixel, source pixel) entry: one pass per
+    offset (dy, dx) inside the source boxes, vectorised over the destination pixels.  Each
+    pixel's sums accumulate in the same order as the entry form (row-major scan), so the
+    result is bit-identical to it.  Pixels that see only invalid codes keep their mode
+    (:func:`_offset_mode`)."""
+    a = pw.arrays
+    r0, c0 = a["r0"].astype(np.intp), a["c0"].astype(np.intp)
+    ny, nx = a["r1"] - a["r0"], a["c1"] - a["c0"]
+    m = len(pw.dst_index)
+    okf = rule.mask(win)
+    if present is not None:
+        okf = okf & present
+    okf, winf = okf.ravel(), win.ravel()
+    if winf.dtype.kind == "f":  # a weight of 0 must not meet a NaN
+        winf = np.where(okf, winf, 0)
+    pres = None if present is None else present.ravel()
+    width, last = win.shape[1], winf.size - 1
+    num, den = np.zeros(m), np.zeros(m)
+    anyok = np.zeros(m, bool)
+    inside = (ny > 0) & (nx > 0) if pres is None else np.zeros(m, bool)
+    hy, hx = (int(ny.max()), int(nx.max())) if m else (0, 0)
+    wys = _edge_weights(hy, ny, a["y0"], a["y1"], a["r0"], a["r1"])
+    wxs = _edge_weights(hx, nx, a["x0"], a["x1"], a["c0"], a["c1"])
+    for dy in range(hy):
+        rowy = ny > dy
+        base = (r0 + dy) * width + c0
+        for dx in range(hx):
+            # dense over all pixels: an entry outside a pixel's box gets weight 0, and x + 0.0
+            # is x, so the sums are those of the entries alone
+            sel = rowy & (nx > dx)
+            flat = np.minimum(base + dx, last)
+            ok = np.take(okf, flat) & sel
+            if pres is not None:
+                inside |= np.take(pres, flat) & sel
+            wk = wys[dy] * wxs[dx] * ok
+            num += wk * np.take(winf, flat)
+            den += wk
+            anyok |= ok
+    has = anyok & (den > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = to_dtype(np.where(has, num / np.where(has, den, 1.0), 0.0), win.dtype)
+    dst = pw.dst_index
+    out.values[dst[has]] = res[has]
+    out.valid[dst[has]] = True
+    out.inside[dst[inside]] = True
+    need = np.flatnonzero(inside & ~has)
+    if win.dtype.kind != "f" and need.size:
+        bad = ~okf if pres is None else ~okf & pres
+        got, code = _offset_mode(winf, bad, need, r0, c0, ny, nx, width)
+        out.values[dst[need[got]]] = code[got]
+
+
+def _offset_mode(winf, bad, sub, r0, c0, ny, nx, width) -> tuple[np.ndarray, np.ndarray]:
+    """Per destination pixel ``sub``: the most frequent code among its ``bad`` source pixels,
+    ties to the code whose last occurrence comes first in scan order (which is the code that
+    reached the winning count first: GDAL's integer mode, as :func:`mode_reduce`).
+    Returns (pixels that have a bad source pixel, their code).
+
+    Most such pixels see one code only (all water, all cloud-masked): a min/max pass settles
+    them, and only pixels with mixed codes are counted."""
+    r0, c0, ny, nx = r0[sub], c0[sub], ny[sub], nx[sub]
+    ms, last = sub.size, winf.size - 1
+    info = np.iinfo(winf.dtype)
+    lo, hi = np.full(ms, info.max, winf.dtype), np.full(ms, info.min, winf.dtype)
+    got = np.zeros(ms, bool)
+    offsets = [(dy, dx) for dy in range(int(ny.max())) for dx in range(int(nx.max()))]
+    for dy, dx in offsets:
+        flat = np.minimum((r0 + dy) * width + c0 + dx, last)
+        e = np.take(bad, flat) & (ny > dy) & (nx > dx)
+        v = np.take(winf, flat)
+        np.minimum(lo, np.where(e, v, info.max), out=lo)
+        np.maximum(hi, np.where(e, v, info.min), out=hi)
+        got |= e
+    mixed = np.flatnonzero(got & (lo != hi))
+    if mixed.size == 0:
+        return got, lo
+    r0, c0, ny, nx = r0[mixed], c0[mixed], ny[mixed], nx[mixed]
+    codes = np.unique(np.concatenate([lo[mixed], hi[mixed]]))
+    flats = []
+    for dy, dx in offsets:  # the codes seen by the mixed pixels (between their min and max)
+        flat = np.minimum((r0 + dy) * width + c0 + dx, last)
+        e = np.take(bad, flat) & (ny > dy) & (nx > dx)
+        flats.append((flat, e))
+        codes = np.union1d(codes, np.take(winf, flat)[e])
+    u, mm = codes.size, mixed.size
+    count = np.zeros(mm * (u + 1), np.int32)
+    seen = np.zeros(mm * (u + 1), np.int64)
+    row0 = np.arange(mm, dtype=np.intp) * (u + 1)
+    for (dy, dx), (flat, e) in zip(offsets, flats, strict=True):
+        ui = np.minimum(np.searchsorted(codes, np.take(winf, flat)), u - 1)
+        j = row0 + np.where(e, ui, u)  # column u collects the rest
+        count[j] += 1
+        seen[j] = dy * nx + dx  # scan position inside the pixel's box
+    count = count.reshape(mm, u + 1)[:, :u]
+    seen = seen.reshape(mm, u + 1)[:, :u]
+    top = count.max(axis=1)
+    key = np.where(count == top[:, None], seen, np.iinfo(np.int64).max)
+    lo[mixed] = codes[np.argmin(key, axis=1)]
+    return got, lo
+
+
+def _edge_weights(n_max: int, n, lo, hi, i0, i1) -> list[np.ndarray]:
+    """:func:`_edge_weight` for d = 0 … n_max - 1, each over all pixels."""
+    first, final = 1.0 - (lo - i0), 1.0 - (i1 - hi)
+    out = [np.where(n > 1, first, 1.0)] if n_max else []
+    out += [np.where(n - 1 == d, final, 1.0) for d in range(1, n_max)]
+    return out
 
 
 def _edge_weight(d, n, lo, hi, i0, i1) -> np.ndarray:
@@ -260,13 +375,7 @@ def _area(pw, win, present, rule, out: Resampled) -> None:
     inside = np.bincount(k, minlength=m) > 0
     has = np.bincount(k[ok], minlength=m) > 0
     kv, vv = k[ok], vals[ok]
-    if pw.method == "average":
-        den = np.bincount(kv, wgt[ok], minlength=m)
-        num = np.bincount(kv, wgt[ok] * vv.astype("float64"), minlength=m)
-        has &= den > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res = to_dtype(np.where(has, num / np.where(has, den, 1.0), 0.0), win.dtype)
-    elif pw.method in ("min", "max"):
+    if pw.method in ("min", "max"):
         res = np.zeros(m, win.dtype)
         if kv.size:
             starts = np.flatnonzero(np.r_[True, kv[1:] != kv[:-1]])
