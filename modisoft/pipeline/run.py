@@ -1,10 +1,12 @@
 """A national run: granules → QA → mosaic → composite/smooth → LAI → Zarr, NetCDF, COG, BEPS.
 
 The whole output is one lazy ``xarray.Dataset`` on the national grid. It is computed and
-written one row band (one output chunk high) at a time, so memory is set by the chunk size
-and the number of workers, never by the size of the country, the number of tiles or dates.
-Each finished band is recorded in the run manifest; a rerun after a crash or ``kill -9``
-skips finished bands and rewrites identical bytes for the rest.
+written one *piece* at a time (a row band ``band_rows`` high and one output chunk wide), so
+memory is set by the piece size and the number of workers, never by the size of the
+country, the number of tiles or dates. On a dask.distributed cluster each piece is one task
+computed entirely inside one worker process. Each finished piece is recorded in the run
+manifest; a rerun after a crash or ``kill -9`` skips finished pieces and rewrites identical
+bytes for the rest.
 """
 
 from __future__ import annotations
@@ -36,15 +38,15 @@ class RunSummary:
     outputs: dict[str, list[str]] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
     inventory: str = ""
-    bands_total: int = 0
-    bands_skipped: int = 0
+    bands_total: int = 0  # pieces of the output (row band x output chunk) to compute
+    bands_skipped: int = 0  # pieces a resumed run found already done
     timings: dict[str, float] = field(default_factory=dict)
     dashboard: str | None = None
 
     def report(self) -> str:
         """A human summary."""
         lines = [self.inventory]
-        lines.append(f"bands: {self.bands_total} ({self.bands_skipped} already done)")
+        lines.append(f"pieces: {self.bands_total} ({self.bands_skipped} already done)")
         for kind, files in self.outputs.items():
             lines.append(f"{kind}: {len(files)} file(s), e.g. {files[0]}" if files else kind)
         lines.append("stage times: " + ", ".join(f"{k} {v:.1f} s"
@@ -169,12 +171,29 @@ def _apply_source_mask(raw: Any, good: Any, cfg: RunConfig) -> Any:
     if not fills:
         raise ConfigError(f"[steps] qa_rule: layer {raw.name!r} has no fill value to mark "
                           "observations that fail the rule")
-    keep = good | raw.isin(classes) if classes else good
-    out = raw.where(keep, raw.dtype.type(fills[0])).astype(raw.dtype)
+    import xarray as xr
+
+    out = xr.apply_ufunc(_mask_kernel, raw, good, kwargs={"fill": fills[0],
+                                                          "classes": tuple(classes)},
+                         dask="parallelized", output_dtypes=[raw.dtype])
     out.attrs = dict(raw.attrs)
     out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> "\
         f"{fills[0]})"
     return out
+
+
+def _mask_kernel(raw: np.ndarray, good: np.ndarray, fill: int, classes: tuple) -> np.ndarray:
+    """Kernel: ``raw`` where ``good`` or a fill-class code, else ``fill``."""
+    keep = good.copy()
+    if classes:
+        if raw.dtype.kind in "iu" and raw.dtype.itemsize == 1:
+            lut = np.zeros(256, bool)
+            lut[np.asarray(classes, np.int64) - np.iinfo(raw.dtype).min] = True
+            keep |= lut[raw.astype(np.int64) - np.iinfo(raw.dtype).min] \
+                if raw.dtype.kind == "i" else lut[raw]
+        else:
+            keep |= np.isin(raw, np.asarray(classes))
+    return np.where(keep, raw, raw.dtype.type(fill))
 
 
 def _weights(values: Any, qa: Any, cfg: RunConfig) -> Any:
@@ -363,7 +382,6 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
         write_beps,
         write_cog,
         write_netcdf,
-        write_zarr_region,
         zarr_status,
     )
 
@@ -381,17 +399,8 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     manifest.data["inventory"] = describe_inventory(inv)
     manifest.save()
     grid = resolve_grid(cfg)
-    retrieval = None
-    if cfg.steps.lai == "retrieve":
-        from modisoft.pipeline.retrieve import build_retrieval_output, open_reflectance
-
-        bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
-        summary.timings["discover+open"] = time.perf_counter() - t0
-        full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
-    else:
-        lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
-        summary.timings["discover+open"] = time.perf_counter() - t0
-        full = build_output(cfg, lai, qa, grid)
+    full, used, retrieval = _prepare(cfg, inv, manifest, echo, grid)
+    summary.timings["discover+open"] = time.perf_counter() - t0
     prov = _provenance(cfg, used, manifest, grid, retrieval)
     store = out_dir / f"{cfg.output.name}.zarr"
     chunk = cfg.output.chunk
@@ -401,24 +410,18 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
         if_exists = "keep"
     create_zarr(full, store, chunks={"time": -1, "y": chunk, "x": chunk}, provenance=prov,
                 if_exists=if_exists)
-    ny = grid.shape[0]
-    band = cfg.compute.band_rows or chunk
-    if band % chunk:
-        raise ConfigError(f"[compute] band_rows {band} must be a multiple of [output] chunk "
-                          f"{chunk}")
-    bands = [(r, min(r + band, ny)) for r in range(0, ny, band)]
-    summary.bands_total = len(bands)
+    pieces = _pieces(cfg, grid)
+    summary.bands_total = len(pieces)
     t1 = time.perf_counter()
     with _cluster(cfg, scheduler, workers, memory_limit, echo) as client:
         summary.dashboard = getattr(client, "dashboard_link", None)
-        todo = [(i, b) for i, b in enumerate(bands) if not manifest.is_done(f"zarr:band:{i}")]
-        summary.bands_skipped = len(bands) - len(todo)
-        with click.progressbar(length=len(bands), label="bands", show_pos=True,
+        todo = [(key, box) for key, box in pieces if not manifest.is_done(key)]
+        summary.bands_skipped = len(pieces) - len(todo)
+        with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
                                file=None if progress else _Null()) as bar:
             bar.update(summary.bands_skipped)
-            for i, (r0, r1) in todo:
-                write_zarr_region(full.isel(y=slice(r0, r1)), store)
-                manifest.mark_done(f"zarr:band:{i}")
+            for key in _compute_pieces(cfg, full, store, todo, client):
+                manifest.mark_done(key)
                 bar.update(1)
         summary.timings["mosaic+time series+zarr"] = time.perf_counter() - t1
         if not manifest.is_done("zarr"):
@@ -433,6 +436,96 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     summary.failures = manifest.failures
     summary.timings["total"] = time.perf_counter() - t0
     return summary
+
+
+def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
+             grid: Any) -> tuple[Any, list, Any]:
+    """Open the granules and build the whole lazy output: (dataset, granules used,
+    retrieval record or None)."""
+    if cfg.steps.lai == "retrieve":
+        from modisoft.pipeline.retrieve import build_retrieval_output, open_reflectance
+
+        bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
+        full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
+        return full, used, retrieval
+    lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
+    return build_output(cfg, lai, qa, grid), used, None
+
+
+_PIECE_CHUNKS = 1
+"""Output chunks per piece along x: a piece is a row band (``band_rows``) of this many."""
+
+
+def _pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The run's pieces of work: (manifest key, (row0, row1, col0, col1)), chunk-aligned."""
+    chunk = cfg.output.chunk
+    band = cfg.compute.band_rows or chunk
+    if band % chunk:
+        raise ConfigError(f"[compute] band_rows {band} must be a multiple of [output] chunk "
+                          f"{chunk}")
+    ny, nx = grid.shape
+    width = chunk * _PIECE_CHUNKS
+    return [(f"zarr:band:{i}:{j}", (r, min(r + band, ny), c, min(c + width, nx)))
+            for i, r in enumerate(range(0, ny, band))
+            for j, c in enumerate(range(0, nx, width))]
+
+
+def _compute_pieces(cfg: RunConfig, full: Any, store: Path, todo: list,
+                    client: Any) -> Iterator[str]:
+    """Compute and write pieces; yield each key as soon as its piece is in the store.
+
+    Without a client the pieces run here, one after the other, on the synchronous scheduler.
+    With a dask.distributed client each piece is one task: the worker rebuilds the lazy output
+    from the config (once per process) and computes the piece with the synchronous scheduler,
+    so a piece's intermediate arrays never cross between processes and the scheduler sees a
+    few dozen tasks instead of tens of thousands.
+    """
+    from modisoft.write import write_zarr_region
+
+    if client is None:
+        for key, (r0, r1, c0, c1) in todo:
+            write_zarr_region(full.isel(y=slice(r0, r1), x=slice(c0, c1)), store)
+            yield key
+        return
+    from distributed import as_completed
+
+    futures = [client.submit(_piece_task, cfg, str(store), box, key=f"modisoft-{key}-"
+                             f"{cfg.digest()[:12]}", pure=False, retries=1)
+               for key, box in todo]
+    keys = {f.key: key for f, (key, _box) in zip(futures, todo, strict=True)}
+    for fut in as_completed(futures):
+        fut.result()  # re-raises a worker's error here
+        yield keys[fut.key]
+
+
+_WORKER_OUTPUT: dict[str, Any] = {}
+
+
+def _piece_task(cfg: RunConfig, store: str, box: tuple[int, int, int, int]) -> tuple:
+    """On a worker: compute one piece of the output and write it into the Zarr store."""
+    import dask
+
+    from modisoft.write import write_zarr_region
+
+    ident = cfg.digest() + "|" + store
+    full = _WORKER_OUTPUT.get(ident)
+    if full is None:
+        _WORKER_OUTPUT.clear()
+        with dask.config.set(scheduler="synchronous"):
+            full = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
+                            resolve_grid(cfg))[0]
+        _WORKER_OUTPUT[ident] = full
+    r0, r1, c0, c1 = box
+    with dask.config.set(scheduler="synchronous"):
+        write_zarr_region(full.isel(y=slice(r0, r1), x=slice(c0, c1)), store)
+    return box
+
+
+class _NoManifest:
+    """A worker's stand-in: the main process has already recorded failed granules."""
+
+    def add_failure(self, path: str, reason: str) -> None:
+        pass
 
 
 class _Null:

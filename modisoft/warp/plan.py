@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 PLAN_VERSION = 2
 """Bumped whenever the stored mapping changes meaning (part of every cache key)."""
-_MEMORY_BYTES = 512 * 2**20
+_MEMORY_BYTES = 128 * 2**20
+"""Plan windows kept in memory per process (LRU): a run computes one piece of the output at
+a time, and every date of the piece reuses the same few windows."""
 _memory: OrderedDict[tuple, Any] = OrderedDict()
 _memory_lock = threading.Lock()
 _memory_used = [0]
