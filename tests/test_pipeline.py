@@ -257,7 +257,9 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_to_byte_identical_outputs(tmp_path):
+@pytest.mark.parametrize("kill_after", ["stage:", "zarr:band:"],
+                         ids=["in-the-mosaic-pass", "in-the-piece-pass"])
+def test_a_killed_run_resumes_to_byte_identical_outputs(tmp_path, kill_after):
     ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
     ref_dir.mkdir()
     kill_dir.mkdir()
@@ -273,18 +275,22 @@ def test_a_killed_run_resumes_to_byte_identical_outputs(tmp_path):
     while time.time() < deadline:
         if manifest.exists():
             done = json.loads(manifest.read_text()).get("done", [])
-            if any(k.startswith("zarr:band:") for k in done):
+            if any(k.startswith(kill_after) for k in done):
                 break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = json.loads(manifest.read_text())["done"]
     assert "zarr" not in done, "the run finished before it could be killed"
+    if kill_after == "stage:":  # killed between dates: the resumed run keeps the stage
+        assert not any(k.startswith("zarr:band:") for k in done), "killed too late"
+        assert (kill_dir / "out" / ".lai.stage").is_dir()
     res = subprocess.run([sys.executable, "-m", "modisoft.cli", "run", str(cfg), "--workers",
                           "0"], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
     assert "resuming" in res.stdout
     assert tree_digest(kill_dir / "out") == tree_digest(ref_dir / "out")
+    assert not (kill_dir / "out" / ".lai.stage").exists()  # removed once the store is complete
 
 
 # ------------------------------------------------------------------------------ clusters

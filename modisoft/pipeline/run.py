@@ -1,12 +1,15 @@
 """A national run: granules → QA → mosaic → composite/smooth → LAI → Zarr, NetCDF, COG, BEPS.
 
-The whole output is one lazy ``xarray.Dataset`` on the national grid. It is computed and
-written one *piece* at a time (a row band ``band_rows`` high and one output chunk wide), so
-memory is set by the piece size and the number of workers, never by the size of the
-country, the number of tiles or dates. On a dask.distributed cluster each piece is one task
-computed entirely inside one worker process. Each finished piece is recorded in the run
-manifest; a rerun after a crash or ``kill -9`` skips finished pieces and rewrites identical
-bytes for the rest.
+The whole output is one lazy ``xarray.Dataset`` on the national grid. With LAI products it is
+computed in two passes (:class:`_Staged`): one task per date reads that date's granules once,
+applies the QA rule and mosaics the date onto the whole grid into a temporary stage store;
+then one task per *piece* (a row band ``band_rows`` high and one output chunk wide) smooths or
+composites the piece's time series from the stage and writes it. Memory is set by the chunk
+size and the number of workers, never by the size of the country, the number of tiles or
+dates. On a dask.distributed cluster each date and each piece is one task computed entirely
+inside one worker process. Every finished date and piece is recorded in the run manifest; a
+rerun after a crash or ``kill -9`` skips finished work and rewrites identical bytes for the
+rest.
 """
 
 from __future__ import annotations
@@ -228,11 +231,22 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
 def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any) -> tuple[Any, Any]:
     """Mosaic per-tile stacks of one stored layer onto ``grid`` and decode them: the
     physical values (NaN where none) and the ``<layer>_class`` fill codes (or ``None``)."""
-    from modisoft.decode import decode
+    return _decode_raw(_mosaic_raw(cfg, stacks, grid))
+
+
+def _mosaic_raw(cfg: RunConfig, stacks: list, grid: Any, cache_dir: Any = None) -> Any:
+    """The stored values of per-tile stacks mosaicked onto ``grid`` (lazy, not decoded)."""
     from modisoft.warp import mosaic
 
-    s, c = cfg.steps, cfg.output.chunk
-    raw = mosaic(stacks, grid, method=s.resampling, chunks=c, fuse=s.fuse)
+    s = cfg.steps
+    return mosaic(stacks, grid, method=s.resampling, chunks=cfg.output.chunk, fuse=s.fuse,
+                  cache_dir=cache_dir)
+
+
+def _decode_raw(raw: Any) -> tuple[Any, Any]:
+    """Decode a mosaic of stored values: (physical values, ``<layer>_class`` codes or None)."""
+    from modisoft.decode import decode
+
     name = raw.name
     raw_ds = raw.to_dataset(name=name)
     raw_ds.attrs["registry_product"] = raw.attrs.get("registry_product", "")
@@ -240,7 +254,7 @@ def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any) -> tuple[Any, Any]:
     return dec[name], dec.get(f"{name}_class")
 
 
-def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any) -> Any:
+def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None) -> Any:
     """The QA layer on ``grid`` (``mode`` for area resampling, else ``nearest``), or None."""
     from modisoft.warp import mosaic
 
@@ -248,7 +262,8 @@ def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any) -> Any:
         return None
     s = cfg.steps
     qa_method = "mode" if s.resampling in ("average", "mode") else "nearest"
-    return mosaic(qa_stacks, grid, method=qa_method, chunks=cfg.output.chunk, fuse=s.fuse)
+    return mosaic(qa_stacks, grid, method=qa_method, chunks=cfg.output.chunk, fuse=s.fuse,
+                  cache_dir=cache_dir)
 
 
 def _series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
@@ -343,9 +358,15 @@ def _cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
             echo(f"scheduler {address}; dashboard {client.dashboard_link}")
             yield client
         return
-    with LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
-                      memory_limit=memory_limit or cfg.compute.memory_limit, processes=True,
-                      dashboard_address=":0") as lc, Client(lc) as client:
+    # distributed's nannies export MALLOC_TRIM_THRESHOLD_, which switches off glibc's dynamic
+    # mmap threshold: every large numpy temporary then is a fresh mmap, page-faulted anew.
+    # Our tasks allocate many (one piece or one date each); measured 2.1x slower per task.
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+            LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
+                         memory_limit=memory_limit or cfg.compute.memory_limit, processes=True,
+                         dashboard_address=":0") as lc, Client(lc) as client:
         echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
         yield client
 
@@ -374,6 +395,7 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     RunSummary
     """
     import click
+    import dask
 
     from modisoft.write import (
         BepsOptions,
@@ -399,57 +421,174 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     manifest.data["inventory"] = describe_inventory(inv)
     manifest.save()
     grid = resolve_grid(cfg)
-    full, used, retrieval = _prepare(cfg, inv, manifest, echo, grid)
+    work = _prepare(cfg, inv, manifest, echo, grid)
+    _WORKER_WORK.clear()
+    _WORKER_WORK[cfg.digest() + "|" + str(out_dir)] = work  # the synchronous path reuses it
     summary.timings["discover+open"] = time.perf_counter() - t0
-    prov = _provenance(cfg, used, manifest, grid, retrieval)
+    prov = _provenance(cfg, work.used, manifest, grid, work.retrieval)
     store = out_dir / f"{cfg.output.name}.zarr"
     chunk = cfg.output.chunk
     if force or (not manifest.is_done("zarr") and not manifest.data["done"]):
         if_exists = "overwrite"
     else:
         if_exists = "keep"
-    create_zarr(full, store, chunks={"time": -1, "y": chunk, "x": chunk}, provenance=prov,
-                if_exists=if_exists)
+    create_zarr(work.full, store, chunks={"time": -1, "y": chunk, "x": chunk},
+                provenance=prov, if_exists=if_exists)
     pieces = _pieces(cfg, grid)
     summary.bands_total = len(pieces)
-    t1 = time.perf_counter()
     with _cluster(cfg, scheduler, workers, memory_limit, echo) as client:
         summary.dashboard = getattr(client, "dashboard_link", None)
         todo = [(key, box) for key, box in pieces if not manifest.is_done(key)]
         summary.bands_skipped = len(pieces) - len(todo)
+        if todo and work.dates:
+            t1 = time.perf_counter()
+            if not work.stage_ok():  # absent (or deleted): every date again
+                manifest.data["done"] = [k for k in manifest.data["done"]
+                                         if not k.startswith("stage:")]
+                work.create_stage()
+            dates = [(f"stage:{k}", k) for k in range(work.dates)]
+            left = [(key, k) for key, k in dates if not manifest.is_done(key)]
+            with click.progressbar(length=len(dates), label="mosaic dates", show_pos=True,
+                                   file=None if progress else _Null()) as bar:
+                bar.update(len(dates) - len(left))
+                for key in _run_tasks(cfg, "stage", left, client):
+                    manifest.mark_done(key)
+                    bar.update(1)
+            summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
                                file=None if progress else _Null()) as bar:
             bar.update(summary.bands_skipped)
-            for key in _compute_pieces(cfg, full, store, todo, client):
+            for key in _run_tasks(cfg, "piece", todo, client):
                 manifest.mark_done(key)
                 bar.update(1)
-        summary.timings["mosaic+time series+zarr"] = time.perf_counter() - t1
-        if not manifest.is_done("zarr"):
-            finalize_zarr(store, provenance=prov)
-            manifest.mark_done("zarr")
-        summary.outputs["zarr"] = [str(store)]
-        t2 = time.perf_counter()
+        summary.timings["time series+zarr (per piece)" if work.dates else
+                        "mosaic+time series+zarr"] = time.perf_counter() - t1
+        on_cluster = client is not None
+    _WORKER_WORK.clear()  # the run's lazy work is not kept in the caller's process
+    if not manifest.is_done("zarr"):
+        finalize_zarr(store, provenance=prov)
+        manifest.mark_done("zarr")
+    if work.dates:
+        work.remove_stage()
+    summary.outputs["zarr"] = [str(store)]
+    # per-period files are read back from the store here, in this process: the cluster's
+    # workers are gone, their memory with them (they hold each piece's cached work)
+    t2 = time.perf_counter()
+    with dask.config.set(scheduler="threads" if on_cluster else "synchronous"):
         _per_period_outputs(cfg, store, out_dir, prov, manifest, summary, progress,
                             (write_netcdf, write_cog, write_beps, BepsOptions))
-        summary.timings["per-period outputs"] = time.perf_counter() - t2
+    summary.timings["per-period outputs"] = time.perf_counter() - t2
     assert zarr_status(store) == "complete"
     summary.failures = manifest.failures
     summary.timings["total"] = time.perf_counter() - t0
     return summary
 
 
+def stage_path(cfg: RunConfig) -> Path:
+    """Where a product run keeps its per-date mosaics between the two passes (removed when the
+    Zarr store is complete)."""
+    return cfg.resolve(cfg.output.dir) / f".{cfg.output.name}.stage"
+
+
+class _SinglePass:
+    """A run computed in one pass: each piece slices the whole lazy output.
+
+    Used for ``lai = "retrieve"``, whose per-scene statistics (RSR SWIR percentiles) need
+    every pixel of a date.
+    """
+
+    dates = 0
+
+    def __init__(self, full: Any, used: list, retrieval: Any) -> None:
+        self.full, self.used, self.retrieval = full, used, retrieval
+
+    def piece(self, box: tuple[int, int, int, int]) -> Any:
+        r0, r1, c0, c1 = box
+        return self.full.isel(y=slice(r0, r1), x=slice(c0, c1))
+
+
+class _Staged:
+    """A product run in two passes, each reading its inputs once.
+
+    Pass 1 (:meth:`stage_date`, one task per date) reads each granule of the date once,
+    applies the QA rule and mosaics the date onto the whole grid, one output chunk at a time,
+    into a temporary Zarr store of stored values (resample plans cached on disk beside it).
+    Pass 2 (:meth:`piece`, one task per piece) decodes a piece's full time series from that
+    store and composites or smooths it.  A single pass would re-read and re-mask every
+    granule for every piece it overlaps (about ten times at China scale).
+    """
+
+    def __init__(self, cfg: RunConfig, lai: list, qa: list, used: list, grid: Any) -> None:
+        self.cfg, self.used, self.grid, self.retrieval = cfg, used, grid, None
+        self.stage = stage_path(cfg)
+        plans = str(self.stage / "plans")
+        self.raw = {"values": _mosaic_raw(cfg, lai, grid, cache_dir=plans)}
+        qa_raw = _mosaic_qa(cfg, qa, grid, cache_dir=plans)
+        if qa_raw is not None:
+            self.raw["qa"] = qa_raw
+        self.dates = self.raw["values"].sizes["time"]
+        self.full = self._output(self.raw, grid)
+
+    def _output(self, raw: dict[str, Any], grid: Any) -> Any:
+        values, classes = _decode_raw(raw["values"])
+        return _series_output(self.cfg, values, classes, raw.get("qa"), grid)
+
+    def create_stage(self) -> None:
+        """An empty stage store (replacing any earlier one)."""
+        import shutil
+
+        import zarr
+
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.stage.mkdir(parents=True)
+        group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="w")
+        for key, raw in self.raw.items():
+            fill = raw.attrs.get("nodata")
+            group.create_array(key, shape=raw.shape, dtype=raw.dtype,
+                               chunks=(1, *(c[0] for c in raw.chunks[1:])),
+                               fill_value=0 if fill is None else fill)
+
+    def stage_ok(self) -> bool:
+        """Whether a stage store exists (a resumed run keeps its finished dates)."""
+        return (self.stage / "mosaic.zarr" / "zarr.json").is_file()
+
+    def stage_date(self, k: int) -> None:
+        """Pass 1: mosaic date ``k`` of every staged layer into the stage store."""
+        import zarr
+
+        group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
+        for key, raw in self.raw.items():
+            group[key][k:k + 1] = raw.data[k:k + 1].compute()
+
+    def piece(self, box: tuple[int, int, int, int]) -> Any:
+        """Pass 2: the lazy output of one piece, from the staged mosaics."""
+        import dask.array as da
+
+        r0, r1, c0, c1 = box
+        path = str(self.stage / "mosaic.zarr")
+        raw = {key: r.copy(data=da.from_zarr(path, component=key))
+                     .isel(y=slice(r0, r1), x=slice(c0, c1))
+               for key, r in self.raw.items()}
+        return self._output(raw, self.grid[r0:r1, c0:c1])
+
+    def remove_stage(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
 def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
-             grid: Any) -> tuple[Any, list, Any]:
-    """Open the granules and build the whole lazy output: (dataset, granules used,
-    retrieval record or None)."""
+             grid: Any) -> _SinglePass | _Staged:
+    """Open the granules and build the run's lazy work (see :class:`_Staged`)."""
     if cfg.steps.lai == "retrieve":
         from modisoft.pipeline.retrieve import build_retrieval_output, open_reflectance
 
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
         full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
-        return full, used, retrieval
+        return _SinglePass(full, used, retrieval)
     lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
-    return build_output(cfg, lai, qa, grid), used, None
+    return _Staged(cfg, lai, qa, used, grid)
 
 
 _PIECE_CHUNKS = 1
@@ -470,55 +609,55 @@ def _pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, i
             for j, c in enumerate(range(0, nx, width))]
 
 
-def _compute_pieces(cfg: RunConfig, full: Any, store: Path, todo: list,
-                    client: Any) -> Iterator[str]:
-    """Compute and write pieces; yield each key as soon as its piece is in the store.
+def _run_tasks(cfg: RunConfig, kind: str, todo: list, client: Any) -> Iterator[str]:
+    """Run ``todo`` (``(manifest key, argument)``) tasks of ``kind`` (``"stage"``: a date of
+    pass 1, ``"piece"``: a piece of pass 2); yield each key as soon as its work is on disk.
 
-    Without a client the pieces run here, one after the other, on the synchronous scheduler.
-    With a dask.distributed client each piece is one task: the worker rebuilds the lazy output
-    from the config (once per process) and computes the piece with the synchronous scheduler,
-    so a piece's intermediate arrays never cross between processes and the scheduler sees a
-    few dozen tasks instead of tens of thousands.
+    Without a client the tasks run here, one after the other, on the synchronous scheduler.
+    With a dask.distributed client each is one task: the worker rebuilds the lazy work from
+    the config (once per process) and computes it with the synchronous scheduler, so
+    intermediate arrays never cross between processes and the scheduler sees a few dozen
+    tasks instead of tens of thousands.
     """
-    from modisoft.write import write_zarr_region
-
     if client is None:
-        for key, (r0, r1, c0, c1) in todo:
-            write_zarr_region(full.isel(y=slice(r0, r1), x=slice(c0, c1)), store)
+        for key, arg in todo:
+            _task(cfg, kind, arg)
             yield key
         return
     from distributed import as_completed
 
-    futures = [client.submit(_piece_task, cfg, str(store), box, key=f"modisoft-{key}-"
-                             f"{cfg.digest()[:12]}", pure=False, retries=1)
-               for key, box in todo]
-    keys = {f.key: key for f, (key, _box) in zip(futures, todo, strict=True)}
+    futures = [client.submit(_task, cfg, kind, arg, key=f"modisoft-{key}-{cfg.digest()[:12]}",
+                             pure=False, retries=1)
+               for key, arg in todo]
+    keys = {f.key: key for f, (key, _arg) in zip(futures, todo, strict=True)}
     for fut in as_completed(futures):
         fut.result()  # re-raises a worker's error here
         yield keys[fut.key]
 
 
-_WORKER_OUTPUT: dict[str, Any] = {}
+_WORKER_WORK: dict[str, Any] = {}
 
 
-def _piece_task(cfg: RunConfig, store: str, box: tuple[int, int, int, int]) -> tuple:
-    """On a worker: compute one piece of the output and write it into the Zarr store."""
+def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
+    """One task, in any process: stage date ``arg`` or compute and write piece ``arg``."""
     import dask
 
     from modisoft.write import write_zarr_region
 
-    ident = cfg.digest() + "|" + store
-    full = _WORKER_OUTPUT.get(ident)
-    if full is None:
-        _WORKER_OUTPUT.clear()
-        with dask.config.set(scheduler="synchronous"):
-            full = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
-                            resolve_grid(cfg))[0]
-        _WORKER_OUTPUT[ident] = full
-    r0, r1, c0, c1 = box
+    ident = cfg.digest() + "|" + str(cfg.resolve(cfg.output.dir))
+    work = _WORKER_WORK.get(ident)
     with dask.config.set(scheduler="synchronous"):
-        write_zarr_region(full.isel(y=slice(r0, r1), x=slice(c0, c1)), store)
-    return box
+        if work is None:
+            _WORKER_WORK.clear()
+            work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
+                            resolve_grid(cfg))
+            _WORKER_WORK[ident] = work
+        if kind == "stage":
+            work.stage_date(arg)
+        else:
+            store = cfg.resolve(cfg.output.dir) / f"{cfg.output.name}.zarr"
+            write_zarr_region(work.piece(arg), store)
+    return arg
 
 
 class _NoManifest:

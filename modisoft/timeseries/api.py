@@ -188,31 +188,44 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None, reduce=None)
     lam = np.full(len(yy), np.nan)
     out_t = t if at is None else len(at) if reduce is None else len(reduce[0])
     out = np.full((len(yy), out_t), np.nan, "float32")
-    if enough.any():
-        ys, ws, xs = yy[enough], np.where(usable[enough], ww[enough], 0.0), xx[enough]
-        if method in ("whittaker", "whittaker_asymmetric"):
-            p = params.get("p", 0.9) if method == "whittaker_asymmetric" else None
-            z, lam_e = whittaker_vcurve(ys, ws, params.get("llas"), x=xs, p=p)
-            lam[enough] = lam_e
-            if at is not None:
-                from modisoft.timeseries.fill import interpolate_at
-
-                z = np.vstack([interpolate_at(z[i:i + 1], xs[i], at) for i in range(len(z))]) \
-                    if xs.ndim == 2 and not np.all(xs == xs[:1]) else interpolate_at(z, xs[0], at)
-        elif method == "lacc":
-            z = lacc(ys, ws, xs, at=at, **{k: v for k, v in params.items()
-                                           if k in ("lam", "p", "iterations")})
-        else:
-            z = savgol_chen2004(ys, ws, xs[0], at=at,
-                                **{k: v for k, v in params.items() if k == "max_iter"})
-        z = _hold_ends(np.asarray(z, "float64"), xs, usable[enough], at)
-        if clip is not None:
-            np.clip(z, clip[0], clip[1], out=z)
-        if reduce is not None:
-            z = np.add.reduceat(z, reduce[0], axis=-1) / reduce[1]
-        out[enough] = z
+    idx = np.flatnonzero(enough)
+    for b in range(0, idx.size, _BATCH):  # bounded memory: daily arrays per batch only
+        sel = idx[b:b + _BATCH]
+        lam[sel], out[sel] = _smooth_batch(yy[sel], ww[sel], xx[sel], usable[sel], at,
+                                           method, params, clip, reduce)
     return (out.reshape((*shape, out_t)), lam.reshape(shape),
             n_obs.reshape(shape).astype("int32"))
+
+
+_BATCH = 4096
+"""Series smoothed together inside a kernel: a daily evaluation of a batch is
+``_BATCH`` × 366 float64 (12 MB), whatever the chunk size."""
+
+
+def _smooth_batch(ys, ww, xs, usable, at, method, params, clip, reduce):
+    """Smooth one batch of series that all have enough observations: (λ, values)."""
+    lam = np.full(len(ys), np.nan)
+    ws = np.where(usable, ww, 0.0)
+    if method in ("whittaker", "whittaker_asymmetric"):
+        p = params.get("p", 0.9) if method == "whittaker_asymmetric" else None
+        z, lam = whittaker_vcurve(ys, ws, params.get("llas"), x=xs, p=p)
+        if at is not None:
+            from modisoft.timeseries.fill import interpolate_at
+
+            z = np.vstack([interpolate_at(z[i:i + 1], xs[i], at) for i in range(len(z))]) \
+                if xs.ndim == 2 and not np.all(xs == xs[:1]) else interpolate_at(z, xs[0], at)
+    elif method == "lacc":
+        z = lacc(ys, ws, xs, at=at, **{k: v for k, v in params.items()
+                                       if k in ("lam", "p", "iterations")})
+    else:
+        z = savgol_chen2004(ys, ws, xs[0], at=at,
+                            **{k: v for k, v in params.items() if k == "max_iter"})
+    z = _hold_ends(np.asarray(z, "float64"), xs, usable, at)
+    if clip is not None:
+        np.clip(z, clip[0], clip[1], out=z)
+    if reduce is not None:
+        z = np.add.reduceat(z, reduce[0], axis=-1) / reduce[1]
+    return lam, z
 
 
 def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
