@@ -446,7 +446,7 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
                 manifest.data["done"] = [k for k in manifest.data["done"]
                                          if not k.startswith("stage:")]
                 work.create_stage()
-            dates = [(f"stage:{k}", k) for k in range(work.dates)]
+            dates = [(f"stage:{arg[0]}", arg) for arg in work.stage_args()]
             left = [(key, k) for key, k in dates if not manifest.is_done(key)]
             with click.progressbar(length=len(dates), label="mosaic dates", show_pos=True,
                                    file=None if progress else _Null()) as bar:
@@ -543,6 +543,8 @@ class _Staged:
         shutil.rmtree(self.stage, ignore_errors=True)
         self.stage.mkdir(parents=True)
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="w")
+        times = self.raw["values"]["time"].values.astype("datetime64[ns]")
+        group.attrs["times"] = [str(t) for t in times]  # what a worker's pass 2 needs
         for key, raw in self.raw.items():
             fill = raw.attrs.get("nodata")
             group.create_array(key, shape=raw.shape, dtype=raw.dtype,
@@ -553,10 +555,16 @@ class _Staged:
         """Whether a stage store exists (a resumed run keeps its finished dates)."""
         return (self.stage / "mosaic.zarr" / "zarr.json").is_file()
 
-    def stage_date(self, k: int) -> None:
-        """Pass 1: mosaic date ``k`` of every staged layer into the stage store."""
+    def stage_args(self) -> list[tuple[int, str]]:
+        """The pass-1 tasks: ``(time index, ISO date)`` of every date."""
+        times = self.raw["values"]["time"].values.astype("datetime64[D]")
+        return [(k, str(t)) for k, t in enumerate(times)]
+
+    def stage_date(self, arg: tuple[int, str]) -> None:
+        """Pass 1: mosaic date ``arg = (k, ISO date)`` of every staged layer into the stage."""
         import zarr
 
+        k = arg[0]
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
         for key, raw in self.raw.items():
             group[key][k:k + 1] = raw.data[k:k + 1].compute()
@@ -576,6 +584,55 @@ class _Staged:
         import shutil
 
         shutil.rmtree(self.stage, ignore_errors=True)
+
+
+class _StagedWorker(_Staged):
+    """A worker's side of :class:`_Staged`, holding no more than one date's granules.
+
+    A date task opens only that date's granules; a piece task needs no granule at all, only
+    the layers' attributes (from the first date's granules) and the stage's times.  So a
+    worker's memory does not grow with the number of granules of the run.
+    """
+
+    def __init__(self, cfg: RunConfig, grid: Any) -> None:
+        self.cfg, self.grid, self.retrieval, self.used = cfg, grid, None, []
+        self.stage = stage_path(cfg)
+        self.inv = discover(cfg)
+        self._template: dict[str, Any] | None = None
+
+    def _open_date(self, day: str) -> dict[str, Any]:
+        import dataclasses
+        from datetime import date
+
+        d = date.fromisoformat(day)
+        sub = dataclasses.replace(self.inv, by_date={d: self.inv.by_date[d]})
+        lai, qa, _used = _open_stacks(self.cfg, sub, _NoManifest(), lambda _m: None)
+        plans = str(self.stage / "plans")
+        raw = {"values": _mosaic_raw(self.cfg, lai, self.grid, cache_dir=plans)}
+        qa_raw = _mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
+        if qa_raw is not None:
+            raw["qa"] = qa_raw
+        return raw
+
+    def stage_date(self, arg: tuple[int, str]) -> None:
+        import zarr
+
+        k, day = arg
+        group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
+        for key, raw in self._open_date(day).items():
+            group[key][k:k + 1] = raw.data.compute()
+
+    @property
+    def raw(self) -> dict[str, Any]:  # the layers' template: attrs of one date, all times
+        if self._template is None:
+            import zarr
+
+            times = np.array(zarr.open_group(str(self.stage / "mosaic.zarr"),
+                                             mode="r").attrs["times"], "datetime64[ns]")
+            first = self._open_date(str(times[0].astype("datetime64[D]")))
+            self._template = {key: r.isel(time=np.zeros(len(times), int))
+                              .assign_coords(time=times) for key, r in first.items()}
+        return self._template
 
 
 def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
@@ -649,8 +706,11 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
     with dask.config.set(scheduler="synchronous"):
         if work is None:
             _WORKER_WORK.clear()
-            work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
-                            resolve_grid(cfg))
+            if cfg.steps.lai == "retrieve":
+                work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
+                                resolve_grid(cfg))
+            else:
+                work = _StagedWorker(cfg, resolve_grid(cfg))
             _WORKER_WORK[ident] = work
         if kind == "stage":
             work.stage_date(arg)
