@@ -65,6 +65,7 @@ class PeakRSS:
 
     def __init__(self, every: float = 0.2):
         self.every, self.peak, self._stop = every, 0, threading.Event()
+        self.per_process: dict[str, int] = {}  # each process's own peak, by role
         self._t = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
@@ -73,7 +74,12 @@ class PeakRSS:
             total = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    total += rss
+                    role = "main+scheduler" if p.pid == me.pid else \
+                        f"{'other' if 'resource_tracker' in ' '.join(p.cmdline()) else 'worker'}"\
+                        f" {p.pid}"
+                    self.per_process[role] = max(self.per_process.get(role, 0), rss)
             self.peak = max(self.peak, total)
             time.sleep(self.every)
 
@@ -106,6 +112,7 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
         shutil.rmtree(out, ignore_errors=True)
     return {"tiles": n_tiles, "granules": len(synth.paths), "generate_s": gen, "wall_s": wall,
             "peak_rss_gib": rss.peak / 2**30, "stages": summary.timings,
+            "per_process": {k: v / 2**30 for k, v in rss.per_process.items()},
             "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps}
 
 
@@ -115,6 +122,8 @@ def show(r: dict) -> None:
     print(f"input generation/caching: {r['generate_s']:.1f} s")
     print(f"end to end: {r['wall_s']:.1f} s = {r['wall_s'] / 60:.2f} min (target <= 15 min)")
     print(f"peak RSS (all processes): {r['peak_rss_gib']:.2f} GiB (target <= 4 GiB)")
+    print("peak RSS per process (GiB): " + ", ".join(
+        f"{k.split()[0]} {v:.2f}" for k, v in sorted(r["per_process"].items())))
     print("per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
     print(f"outputs: {r['out_mb']:.0f} MB, {r['beps_files']} BEPS files; "
           f"{r['failures']} failed granules")

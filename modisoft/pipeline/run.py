@@ -97,7 +97,7 @@ def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
 
 
 def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
-                 echo: Callable[[str], None]) -> tuple[list, list, list]:
+                 echo: Callable[[str], None], require: bool = True) -> tuple[list, list, list]:
     """Per tile, a lazy ``(time, y, x)`` stack of the LAI layer and of its QA layer."""
     import xarray as xr
 
@@ -136,7 +136,7 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
             qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
         lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
         used.append(g)
-    if not used:
+    if not used and require:
         raise ConfigError("[inputs] no granule could be read; see the failures above")
 
     def stack(parts: list) -> Any:
@@ -517,18 +517,76 @@ class _Staged:
     Pass 2 (:meth:`piece`, one task per piece) decodes a piece's full time series from that
     store and composites or smooths it.  A single pass would re-read and re-mask every
     granule for every piece it overlaps (about ten times at China scale).
+
+    No process holds more than one date's granules: a date task opens only that date's; a
+    piece needs none, only the layers' attributes (from the first date's granules) and the
+    dates.  The main process (``manifest`` given) opens every granule once, date by date, to
+    record the ones that fail and the dates it has, and keeps none of them open; a worker
+    reads the dates from the stage.  So memory does not grow with the number of granules.
     """
 
-    def __init__(self, cfg: RunConfig, lai: list, qa: list, used: list, grid: Any) -> None:
-        self.cfg, self.used, self.grid, self.retrieval = cfg, used, grid, None
+    def __init__(self, cfg: RunConfig, grid: Any, inv: Inventory, manifest: Any = None,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.cfg, self.grid, self.inv, self.retrieval = cfg, grid, inv, None
         self.stage = stage_path(cfg)
+        self.used: list = []
+        self._times: np.ndarray | None = None
+        self._template: dict[str, Any] | None = None
+        if manifest is not None:
+            times = []
+            for d in inv.dates:
+                used = _open_stacks(cfg, self._sub(d), manifest, echo or print,
+                                    require=False)[2]
+                if used:
+                    times.append(np.datetime64(d, "ns"))
+                    self.used += used
+            if not self.used:
+                raise ConfigError("[inputs] no granule could be read; see the failures above")
+            self._times = np.array(times, "datetime64[ns]")
+            self.full = self._output(self.raw, grid)
+
+    def _sub(self, d: Any) -> Inventory:
+        import dataclasses
+
+        return dataclasses.replace(self.inv, by_date={d: self.inv.by_date[d]})
+
+    @property
+    def times(self) -> np.ndarray:
+        """The run's dates (of granules that could be read)."""
+        if self._times is None:
+            import zarr
+
+            self._times = np.array(zarr.open_group(str(self.stage / "mosaic.zarr"),
+                                                   mode="r").attrs["times"], "datetime64[ns]")
+        return self._times
+
+    @property
+    def dates(self) -> int:
+        return len(self.times)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """Lazy templates of the staged layers: one date's mosaic, repeated at every date
+        (attributes, coordinates, shape and dtype; the data is replaced by the stage's)."""
+        if self._template is None:
+            times = self.times
+            first = self._open_date(str(times[0].astype("datetime64[D]")))
+            self._template = {key: r.isel(time=np.zeros(len(times), int))
+                              .assign_coords(time=times) for key, r in first.items()}
+        return self._template
+
+    def _open_date(self, day: str) -> dict[str, Any]:
+        """The lazy mosaics of one date's granules (QA applied at source)."""
+        from datetime import date
+
+        lai, qa, _used = _open_stacks(self.cfg, self._sub(date.fromisoformat(day)),
+                                      _NoManifest(), lambda _m: None)
         plans = str(self.stage / "plans")
-        self.raw = {"values": _mosaic_raw(cfg, lai, grid, cache_dir=plans)}
-        qa_raw = _mosaic_qa(cfg, qa, grid, cache_dir=plans)
+        raw = {"values": _mosaic_raw(self.cfg, lai, self.grid, cache_dir=plans)}
+        qa_raw = _mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
         if qa_raw is not None:
-            self.raw["qa"] = qa_raw
-        self.dates = self.raw["values"].sizes["time"]
-        self.full = self._output(self.raw, grid)
+            raw["qa"] = qa_raw
+        return raw
 
     def _output(self, raw: dict[str, Any], grid: Any) -> Any:
         values, classes = _decode_raw(raw["values"])
@@ -543,8 +601,7 @@ class _Staged:
         shutil.rmtree(self.stage, ignore_errors=True)
         self.stage.mkdir(parents=True)
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="w")
-        times = self.raw["values"]["time"].values.astype("datetime64[ns]")
-        group.attrs["times"] = [str(t) for t in times]  # what a worker's pass 2 needs
+        group.attrs["times"] = [str(t) for t in self.times]  # what a worker's pass 2 needs
         for key, raw in self.raw.items():
             fill = raw.attrs.get("nodata")
             group.create_array(key, shape=raw.shape, dtype=raw.dtype,
@@ -557,17 +614,16 @@ class _Staged:
 
     def stage_args(self) -> list[tuple[int, str]]:
         """The pass-1 tasks: ``(time index, ISO date)`` of every date."""
-        times = self.raw["values"]["time"].values.astype("datetime64[D]")
-        return [(k, str(t)) for k, t in enumerate(times)]
+        return [(k, str(t)) for k, t in enumerate(self.times.astype("datetime64[D]"))]
 
     def stage_date(self, arg: tuple[int, str]) -> None:
         """Pass 1: mosaic date ``arg = (k, ISO date)`` of every staged layer into the stage."""
         import zarr
 
-        k = arg[0]
+        k, day = arg
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
-        for key, raw in self.raw.items():
-            group[key][k:k + 1] = raw.data[k:k + 1].compute()
+        for key, raw in self._open_date(day).items():
+            group[key][k:k + 1] = raw.data.compute()
 
     def piece(self, box: tuple[int, int, int, int]) -> Any:
         """Pass 2: the lazy output of one piece, from the staged mosaics."""
@@ -586,55 +642,6 @@ class _Staged:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
-class _StagedWorker(_Staged):
-    """A worker's side of :class:`_Staged`, holding no more than one date's granules.
-
-    A date task opens only that date's granules; a piece task needs no granule at all, only
-    the layers' attributes (from the first date's granules) and the stage's times.  So a
-    worker's memory does not grow with the number of granules of the run.
-    """
-
-    def __init__(self, cfg: RunConfig, grid: Any) -> None:
-        self.cfg, self.grid, self.retrieval, self.used = cfg, grid, None, []
-        self.stage = stage_path(cfg)
-        self.inv = discover(cfg)
-        self._template: dict[str, Any] | None = None
-
-    def _open_date(self, day: str) -> dict[str, Any]:
-        import dataclasses
-        from datetime import date
-
-        d = date.fromisoformat(day)
-        sub = dataclasses.replace(self.inv, by_date={d: self.inv.by_date[d]})
-        lai, qa, _used = _open_stacks(self.cfg, sub, _NoManifest(), lambda _m: None)
-        plans = str(self.stage / "plans")
-        raw = {"values": _mosaic_raw(self.cfg, lai, self.grid, cache_dir=plans)}
-        qa_raw = _mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
-        if qa_raw is not None:
-            raw["qa"] = qa_raw
-        return raw
-
-    def stage_date(self, arg: tuple[int, str]) -> None:
-        import zarr
-
-        k, day = arg
-        group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
-        for key, raw in self._open_date(day).items():
-            group[key][k:k + 1] = raw.data.compute()
-
-    @property
-    def raw(self) -> dict[str, Any]:  # the layers' template: attrs of one date, all times
-        if self._template is None:
-            import zarr
-
-            times = np.array(zarr.open_group(str(self.stage / "mosaic.zarr"),
-                                             mode="r").attrs["times"], "datetime64[ns]")
-            first = self._open_date(str(times[0].astype("datetime64[D]")))
-            self._template = {key: r.isel(time=np.zeros(len(times), int))
-                              .assign_coords(time=times) for key, r in first.items()}
-        return self._template
-
-
 def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
              grid: Any) -> _SinglePass | _Staged:
     """Open the granules and build the run's lazy work (see :class:`_Staged`)."""
@@ -644,8 +651,7 @@ def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str]
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
         full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
         return _SinglePass(full, used, retrieval)
-    lai, qa, used = _open_stacks(cfg, inv, manifest, echo)
-    return _Staged(cfg, lai, qa, used, grid)
+    return _Staged(cfg, grid, inv, manifest, echo)
 
 
 _PIECE_CHUNKS = 1
@@ -710,7 +716,7 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
                 work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
                                 resolve_grid(cfg))
             else:
-                work = _StagedWorker(cfg, resolve_grid(cfg))
+                work = _Staged(cfg, resolve_grid(cfg), discover(cfg))
             _WORKER_WORK[ident] = work
         if kind == "stage":
             work.stage_date(arg)
