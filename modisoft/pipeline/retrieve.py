@@ -24,6 +24,7 @@ from modisoft.errors import ModisoftError
 from modisoft.pipeline.config import ConfigError, RunConfig, clumping_kind, retrieval_params
 from modisoft.pipeline.discover import Inventory
 from modisoft.pipeline.manifest import Manifest
+from modisoft.write._common import sha256
 
 __all__ = [
     "NONVEG_FLAGS",
@@ -68,10 +69,12 @@ def open_reflectance(
 ) -> tuple[dict[str, list], list, list]:
     """Per reflectance layer, the per-tile lazy ``(time, y, x)`` stacks (QA rule applied at
     source unless weights are used), the QA stacks (weights only) and the granules used."""
-    import xarray as xr
-
-    from modisoft import open_granule
-    from modisoft.pipeline.run import _apply_source_mask, _source_mask
+    from modisoft.pipeline.run import (
+        _apply_source_mask,
+        _readable,
+        _source_mask,
+        _stack_tiles,
+    )
 
     layers = list(retrieval_bands(cfg).values())
     qa_names = _qa_layers(cfg)
@@ -79,17 +82,7 @@ def open_reflectance(
     by_layer: dict[str, dict[str, list]] = {name: {} for name in layers}
     qa_by_tile: dict[str, list] = {}
     used = []
-    for g in inv.granules:
-        try:
-            ds = open_granule(g.path, want)
-        except (ModisoftError, OSError) as exc:
-            manifest.add_failure(g.path, str(exc))
-            echo(f"skipping {Path(g.path).name}: {exc}")
-            continue
-        t = np.datetime64(g.start_date, "ns")
-        for v in want:
-            if "registry_product" in ds.attrs:
-                ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
+    for g, ds, t in _readable(inv, want, manifest, echo):
         good = None
         if qa_names and not cfg.steps.weights:
             good = _source_mask(ds[qa_names], cfg)
@@ -101,14 +94,8 @@ def open_reflectance(
         used.append(g)
     if not used:
         raise ConfigError("[inputs] no granule could be read; see the failures above")
-
-    def stack(parts: list) -> Any:
-        return xr.concat(parts, "time", combine_attrs="override") if len(parts) > 1 else parts[0]
-
-    stacks = {
-        name: [stack(v) for _, v in sorted(tiles.items())] for name, tiles in by_layer.items()
-    }
-    qa = [stack(v) for _, v in sorted(qa_by_tile.items())]
+    stacks = {name: _stack_tiles(tiles) for name, tiles in by_layer.items()}
+    qa = _stack_tiles(qa_by_tile)
     return stacks, qa, used
 
 
@@ -239,7 +226,7 @@ def clumping_on_grid(cfg: RunConfig, grid: Any, cover: Any) -> tuple[Any, dict[s
         src = "shipped default (BEPS_D values)" if c == "table" else str(cfg.resolve(c))
         desc = {"kind": "per cover type", "table": src}
         if c != "table":
-            desc["sha256"] = _sha256(cfg.resolve(c))
+            desc["sha256"] = sha256(cfg.resolve(c))
         return None, desc
     if kind == "number":
         om = xr.full_like(cover, float(c), dtype="float64")
@@ -267,14 +254,6 @@ def clumping_on_grid(cfg: RunConfig, grid: Any, cover: Any) -> tuple[Any, dict[s
         "resampling": method,
     }
     return om, desc
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_retrieval_output(
@@ -390,7 +369,7 @@ def build_retrieval_output(
         },
         "params": {
             "curves": curves,
-            "curves_sha256": _sha256(Path(curves)),
+            "curves_sha256": sha256(Path(curves)),
             "default": lai_cfg.params == "default",
             "curve_sources": sorted({c.source for c in params.curves if c.index == index}),
         },

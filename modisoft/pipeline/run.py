@@ -96,12 +96,8 @@ def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
     return out.reshape(codes.shape[:-1])
 
 
-def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
-                 echo: Callable[[str], None], require: bool = True) -> tuple[list, list, list]:
-    """Per tile, a lazy ``(time, y, x)`` stack of the LAI layer and of its QA layer."""
-    import xarray as xr
-
-    from modisoft import open_granule
+def _lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
+    """The LAI layer of ``[inputs]`` and the layers to open (LAI, then QA when a rule needs it)."""
     from modisoft.products import find_product
 
     product = find_product(cfg.inputs.product)
@@ -114,10 +110,16 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
         raise ConfigError(f"[inputs] {product.name} has no LAI layer; give layer = ...")
     qa_layer = cfg.inputs.qa_layer or ("FparLai_QC" if any(
         x.name == "FparLai_QC" for x in product.layers) else None)
-    want = [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
-    lai_by_tile: dict[str, list] = {}
-    qa_by_tile: dict[str, list] = {}
-    used = []
+    return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
+
+
+def _readable(inv: Inventory, want: list[str], manifest: Any,
+              echo: Callable[[str], None]) -> Iterator[tuple[Any, Any, np.datetime64]]:
+    """``(granule, dataset of the layers want, time)`` of every granule of ``inv`` that opens
+    (each layer carries the granule's ``registry_product``); one that does not is recorded in
+    the manifest with its reason and skipped."""
+    from modisoft import open_granule
+
     for g in inv.granules:
         try:
             ds = open_granule(g.path, want)
@@ -125,10 +127,29 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
             manifest.add_failure(g.path, str(exc))
             echo(f"skipping {Path(g.path).name}: {exc}")
             continue
-        t = np.datetime64(g.start_date, "ns")
-        for v in want:
-            if "registry_product" in ds.attrs:
+        if "registry_product" in ds.attrs:
+            for v in want:
                 ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
+        yield g, ds, np.datetime64(g.start_date, "ns")
+
+
+def _stack_tiles(by_tile: dict[str, list]) -> list:
+    """Per tile, in tile order, the ``time`` stack of its one-date arrays."""
+    import xarray as xr
+
+    return [xr.concat(parts, "time", combine_attrs="override") if len(parts) > 1 else parts[0]
+            for _, parts in sorted(by_tile.items())]
+
+
+def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
+                 echo: Callable[[str], None]) -> tuple[list, list, list]:
+    """Per tile, a lazy ``(time, y, x)`` stack of the LAI layer (QA rule applied at source)
+    and, when the QA gives weights instead, of its QA layer; and the granules used."""
+    layer, want = _lai_layers(cfg)
+    lai_by_tile: dict[str, list] = {}
+    qa_by_tile: dict[str, list] = {}
+    used = []
+    for g, ds, t in _readable(inv, want, manifest, echo):
         values = ds[layer]
         if len(want) > 1 and not cfg.steps.weights:
             values = _mask_at_source(values, ds[want[1]], cfg)
@@ -136,16 +157,9 @@ def _open_stacks(cfg: RunConfig, inv: Inventory, manifest: Manifest,
             qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
         lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
         used.append(g)
-    if not used and require:
+    if not used:
         raise ConfigError("[inputs] no granule could be read; see the failures above")
-
-    def stack(parts: list) -> Any:
-        return xr.concat(parts, "time", combine_attrs="override") if len(parts) > 1 \
-            else parts[0]
-
-    lai = [stack(v) for _, v in sorted(lai_by_tile.items())]
-    qa = [stack(v) for _, v in sorted(qa_by_tile.items())]
-    return lai, qa, used
+    return _stack_tiles(lai_by_tile), _stack_tiles(qa_by_tile), used
 
 
 def _mask_at_source(raw: Any, qa: Any, cfg: RunConfig) -> Any:
@@ -422,8 +436,6 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     manifest.save()
     grid = resolve_grid(cfg)
     work = _prepare(cfg, inv, manifest, echo, grid)
-    _WORKER_WORK.clear()
-    _WORKER_WORK[cfg.digest() + "|" + str(out_dir)] = work  # the synchronous path reuses it
     summary.timings["discover+open"] = time.perf_counter() - t0
     prov = _provenance(cfg, work.used, manifest, grid, work.retrieval)
     store = out_dir / f"{cfg.output.name}.zarr"
@@ -451,7 +463,7 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
             with click.progressbar(length=len(dates), label="mosaic dates", show_pos=True,
                                    file=None if progress else _Null()) as bar:
                 bar.update(len(dates) - len(left))
-                for key in _run_tasks(cfg, "stage", left, client):
+                for key in _run_tasks(cfg, work, "stage", left, client):
                     manifest.mark_done(key)
                     bar.update(1)
             summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
@@ -459,13 +471,12 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
                                file=None if progress else _Null()) as bar:
             bar.update(summary.bands_skipped)
-            for key in _run_tasks(cfg, "piece", todo, client):
+            for key in _run_tasks(cfg, work, "piece", todo, client):
                 manifest.mark_done(key)
                 bar.update(1)
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
         on_cluster = client is not None
-    _WORKER_WORK.clear()  # the run's lazy work is not kept in the caller's process
     if not manifest.is_done("zarr"):
         finalize_zarr(store, provenance=prov)
         manifest.mark_done("zarr")
@@ -534,15 +545,12 @@ class _Staged:
         self._template: dict[str, Any] | None = None
         if manifest is not None:
             times = []
-            for d in inv.dates:
-                used = _open_stacks(cfg, self._sub(d), manifest, echo or print,
-                                    require=False)[2]
-                if used:
-                    times.append(np.datetime64(d, "ns"))
-                    self.used += used
+            for g, _ds, t in _readable(inv, _lai_layers(cfg)[1], manifest, echo or print):
+                self.used.append(g)
+                times.append(t)
             if not self.used:
                 raise ConfigError("[inputs] no granule could be read; see the failures above")
-            self._times = np.array(times, "datetime64[ns]")
+            self._times = np.unique(np.array(times, "datetime64[ns]"))
             self.full = self._output(self.raw, grid)
 
     def _sub(self, d: Any) -> Inventory:
@@ -672,19 +680,20 @@ def _pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, i
             for j, c in enumerate(range(0, nx, width))]
 
 
-def _run_tasks(cfg: RunConfig, kind: str, todo: list, client: Any) -> Iterator[str]:
+def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
+               client: Any) -> Iterator[str]:
     """Run ``todo`` (``(manifest key, argument)``) tasks of ``kind`` (``"stage"``: a date of
     pass 1, ``"piece"``: a piece of pass 2); yield each key as soon as its work is on disk.
 
-    Without a client the tasks run here, one after the other, on the synchronous scheduler.
-    With a dask.distributed client each is one task: the worker rebuilds the lazy work from
+    Without a client the tasks run here on ``work``, one after the other, on the synchronous
+    scheduler. With a dask.distributed client each is one task: the worker rebuilds the work from
     the config (once per process) and computes it with the synchronous scheduler, so
     intermediate arrays never cross between processes and the scheduler sees a few dozen
     tasks instead of tens of thousands.
     """
     if client is None:
         for key, arg in todo:
-            _task(cfg, kind, arg)
+            _do(cfg, work, kind, arg)
             yield key
         return
     from distributed import as_completed
@@ -702,28 +711,36 @@ _WORKER_WORK: dict[str, Any] = {}
 
 
 def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
-    """One task, in any process: stage date ``arg`` or compute and write piece ``arg``."""
+    """One task on a worker: the run's work (built once per process), then :func:`_do`."""
+    import dask
+
+    ident = cfg.digest() + "|" + str(cfg.resolve(cfg.output.dir))
+    work = _WORKER_WORK.get(ident)
+    if work is None:
+        _WORKER_WORK.clear()
+        with dask.config.set(scheduler="synchronous"):
+            if cfg.steps.lai == "retrieve":
+                work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
+                                resolve_grid(cfg))
+            else:  # opens no granule until a date needs it
+                work = _Staged(cfg, resolve_grid(cfg), discover(cfg))
+        _WORKER_WORK[ident] = work
+    _do(cfg, work, kind, arg)
+    return arg
+
+
+def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> None:
+    """Stage date ``arg`` (``kind = "stage"``) or compute and write piece ``arg``."""
     import dask
 
     from modisoft.write import write_zarr_region
 
-    ident = cfg.digest() + "|" + str(cfg.resolve(cfg.output.dir))
-    work = _WORKER_WORK.get(ident)
     with dask.config.set(scheduler="synchronous"):
-        if work is None:
-            _WORKER_WORK.clear()
-            if cfg.steps.lai == "retrieve":
-                work = _prepare(cfg, discover(cfg), _NoManifest(), lambda _m: None,
-                                resolve_grid(cfg))
-            else:
-                work = _Staged(cfg, resolve_grid(cfg), discover(cfg))
-            _WORKER_WORK[ident] = work
         if kind == "stage":
             work.stage_date(arg)
         else:
             store = cfg.resolve(cfg.output.dir) / f"{cfg.output.name}.zarr"
             write_zarr_region(work.piece(arg), store)
-    return arg
 
 
 class _NoManifest:
