@@ -9,8 +9,10 @@ worker processes.
 
 Targets on the 2-core machine: **≤ 15 minutes end to end and peak RSS ≤ 4 GiB** (the sum
 over the main process, the scheduler and the workers, sampled every 0.2 s), and peak RSS
-unchanged when the tile count doubles (``--compare-half`` also runs 11 tiles and prints
-both).
+unchanged when the tile count doubles (``--compare-half`` first runs 11 tiles; each size
+runs in a fresh interpreter, so neither inherits the other's memory, and the ratios of the
+summed peak and of each kind of process are printed).  It also prints when the summed peak
+happened and how it splits between the main process and the workers.
 
 Usage: ``python benchmarks/china_year.py [--tiles N] [--compare-half] [--workers 2]``
 """
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -60,36 +64,75 @@ memory_limit = "{memory}"
 """
 
 
+def _high_water(pid: int) -> int:
+    """The kernel's exact peak RSS of a process (``VmHWM``, Linux; 0 elsewhere): a process's
+    own peak needs no sampling, only the sum over processes does."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 class PeakRSS:
-    """Samples the summed RSS of this process and all its children."""
+    """Samples the RSS of this process and all its children, every ``every`` seconds.
+
+    Keeps the peak of the sum, each process's own peak (exact, from the kernel's high-water
+    mark where there is one), and a timeline of
+    ``(t, main, workers)`` so the moment of the summed peak can be located.
+    """
 
     def __init__(self, every: float = 0.2):
         self.every, self.peak, self._stop = every, 0, threading.Event()
         self.per_process: dict[str, int] = {}  # each process's own peak, by role
+        self.timeline: list[tuple[float, int, int]] = []
+        self.t0 = time.perf_counter()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
+            main = others = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     rss = p.memory_info().rss
-                    total += rss
-                    role = "main+scheduler" if p.pid == me.pid else \
-                        f"{'other' if 'resource_tracker' in ' '.join(p.cmdline()) else 'worker'}"\
-                        f" {p.pid}"
-                    self.per_process[role] = max(self.per_process.get(role, 0), rss)
-            self.peak = max(self.peak, total)
+                    if p.pid == me.pid:
+                        role, main = "main+scheduler", rss
+                    else:
+                        others += rss
+                        kind = "other" if "resource_tracker" in " ".join(p.cmdline()) \
+                            else "worker"
+                        role = f"{kind} {p.pid}"
+                    self.per_process[role] = max(self.per_process.get(role, 0), rss,
+                                                 _high_water(p.pid))
+            self.timeline.append((time.perf_counter() - self.t0, main, others))
+            self.peak = max(self.peak, main + others)
             time.sleep(self.every)
 
     def __enter__(self) -> PeakRSS:
+        self.t0 = time.perf_counter()
         self._t.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._t.join()
+
+    def at_peak(self) -> tuple[float, int, int]:
+        """``(t, main, workers)`` of the sample with the largest sum."""
+        return max(self.timeline, key=lambda s: s[1] + s[2])
+
+
+def _stage_at(t: float, stages: dict[str, float]) -> str:
+    """The stage running at ``t`` seconds into the run, from the run's stage times."""
+    end = 0.0
+    for name, dt in stages.items():
+        if name == "total":
+            continue
+        end += dt
+        if t <= end:
+            return name
+    return "after the run"
 
 
 def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
@@ -102,6 +145,7 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
         cfg_path.write_text(CONFIG.format(inputs=cache, tiles=tiles, out=Path(tmp) / "out",
                                           workers=workers, memory=memory))
         cfg = load_config(cfg_path)
+        start_rss = psutil.Process().memory_info().rss
         with PeakRSS() as rss:
             t1 = time.perf_counter()
             summary = run(cfg, progress=True, echo=lambda m: print(m, flush=True))
@@ -110,10 +154,25 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         n_beps = len(summary.outputs.get("beps", []))
         shutil.rmtree(out, ignore_errors=True)
+    t_peak, main_peak, others_peak = rss.at_peak()
     return {"tiles": n_tiles, "granules": len(synth.paths), "generate_s": gen, "wall_s": wall,
             "peak_rss_gib": rss.peak / 2**30, "stages": summary.timings,
             "per_process": {k: v / 2**30 for k, v in rss.per_process.items()},
-            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps}
+            "start_rss_gib": start_rss / 2**30,
+            "at_peak": {"t": t_peak, "main": main_peak / 2**30, "others": others_peak / 2**30,
+                        "stage": _stage_at(t_peak, summary.timings)},
+            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps,
+            "timeline": rss.timeline}
+
+
+def in_fresh_process(n_tiles: int, args: argparse.Namespace) -> dict:
+    """Run :func:`one_run` in a new interpreter, so no run inherits another's memory."""
+    with tempfile.TemporaryDirectory(prefix="china_year_res_") as tmp:
+        res = Path(tmp) / "result.json"
+        subprocess.run([sys.executable, __file__, "--tiles", str(n_tiles), "--workers",
+                        str(args.workers), "--memory-limit", args.memory_limit,
+                        "--cache", args.cache, "--json", str(res)], check=True)
+        return json.loads(res.read_text())
 
 
 def show(r: dict) -> None:
@@ -124,6 +183,10 @@ def show(r: dict) -> None:
     print(f"peak RSS (all processes): {r['peak_rss_gib']:.2f} GiB (target <= 4 GiB)")
     print("peak RSS per process (GiB): " + ", ".join(
         f"{k.split()[0]} {v:.2f}" for k, v in sorted(r["per_process"].items())))
+    ap_ = r["at_peak"]
+    print(f"summed peak at {ap_['t']:.0f} s ({ap_['stage']}): main+scheduler "
+          f"{ap_['main']:.2f} GiB + workers {ap_['others']:.2f} GiB; main at start "
+          f"{r['start_rss_gib']:.2f} GiB")
     print("per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
     print(f"outputs: {r['out_mb']:.0f} MB, {r['beps_files']} BEPS files; "
           f"{r['failures']} failed granules")
@@ -136,19 +199,29 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="1.5GiB", help="per worker")
     ap.add_argument("--cache", default=str(DEFAULT_CACHE))
     ap.add_argument("--compare-half", action="store_true",
-                    help="also run half the tiles and compare peak memory")
+                    help="also run half the tiles (each run in its own process) and compare "
+                         "peak memory")
+    ap.add_argument("--json", help=argparse.SUPPRESS)  # one run, result as JSON (internal)
     args = ap.parse_args()
-    cache = Path(args.cache).expanduser()
+    if args.json:
+        r = one_run(args.tiles, args.workers, args.memory_limit,
+                    Path(args.cache).expanduser())
+        Path(args.json).write_text(json.dumps(r))
+        return
     results = []
     if args.compare_half:
-        results.append(one_run(args.tiles // 2, args.workers, args.memory_limit, cache))
+        results.append(in_fresh_process(args.tiles // 2, args))
         show(results[-1])
-    results.append(one_run(args.tiles, args.workers, args.memory_limit, cache))
+    results.append(in_fresh_process(args.tiles, args))
     show(results[-1])
     if len(results) == 2:
         a, b = results
         print(f"\npeak RSS {a['tiles']} tiles: {a['peak_rss_gib']:.2f} GiB; {b['tiles']} tiles: "
               f"{b['peak_rss_gib']:.2f} GiB; ratio {b['peak_rss_gib'] / a['peak_rss_gib']:.2f}")
+        for role in ("main+scheduler", "worker"):
+            pa = max(v for k, v in a["per_process"].items() if k.startswith(role))
+            pb = max(v for k, v in b["per_process"].items() if k.startswith(role))
+            print(f"largest {role} peak: {pa:.2f} -> {pb:.2f} GiB, ratio {pb / pa:.2f}")
 
 
 if __name__ == "__main__":

@@ -340,3 +340,40 @@ def test_a_bad_granule_is_recorded_and_the_run_continues(tmp_path):
         summary.failures[0]["reason"]
     prov = json.loads(xr.open_zarr(tmp_path / "out" / "lai.zarr").attrs["modisoft_provenance"])
     assert len(prov["granules"]) == 5 and prov["failed"][0]["path"] == str(bad)
+
+
+def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkeypatch):
+    """Pieces read the stage only: a worker's first piece after the mosaic pass must not
+    carry the resample plans of that pass (their size grows with the number of tiles)."""
+    import importlib
+
+    from modisoft.pipeline.manifest import Manifest
+    from modisoft.warp import kernels, plan
+
+    runmod = importlib.import_module("modisoft.pipeline.run")  # the package exports run()
+    monkeypatch.setattr(runmod, "_WORKER_WORK", {})
+    monkeypatch.setattr(runmod, "_WORKER_KIND", [""])
+    cfg = load_config(write_config(tmp_path, formats='["zarr"]'))
+    out = cfg.resolve(cfg.output.dir)
+    out.mkdir()
+    manifest = Manifest(out / "modisoft-run.json", cfg.digest(), force=True)
+    main = runmod._prepare(cfg, discover(cfg), manifest, quiet, runmod.resolve_grid(cfg))
+    main.create_stage()
+    plan.clear_plan_memory()
+    kernels.clear_entries_memory()
+    first, second = main.stage_args()[:2]
+    runmod._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
+    assert len(plan._memory) > 0  # the windows it used stay for the next date
+    runmod._task(cfg, "stage", second)
+    assert len(plan._memory) > 0  # not dropped between dates
+    seen = []
+    monkeypatch.setattr(runmod, "_do", lambda *_a: seen.append(
+        (len(plan._memory), len(kernels._entries_memory))))
+    runmod._task(cfg, "piece", (0, 16, 0, 16))
+    assert seen == [(0, 0)]
+    import zarr
+
+    stored = zarr.open_group(str(main.stage / "mosaic.zarr"), mode="r")["values"]
+    assert stored.shape[0] == len(main.stage_args())
+    assert np.any(stored[0] != stored.fill_value)  # the first date was really staged
+    assert np.all(stored[2] == stored.fill_value)  # and the third not yet

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -291,7 +292,7 @@ def _series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any
     s, c = cfg.steps, cfg.output.chunk
     name = values.name
     w = _weights(values, qa, cfg)
-    ts = min(c, 256)
+    ts = min(c, 128)  # series are independent: the block size sets memory, not values
     values = values.chunk({"time": -1, "y": ts, "x": ts})
     w = w.chunk({"time": -1, "y": ts, "x": ts})
     if s.smoother != "none":
@@ -708,10 +709,16 @@ def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
 
 
 _WORKER_WORK: dict[str, Any] = {}
+_WORKER_KIND: list[str] = [""]  # the kind of this worker's previous task
 
 
 def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
-    """One task on a worker: the run's work (built once per process), then :func:`_do`."""
+    """One task on a worker: the run's work (built once per process), then :func:`_do`.
+
+    A worker's first piece after the mosaic pass drops the in-memory resample plans of that
+    pass (pieces read the stage only), and every task hands its freed memory back to the
+    system, so what a worker holds does not creep up with the number of tasks it has run.
+    """
     import dask
 
     ident = cfg.digest() + "|" + str(cfg.resolve(cfg.output.dir))
@@ -725,8 +732,35 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
             else:  # opens no granule until a date needs it
                 work = _Staged(cfg, resolve_grid(cfg), discover(cfg))
         _WORKER_WORK[ident] = work
-    _do(cfg, work, kind, arg)
+    if kind == "piece" and _WORKER_KIND[0] == "stage":
+        _drop_caches()
+    _WORKER_KIND[0] = kind
+    try:
+        _do(cfg, work, kind, arg)
+    finally:
+        _trim()
     return arg
+
+
+def _drop_caches() -> None:
+    """Forget this process's in-memory resample plans (thread-safe: a task still using a
+    window keeps its own reference)."""
+    from modisoft.warp.kernels import clear_entries_memory
+    from modisoft.warp.plan import clear_plan_memory
+
+    clear_plan_memory()
+    clear_entries_memory()
+
+
+def _trim() -> None:
+    """Return the C heap's free memory to the system (glibc ``malloc_trim``; elsewhere a
+    no-op): numpy's freed buffers otherwise stay in this process's RSS."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "ValidRule",
     "Resampled",
     "resample_window",
+    "clear_entries_memory",
     "dense_index",
     "fuse",
     "mode_reduce",
@@ -198,6 +199,13 @@ _ENTRIES_BYTES = 256 * 2**20
 _entries_memory: OrderedDict[int, tuple] = OrderedDict()
 _entries_lock = threading.Lock()
 _entries_used = [0]
+
+
+def clear_entries_memory() -> None:
+    """Forget every expanded plan window cached in this process's memory."""
+    with _entries_lock:
+        _entries_memory.clear()
+        _entries_used[0] = 0
 
 
 def _entries(pw) -> tuple[np.ndarray, ...]:
