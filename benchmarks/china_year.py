@@ -124,15 +124,22 @@ class PeakRSS:
 
 
 def _stage_at(t: float, stages: dict[str, float]) -> str:
-    """The stage running at ``t`` seconds into the run, from the run's stage times."""
+    """The stage running at ``t`` seconds into the run, from the run's stage times.
+
+    The stages run one after the other from the start, with short gaps between them (cluster
+    start and stop, finalising the store); the last one ends the run, so it is placed back
+    from ``total``.
+    """
+    names = [n for n in stages if n != "total"]
+    total = stages.get("total")
+    if names and total is not None and t >= total - stages[names[-1]]:
+        return names[-1] if t <= total + 1 else "after the run"
     end = 0.0
-    for name, dt in stages.items():
-        if name == "total":
-            continue
-        end += dt
+    for name in names[:-1]:
+        end += stages[name]
         if t <= end:
             return name
-    return "after the run"
+    return "between stages (cluster start/stop, store finalisation)"
 
 
 def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:

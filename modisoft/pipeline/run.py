@@ -467,6 +467,11 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
                 for key in _run_tasks(cfg, work, "stage", left, client):
                     manifest.mark_done(key)
                     bar.update(1)
+            if left and getattr(client, "cluster", None) is not None:
+                # our own LocalCluster: fresh worker processes for the pieces, so what the
+                # mosaic pass left in a worker's heap (it grows with the tiles per date)
+                # does not add to the piece pass (an external cluster is left alone)
+                client.restart()
             summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
