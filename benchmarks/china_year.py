@@ -168,8 +168,7 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
             "start_rss_gib": start_rss / 2**30,
             "at_peak": {"t": t_peak, "main": main_peak / 2**30, "others": others_peak / 2**30,
                         "stage": _stage_at(t_peak, summary.timings)},
-            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps,
-            "timeline": rss.timeline}
+            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps}
 
 
 def in_fresh_process(n_tiles: int, args: argparse.Namespace) -> dict:

@@ -352,7 +352,6 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
 
     runmod = importlib.import_module("modisoft.pipeline.run")  # the package exports run()
     monkeypatch.setattr(runmod, "_WORKER_WORK", {})
-    monkeypatch.setattr(runmod, "_WORKER_KIND", [""])
     cfg = load_config(write_config(tmp_path, formats='["zarr"]'))
     out = cfg.resolve(cfg.output.dir)
     out.mkdir()
@@ -360,7 +359,6 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
     main = runmod._prepare(cfg, discover(cfg), manifest, quiet, runmod.resolve_grid(cfg))
     main.create_stage()
     plan.clear_plan_memory()
-    kernels.clear_entries_memory()
     first, second = main.stage_args()[:2]
     runmod._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
     assert len(plan._memory) > 0  # the windows it used stay for the next date

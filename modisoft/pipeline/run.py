@@ -15,6 +15,7 @@ rest.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import time
@@ -714,15 +715,15 @@ def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
 
 
 _WORKER_WORK: dict[str, Any] = {}
-_WORKER_KIND: list[str] = [""]  # the kind of this worker's previous task
 
 
 def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
     """One task on a worker: the run's work (built once per process), then :func:`_do`.
 
-    A worker's first piece after the mosaic pass drops the in-memory resample plans of that
-    pass (pieces read the stage only), and every task hands its freed memory back to the
-    system, so what a worker holds does not creep up with the number of tasks it has run.
+    A piece of a two-pass run drops the in-memory resample plans a mosaic task left (it
+    reads the stage only; an empty cache costs nothing), and every task hands its freed
+    memory back to the system, so what a worker holds does not creep up with the number of
+    tasks it has run.
     """
     import dask
 
@@ -737,9 +738,10 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
             else:  # opens no granule until a date needs it
                 work = _Staged(cfg, resolve_grid(cfg), discover(cfg))
         _WORKER_WORK[ident] = work
-    if kind == "piece" and _WORKER_KIND[0] == "stage":
-        _drop_caches()
-    _WORKER_KIND[0] = kind
+    if kind == "piece" and isinstance(work, _Staged):  # a single-pass piece mosaics itself
+        from modisoft.warp.plan import clear_plan_memory
+
+        clear_plan_memory()
     try:
         _do(cfg, work, kind, arg)
     finally:
@@ -747,25 +749,25 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
     return arg
 
 
-def _drop_caches() -> None:
-    """Forget this process's in-memory resample plans (thread-safe: a task still using a
-    window keeps its own reference)."""
-    from modisoft.warp.kernels import clear_entries_memory
-    from modisoft.warp.plan import clear_plan_memory
-
-    clear_plan_memory()
-    clear_entries_memory()
-
-
 def _trim() -> None:
     """Return the C heap's free memory to the system (glibc ``malloc_trim``; elsewhere a
     no-op): numpy's freed buffers otherwise stay in this process's RSS."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None (not Linux, or another C library)."""
     if not sys.platform.startswith("linux"):
-        return
+        return None
     import ctypes
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> None:

@@ -30,7 +30,6 @@ __all__ = [
     "ValidRule",
     "Resampled",
     "resample_window",
-    "clear_entries_memory",
     "dense_index",
     "fuse",
     "mode_reduce",
@@ -201,8 +200,8 @@ _entries_lock = threading.Lock()
 _entries_used = [0]
 
 
-def clear_entries_memory() -> None:
-    """Forget every expanded plan window cached in this process's memory."""
+def _clear_entries_memory() -> None:
+    """Forget every expanded plan window (see :func:`modisoft.warp.plan.clear_plan_memory`)."""
     with _entries_lock:
         _entries_memory.clear()
         _entries_used[0] = 0
