@@ -32,6 +32,18 @@ def test_smoothing_quicklook_example_writes_a_png(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
+def test_resampling_figure_example_writes_a_png(tmp_path):
+    """docs/examples/resampling_figure.py (the figure of docs/reference/resampling.md) runs
+    on sample_tiles/ and writes a PNG."""
+    spec = importlib.util.spec_from_file_location("resampling_figure",
+                                                  DOCS / "examples" / "resampling_figure.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.main(tmp_path / "r.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert "resampling_finer_coarser.png" in (DOCS / "reference" / "resampling.md").read_text()
+
+
 def test_national_run_tutorial_python_block_runs(tmp_path, monkeypatch):
     """The step-by-step Python of docs/tutorials/national-run.md runs on sample_tiles/ and
     gives 12 BEPS periods on the 360 x 600 grid, and the two BEPS files it names."""

@@ -23,6 +23,10 @@ def run_command(config: str, force: bool, workers: int | None, memory_limit: str
 
     Finished work is recorded in <output dir>/modisoft-run.json: rerunning the same config
     after a crash resumes where it stopped.
+
+    Exit status: 0 when done; 2 for a config error; 3 when the outputs were written but the
+    run's pixel check found output pixels without a value although a valid source pixel lies
+    under them (the dates and counts are printed and recorded in the provenance).
     """
     from modisoft.pipeline import ConfigError, discover, load_config, run
 
@@ -43,3 +47,9 @@ def run_command(config: str, force: bool, workers: int | None, memory_limit: str
     echo(summary.report())
     if summary.failures:
         click.echo(f"{len(summary.failures)} granule(s) failed; see the list above", err=True)
+    if summary.lost_total:
+        bad = ", ".join(f"{d}: {n}" for d, n in sorted(summary.lost.items()) if n)
+        click.echo(f"error: pixel check failed: {summary.lost_total} output pixel(s) got no "
+                   f"value although a valid source pixel lies under them ({bad}); the "
+                   "outputs are written but incomplete", err=True)
+        sys.exit(3)

@@ -57,6 +57,7 @@ class GridConfig:
     resolution: float | None = None
     bounds: tuple[float, float, float, float] | None = None
     like: str | None = None
+    snap: bool = True
 
 
 @dataclass(frozen=True)

@@ -257,8 +257,13 @@ def clumping_on_grid(cfg: RunConfig, grid: Any, cover: Any) -> tuple[Any, dict[s
 
 
 def build_retrieval_output(
-    cfg: RunConfig, band_stacks: dict[str, list], qa_stacks: list, grid: Any
-) -> tuple[Any, dict[str, Any]]:
+    cfg: RunConfig,
+    band_stacks: dict[str, list],
+    qa_stacks: list,
+    grid: Any,
+    *,
+    with_inputs: bool = False,
+) -> tuple[Any, ...]:
     """The run's output Dataset computed from reflectance, and the ``retrieval`` provenance.
 
     Parameters
@@ -271,18 +276,22 @@ def build_retrieval_output(
         QA stacks (only when ``[steps] weights`` is used).
     grid
         The output grid.
+    with_inputs
+        Also return the per-date retrieved LAI and its weights, as the series stage reads
+        them (for the run's pixel check).
 
     Returns
     -------
-    (xarray.Dataset, dict)
+    (xarray.Dataset, dict) or (xarray.Dataset, dict, (DataArray, DataArray))
         ``lai`` (true LAI per period), ``n_obs``, ``fill_class`` (LAI retrieval flag of pixels
-        that never had a value, 0 elsewhere); and the provenance of the retrieval step.
+        that never had a value, 0 elsewhere); the provenance of the retrieval step; with
+        ``with_inputs``, the per-date LAI and weights.
     """
     import xarray as xr
 
     from modisoft.lai import LAI_FLAGS, map_cover, retrieve_lai
     from modisoft.lai.params import data_path
-    from modisoft.pipeline.run import _mosaic_decoded, _mosaic_qa, _series_output
+    from modisoft.pipeline.run import _mosaic_decoded, _mosaic_qa, _series_inputs, _series_output
 
     lai_cfg = cfg.lai
     index = lai_cfg.index.upper()
@@ -391,4 +400,6 @@ def build_retrieval_output(
         "fill_class": "LAI retrieval flags: "
         + "; ".join(f"{k}: {v}" for k, v in LAI_FLAGS.items() if k >= 10),
     }
+    if with_inputs:
+        return out, prov, _series_inputs(cfg, lai, qa)
     return out, prov

@@ -47,6 +47,23 @@ class RunSummary:
     bands_skipped: int = 0  # pieces a resumed run found already done
     timings: dict[str, float] = field(default_factory=dict)
     dashboard: str | None = None
+    lost: dict[str, int] = field(default_factory=dict)
+    """Per date (ISO): output pixels without a value although a valid source pixel lies
+    under them (see ``docs/reference/resampling.md``, "A run checks itself"); all 0 in a
+    correct run."""
+
+    @property
+    def lost_total(self) -> int:
+        """Pixels lost over all dates (0 in a correct run)."""
+        return sum(self.lost.values())
+
+    def pixel_check(self) -> dict[str, Any]:
+        """The pixel check as recorded in the provenance of every output."""
+        bad = {d: n for d, n in sorted(self.lost.items()) if n}
+        return {"description": "per date, output pixels without a value although a valid "
+                               "source pixel lies under their centre",
+                "dates_checked": len(self.lost), "lost_pixels": self.lost_total,
+                "dates_with_losses": bad, "status": "failed" if bad else "passed"}
 
     def report(self) -> str:
         """A human summary."""
@@ -56,6 +73,14 @@ class RunSummary:
             lines.append(f"{kind}: {len(files)} file(s), e.g. {files[0]}" if files else kind)
         lines.append("stage times: " + ", ".join(f"{k} {v:.1f} s"
                                                  for k, v in self.timings.items()))
+        bad = {d: n for d, n in sorted(self.lost.items()) if n}
+        if bad:
+            lines.append(f"pixel check FAILED: {self.lost_total} output pixel(s) got no value "
+                         "although a valid source pixel lies under them:")
+            lines += [f"  {d}: {n} pixel(s)" for d, n in bad.items()]
+        else:
+            lines.append(f"pixel check: every valid source pixel reached the output "
+                         f"({len(self.lost)} date(s) checked)")
         if self.failures:
             lines.append(f"{len(self.failures)} granule(s) failed:")
             lines += [f"  {f['file']}: {f['reason']}" for f in self.failures]
@@ -72,7 +97,7 @@ def resolve_grid(cfg: RunConfig) -> Any:
             return national_grid(g.name)
         if g.like is not None:
             return grid_like(str(cfg.resolve(g.like)))
-        return grid_from_bounds(g.crs, g.resolution, g.bounds)
+        return grid_from_bounds(g.crs, g.resolution, g.bounds, snap=g.snap)
     except (ValueError, OSError) as exc:
         raise ConfigError(f"[grid]: {exc}") from None
 
@@ -244,30 +269,57 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
     return _series_output(cfg, values, classes, qa, grid)
 
 
-def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any) -> tuple[Any, Any]:
-    """Mosaic per-tile stacks of one stored layer onto ``grid`` and decode them: the
-    physical values (NaN where none) and the ``<layer>_class`` fill codes (or ``None``)."""
-    return _decode_raw(_mosaic_raw(cfg, stacks, grid))
+def _class_method(method: str) -> str:
+    """How a categorical companion (fill classes, QA, land cover) is resampled when the
+    values use ``method``: ``mode`` for the area methods, else ``nearest``."""
+    return "nearest" if method in ("nearest", "bilinear") else "mode"
 
 
-def _mosaic_raw(cfg: RunConfig, stacks: list, grid: Any, cache_dir: Any = None) -> Any:
-    """The stored values of per-tile stacks mosaicked onto ``grid`` (lazy, not decoded)."""
+def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
+                    cache_dir: Any = None) -> tuple[Any, Any]:
+    """Per-tile stacks of one stored layer decoded and mosaicked onto ``grid``: the physical
+    values (float32, NaN where none) and the ``<layer>_class`` fill codes (or ``None``).
+
+    This is exactly what a user writes with the public API,
+    ``mosaic([decode(tile)[layer] ...], grid, method=...)``: each tile is decoded at its own
+    resolution and the physical values are resampled, so an area average keeps full
+    precision (no rounding to the stored DN step). The fill classes are mosaicked beside
+    (``nearest``, or ``mode`` for the area methods) and are 0 wherever a value exists.
+    """
+    import xarray as xr
+
     from modisoft.warp import mosaic
 
     s = cfg.steps
-    return mosaic(stacks, grid, method=s.resampling, chunks=cfg.output.chunk, fuse=s.fuse,
-                  cache_dir=cache_dir)
+    decoded = [_decode_stack(raw) for raw in stacks]
+    values = mosaic([v for v, _c in decoded], grid, method=s.resampling,
+                    chunks=cfg.output.chunk, fuse=s.fuse, cache_dir=cache_dir)
+    if any(c is None for _v, c in decoded):
+        return values, None
+    classes = mosaic([c for _v, c in decoded], grid, method=_class_method(s.resampling),
+                     chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
+                     cache_dir=cache_dir)
+    zero = classes.dtype.type(0)
+    classes = xr.where(np.isfinite(values), zero, classes, keep_attrs=True) \
+        .astype(classes.dtype).rename(classes.name)
+    return values, classes
 
 
-def _decode_raw(raw: Any) -> tuple[Any, Any]:
-    """Decode a mosaic of stored values: (physical values, ``<layer>_class`` codes or None)."""
+def _decode_stack(raw: Any) -> tuple[Any, Any]:
+    """Decode one tile's stack of stored values: (physical values, ``<layer>_class`` codes or
+    None), each keeping the tile's coordinates and grid."""
     from modisoft.decode import decode
 
     name = raw.name
     raw_ds = raw.to_dataset(name=name)
     raw_ds.attrs["registry_product"] = raw.attrs.get("registry_product", "")
     dec = decode(raw_ds)
-    return dec[name], dec.get(f"{name}_class")
+    values = dec[name]
+    values.attrs.setdefault("layer", raw.attrs.get("layer", name))
+    for key in ("registry_product", "granule_id", "source"):
+        if key in raw.attrs:
+            values.attrs[key] = raw.attrs[key]
+    return values, dec.get(f"{name}_class")
 
 
 def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None) -> Any:
@@ -277,25 +329,39 @@ def _mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None
     if not qa_stacks:
         return None
     s = cfg.steps
-    qa_method = "mode" if s.resampling in ("average", "mode") else "nearest"
-    return mosaic(qa_stacks, grid, method=qa_method, chunks=cfg.output.chunk, fuse=s.fuse,
+    return mosaic(qa_stacks, grid, method=_class_method(s.resampling),
+                  chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
                   cache_dir=cache_dir)
+
+
+def _series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
+    """The per-date values and weights the series stage smooths or composites, chunked as
+    it reads them (whole series, ``min(chunk, 128)`` pixels square)."""
+    c = cfg.output.chunk
+    w = _weights(values, qa, cfg)
+    ts = min(c, 128)  # series are independent: the block size sets memory, not values
+    return (values.chunk({"time": -1, "y": ts, "x": ts}),
+            w.chunk({"time": -1, "y": ts, "x": ts}))
 
 
 def _series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
                    class_attrs: dict[str, Any] | None = None) -> Any:
-    """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid``, and the
-    output Dataset (``lai``, ``n_obs``, ``fill_class`` when ``classes`` is given)."""
+    """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid`` (the
+    whole output grid or a piece of it), and the output Dataset (``lai``, ``n_obs``,
+    ``fill_class`` when ``classes`` is given).
+
+    The output keeps ``values``' own ``x``/``y`` coordinate values (``grid`` gives only the
+    ``spatial_ref``), and every variable is checked to share them exactly
+    (``join="exact"``): coordinates recomputed for a piece can differ from the whole grid's
+    in the last bit, and a label alignment would then silently drop those rows and columns.
+    """
     import xarray as xr
 
     from modisoft.timeseries import composite, smooth
 
     s, c = cfg.steps, cfg.output.chunk
     name = values.name
-    w = _weights(values, qa, cfg)
-    ts = min(c, 128)  # series are independent: the block size sets memory, not values
-    values = values.chunk({"time": -1, "y": ts, "x": ts})
-    w = w.chunk({"time": -1, "y": ts, "x": ts})
+    values, w = _series_inputs(cfg, values, qa)
     if s.smoother != "none":
         res = smooth(values, s.smoother, weights=w, min_obs=s.min_obs, period=s.period,
                      **s.smoother_params)
@@ -304,15 +370,24 @@ def _series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any
         res = composite(values, s.period, s.reducer, weights=w)
         lai = res[name]
         n_obs = (w > 0).sum("time")
-    out = xr.Dataset(coords=grid.xarray_coords())
-    out["lai"] = lai.astype("float32").chunk({"time": -1, "y": c, "x": c})
+    space = grid.xarray_coords()
+    if (values.sizes["y"], values.sizes["x"]) != grid.shape:
+        raise ValueError(f"values {values.shape} are not on the grid {grid.shape}")
+    space["x"], space["y"] = values["x"].variable, values["y"].variable
+    out = xr.Dataset(coords=space)
+
+    def place(arr: Any) -> Any:  # positional, never aligned by label
+        xr.align(arr, values.isel(time=0, drop=True), join="exact")
+        return arr
+
+    out["lai"] = place(lai).astype("float32").chunk({"time": -1, "y": c, "x": c})
     out["lai"].attrs = {"long_name": "leaf area index (one-sided)", "units": "m2 m-2",
                         "grid_mapping": "spatial_ref"}
-    out["n_obs"] = n_obs.astype("int16").chunk({"y": c, "x": c})
+    out["n_obs"] = place(n_obs).astype("int16").chunk({"y": c, "x": c})
     out["n_obs"].attrs = {"long_name": "usable observations in the series", "units": "1",
                           "grid_mapping": "spatial_ref"}
     if classes is not None:
-        fc = xr.apply_ufunc(dominant_fill_class, classes.chunk({"time": -1}),
+        fc = xr.apply_ufunc(dominant_fill_class, place(classes).chunk({"time": -1}),
                             input_core_dims=[["time"]], dask="parallelized",
                             output_dtypes=[classes.dtype])
         out["fill_class"] = fc.chunk({"y": c, "x": c})
@@ -465,7 +540,8 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
             with click.progressbar(length=len(dates), label="mosaic dates", show_pos=True,
                                    file=None if progress else _Null()) as bar:
                 bar.update(len(dates) - len(left))
-                for key in _run_tasks(cfg, work, "stage", left, client):
+                for key, lost in _run_tasks(cfg, work, "stage", left, client):
+                    manifest.data.setdefault("lost", {})[key] = lost
                     manifest.mark_done(key)
                     bar.update(1)
             if left and getattr(client, "cluster", None) is not None:
@@ -478,12 +554,15 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
                                file=None if progress else _Null()) as bar:
             bar.update(summary.bands_skipped)
-            for key in _run_tasks(cfg, work, "piece", todo, client):
+            for key, lost in _run_tasks(cfg, work, "piece", todo, client):
+                manifest.data.setdefault("lost", {})[key] = lost
                 manifest.mark_done(key)
                 bar.update(1)
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
         on_cluster = client is not None
+    summary.lost = _lost_by_date(manifest, work)
+    prov.extra["pixel_check"] = summary.pixel_check()
     if not manifest.is_done("zarr"):
         finalize_zarr(store, provenance=prov)
         manifest.mark_done("zarr")
@@ -503,6 +582,18 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     return summary
 
 
+def _lost_by_date(manifest: Manifest, work: Any) -> dict[str, int]:
+    """The pixel check of every finished task in the manifest, summed per date."""
+    total: dict[str, int] = {}
+    if getattr(work, "dates", 0):
+        total = {str(t): 0 for t in work.times.astype("datetime64[D]")}
+    for key, per_date in manifest.data.get("lost", {}).items():
+        if manifest.is_done(key):
+            for day, n in per_date.items():
+                total[day] = total.get(day, 0) + int(n)
+    return total
+
+
 def stage_path(cfg: RunConfig) -> Path:
     """Where a product run keeps its per-date mosaics between the two passes (removed when the
     Zarr store is complete)."""
@@ -518,23 +609,33 @@ class _SinglePass:
 
     dates = 0
 
-    def __init__(self, full: Any, used: list, retrieval: Any) -> None:
+    def __init__(self, full: Any, used: list, retrieval: Any,
+                 series_inputs: tuple[Any, Any] | None = None) -> None:
         self.full, self.used, self.retrieval = full, used, retrieval
+        self.series_inputs = series_inputs
 
-    def piece(self, box: tuple[int, int, int, int]) -> Any:
+    def piece(self, box: tuple[int, int, int, int]) -> tuple[Any, Any, Any]:
+        """The lazy output of one piece, and the per-date values and weights it was made
+        from (for :func:`_lost_in_series`)."""
         r0, r1, c0, c1 = box
-        return self.full.isel(y=slice(r0, r1), x=slice(c0, c1))
+        sl = {"y": slice(r0, r1), "x": slice(c0, c1)}
+        inputs = self.series_inputs
+        if inputs is None:
+            return self.full.isel(sl), None, None
+        return self.full.isel(sl), inputs[0].isel(sl), inputs[1].isel(sl)
 
 
 class _Staged:
     """A product run in two passes, each reading its inputs once.
 
     Pass 1 (:meth:`stage_date`, one task per date) reads each granule of the date once,
-    applies the QA rule and mosaics the date onto the whole grid, one output chunk at a time,
-    into a temporary Zarr store of stored values (resample plans cached on disk beside it).
-    Pass 2 (:meth:`piece`, one task per piece) decodes a piece's full time series from that
-    store and composites or smooths it.  A single pass would re-read and re-mask every
-    granule for every piece it overlaps (about ten times at China scale).
+    applies the QA rule, decodes it and mosaics the date onto the whole grid with
+    :func:`~modisoft.warp.mosaic` (the same call as the public API), one output chunk at a
+    time, into a temporary Zarr store of physical values and fill classes (resample plans
+    cached on disk beside it).  Pass 2 (:meth:`piece`, one task per piece) reads a piece's
+    full time series from that store and composites or smooths it.  A single pass would
+    re-read and re-mask every granule for every piece it overlaps (about ten times at China
+    scale).
 
     No process holds more than one date's granules: a date task opens only that date's; a
     piece needs none, only the layers' attributes (from the first date's granules) and the
@@ -590,22 +691,33 @@ class _Staged:
                               .assign_coords(time=times) for key, r in first.items()}
         return self._template
 
-    def _open_date(self, day: str) -> dict[str, Any]:
-        """The lazy mosaics of one date's granules (QA applied at source)."""
+    def _open_date(self, day: str, stacks: list | None = None) -> dict[str, Any]:
+        """The lazy mosaics of one date's granules (QA applied at source, decoded):
+        ``values``, ``classes`` (fill classes, when the layer has them), ``qa`` (when the
+        QA gives weights)."""
+        if stacks is None:
+            stacks = self._date_stacks(day)
+        lai, qa = stacks
+        plans = str(self.stage / "plans")
+        values, classes = _mosaic_decoded(self.cfg, lai, self.grid, cache_dir=plans)
+        staged = {"values": values}
+        if classes is not None:
+            staged["classes"] = classes
+        qa_mosaic = _mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
+        if qa_mosaic is not None:
+            staged["qa"] = qa_mosaic
+        return staged
+
+    def _date_stacks(self, day: str) -> tuple[list, list]:
         from datetime import date
 
         lai, qa, _used = _open_stacks(self.cfg, self._sub(date.fromisoformat(day)),
                                       _NoManifest(), lambda _m: None)
-        plans = str(self.stage / "plans")
-        raw = {"values": _mosaic_raw(self.cfg, lai, self.grid, cache_dir=plans)}
-        qa_raw = _mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
-        if qa_raw is not None:
-            raw["qa"] = qa_raw
-        return raw
+        return lai, qa
 
-    def _output(self, raw: dict[str, Any], grid: Any) -> Any:
-        values, classes = _decode_raw(raw["values"])
-        return _series_output(self.cfg, values, classes, raw.get("qa"), grid)
+    def _output(self, staged: dict[str, Any], grid: Any) -> Any:
+        return _series_output(self.cfg, staged["values"], staged.get("classes"),
+                              staged.get("qa"), grid)
 
     def create_stage(self) -> None:
         """An empty stage store (replacing any earlier one)."""
@@ -631,25 +743,38 @@ class _Staged:
         """The pass-1 tasks: ``(time index, ISO date)`` of every date."""
         return [(k, str(t)) for k, t in enumerate(self.times.astype("datetime64[D]"))]
 
-    def stage_date(self, arg: tuple[int, str]) -> None:
-        """Pass 1: mosaic date ``arg = (k, ISO date)`` of every staged layer into the stage."""
+    def stage_date(self, arg: tuple[int, str]) -> dict[str, int]:
+        """Pass 1: mosaic date ``arg = (k, ISO date)`` of every staged layer into the stage.
+
+        Returns ``{ISO date: pixels lost}``: output pixels whose centre lies on a valid
+        source pixel (a ``nearest`` lookup, :func:`_lost_in_mosaic`) but that the date's
+        mosaic left without a value (0 for a correct run, whatever the method).
+        """
         import zarr
 
         k, day = arg
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
-        for key, raw in self._open_date(day).items():
-            group[key][k:k + 1] = raw.data.compute()
+        stacks = self._date_stacks(day)
+        values = None
+        for key, staged in self._open_date(day, stacks).items():
+            data = staged.data.compute()
+            group[key][k:k + 1] = data
+            if key == "values":
+                values = data
+        return {day: _lost_in_mosaic(self.cfg, stacks[0], self.grid, values)}
 
-    def piece(self, box: tuple[int, int, int, int]) -> Any:
-        """Pass 2: the lazy output of one piece, from the staged mosaics."""
+    def piece(self, box: tuple[int, int, int, int]) -> tuple[Any, Any, Any]:
+        """Pass 2: the lazy output of one piece, from the staged mosaics, and the per-date
+        values and weights it is made from (for :func:`_lost_in_series`)."""
         import dask.array as da
 
         r0, r1, c0, c1 = box
         path = str(self.stage / "mosaic.zarr")
-        raw = {key: r.copy(data=da.from_zarr(path, component=key))
-                     .isel(y=slice(r0, r1), x=slice(c0, c1))
-               for key, r in self.raw.items()}
-        return self._output(raw, self.grid[r0:r1, c0:c1])
+        staged = {key: r.copy(data=da.from_zarr(path, component=key))
+                  .isel(y=slice(r0, r1), x=slice(c0, c1))
+                  for key, r in self.raw.items()}
+        values, w = _series_inputs(self.cfg, staged["values"], staged.get("qa"))
+        return self._output(staged, self.grid[r0:r1, c0:c1]), values, w
 
     def remove_stage(self) -> None:
         import shutil
@@ -664,8 +789,9 @@ def _prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str]
         from modisoft.pipeline.retrieve import build_retrieval_output, open_reflectance
 
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
-        full, retrieval = build_retrieval_output(cfg, bands, qa, grid)
-        return _SinglePass(full, used, retrieval)
+        full, retrieval, inputs = build_retrieval_output(cfg, bands, qa, grid,
+                                                         with_inputs=True)
+        return _SinglePass(full, used, retrieval, inputs)
     return _Staged(cfg, grid, inv, manifest, echo)
 
 
@@ -688,9 +814,10 @@ def _pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, i
 
 
 def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
-               client: Any) -> Iterator[str]:
+               client: Any) -> Iterator[tuple[str, dict[str, int]]]:
     """Run ``todo`` (``(manifest key, argument)``) tasks of ``kind`` (``"stage"``: a date of
-    pass 1, ``"piece"``: a piece of pass 2); yield each key as soon as its work is on disk.
+    pass 1, ``"piece"``: a piece of pass 2); yield each key as soon as its work is on disk,
+    with the pixels it lost per date (see :func:`_do`).
 
     Without a client the tasks run here on ``work``, one after the other, on the synchronous
     scheduler. With a dask.distributed client each is one task: the worker rebuilds the work from
@@ -700,8 +827,7 @@ def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
     """
     if client is None:
         for key, arg in todo:
-            _do(cfg, work, kind, arg)
-            yield key
+            yield key, _do(cfg, work, kind, arg)
         return
     from distributed import as_completed
 
@@ -710,8 +836,7 @@ def _run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
                for key, arg in todo]
     keys = {f.key: key for f, (key, _arg) in zip(futures, todo, strict=True)}
     for fut in as_completed(futures):
-        fut.result()  # re-raises a worker's error here
-        yield keys[fut.key]
+        yield keys[fut.key], fut.result()  # re-raises a worker's error here
 
 
 _WORKER_WORK: dict[str, Any] = {}
@@ -743,10 +868,9 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
 
         clear_plan_memory()
     try:
-        _do(cfg, work, kind, arg)
+        return _do(cfg, work, kind, arg)
     finally:
         _trim()
-    return arg
 
 
 def _trim() -> None:
@@ -770,18 +894,74 @@ def _malloc_trim() -> Any:
         return None
 
 
-def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> None:
-    """Stage date ``arg`` (``kind = "stage"``) or compute and write piece ``arg``."""
+def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> dict[str, int]:
+    """Stage date ``arg`` (``kind = "stage"``) or compute and write piece ``arg``; return the
+    pixels it lost per date (:func:`_lost_in_mosaic`, :func:`_lost_in_series`)."""
     import dask
 
     from modisoft.write import write_zarr_region
 
     with dask.config.set(scheduler="synchronous"):
         if kind == "stage":
-            work.stage_date(arg)
+            return work.stage_date(arg)
+        store = cfg.resolve(cfg.output.dir) / f"{cfg.output.name}.zarr"
+        out, values, w = work.piece(arg)
+        if values is None:
+            out = out.compute()
         else:
-            store = cfg.resolve(cfg.output.dir) / f"{cfg.output.name}.zarr"
-            write_zarr_region(work.piece(arg), store)
+            out, values, w = dask.compute(out, values, w)
+        lost = _lost_in_series(cfg, out, values, w)
+        write_zarr_region(out, store)
+        return lost
+
+
+def _lost_in_mosaic(cfg: RunConfig, stacks: list, grid: Any, values: np.ndarray) -> int:
+    """Output pixels of one date (``values``: its mosaic, ``(1, y, x)``) without a value
+    although the source pixel under their centre is valid.
+
+    The source pixel under a centre is found by a ``nearest`` mosaic of the same decoded
+    tiles (GDAL's nearest rule, its own plan): every method (``average``, ``mode``, ``min``,
+    ``max``, ``bilinear``) gives a value wherever that pixel is valid, since it lies inside
+    the footprint each of them reads. For ``nearest`` runs the date's mosaic *is* that
+    lookup; the check then guards the later stages (:func:`_lost_in_series`).
+    """
+    if cfg.steps.resampling == "nearest":
+        return 0
+    from modisoft.warp import mosaic
+
+    decoded = [_decode_stack(raw)[0] for raw in stacks]
+    support = mosaic(decoded, grid, method="nearest", chunks=cfg.output.chunk,
+                     fuse="first").data.compute()
+    return int(np.count_nonzero(np.isfinite(support) & ~np.isfinite(values)))
+
+
+def _lost_in_series(cfg: RunConfig, out: Any, values: Any, w: Any) -> dict[str, int]:
+    """Per date (ISO), the pixels of a computed piece with a usable observation that date
+    (a value and a weight > 0) whose output period has no value, although the series
+    stage should have given one: always for a composite, and with a smoother wherever the
+    pixel has at least ``min_obs`` usable observations (fewer give NaN by design)."""
+    if values is None:
+        return {}
+    times = np.asarray(values["time"].values, "datetime64[ns]")
+    v = np.asarray(values.transpose("time", "y", "x").values)
+    usable = np.isfinite(v) & (np.asarray(w.transpose("time", "y", "x").values) > 0)
+    if cfg.steps.smoother != "none":
+        n = len(times)
+        min_obs = max(4, int(np.ceil(0.2 * n))) if cfg.steps.min_obs is None \
+            else int(cfg.steps.min_obs)
+        usable &= usable.sum(axis=0) >= min_obs
+    lai = np.asarray(out["lai"].transpose("time", "y", "x").values)
+    starts = np.asarray(out["time"].values, "datetime64[ns]")
+    ends = np.asarray(out["period_end"].values, "datetime64[ns]") \
+        if "period_end" in out.coords else starts
+    lost = {}
+    for t, when in enumerate(times):
+        k = int(np.searchsorted(starts, when, side="right")) - 1
+        if k < 0 or when > ends[k]:
+            continue  # a date outside every output period: not the series stage's to give
+        day = str(when.astype("datetime64[D]"))
+        lost[day] = int(np.count_nonzero(usable[t] & ~np.isfinite(lai[k])))
+    return lost
 
 
 class _NoManifest:
