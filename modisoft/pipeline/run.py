@@ -286,8 +286,6 @@ def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
     precision (no rounding to the stored DN step). The fill classes are mosaicked beside
     (``nearest``, or ``mode`` for the area methods) and are 0 wherever a value exists.
     """
-    import xarray as xr
-
     from modisoft.warp import mosaic
 
     s = cfg.steps
@@ -299,10 +297,7 @@ def _mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
     classes = mosaic([c for _v, c in decoded], grid, method=_class_method(s.resampling),
                      chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
                      cache_dir=cache_dir)
-    zero = classes.dtype.type(0)
-    classes = xr.where(np.isfinite(values), zero, classes, keep_attrs=True) \
-        .astype(classes.dtype).rename(classes.name)
-    return values, classes
+    return values, classes.where(~np.isfinite(values), classes.dtype.type(0))
 
 
 def _decode_stack(raw: Any) -> tuple[Any, Any]:
