@@ -25,7 +25,13 @@ __all__ = [
 
 
 class ModisoftError(Exception):
-    """Root of every error raised by modisoft."""
+    """Root of every error raised by modisoft.
+
+    ``exit_code`` is what the command line exits with when this error ends a command:
+    1 for a data error (the default), 2 for a usage or configuration error.
+    """
+
+    exit_code: int = 1
 
 
 class GranuleReadError(ModisoftError, OSError):
