@@ -63,7 +63,7 @@ def decode_values(raw: np.ndarray, layer: Layer) -> np.ndarray:
     >>> from modisoft.products import get_product
     >>> lai = get_product("MCD15A2H", "061").layer("Lai_500m")
     >>> decode_values(np.array([0, 35, 100, 254, 255], "uint8"), lai)
-    array([0. , 3.5, 10. , nan, nan], dtype=float32)
+    array([ 0. ,  3.5, 10. ,  nan,  nan], dtype=float32)
     """
     raw = np.asarray(raw)
     phys = layer.scaling.apply(raw) if layer.scaling is not None else raw.astype("float64")

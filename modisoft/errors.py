@@ -18,9 +18,34 @@ __all__ = [
     "UnknownLayerError",
     "UnknownGridError",
     "RegistryError",
+    "StructMetadataError",
+    "ODLSyntaxError",
+    "ConfigError",
+    "GridError",
+    "QAError",
+    "QAExpressionError",
+    "UnknownQAFieldError",
+    "UnknownQAValueError",
+    "MissingQALayerError",
+    "WarpError",
+    "MosaicError",
+    "ResamplingPolicyError",
+    "TimeSeriesError",
+    "LaiError",
+    "AvhrrFitError",
+    "CalibrationError",
+    "CurveError",
+    "SpectralIndexError",
+    "LaiParameterError",
+    "ProductLaiError",
+    "RetrievalError",
+    "OutputError",
+    "PlotError",
+    "PointOutsideGridError",
     "ModisoftWarning",
     "UnknownProductWarning",
     "IdentityMismatchWarning",
+    "RegistryMismatchWarning",
 ]
 
 
@@ -120,6 +145,141 @@ class RegistryError(ModisoftError, ValueError):
     """An inconsistent or unknown entry in the product registry."""
 
 
+class StructMetadataError(ModisoftError, ValueError):
+    """StructMetadata is present but unusable; the message says which grid and key."""
+
+
+class ODLSyntaxError(ModisoftError, ValueError):
+    """The text is not well-formed ODL; the message says where."""
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+class ConfigError(ModisoftError, ValueError):
+    """A run configuration that cannot be used (unknown key, wrong type, bad value)."""
+
+    exit_code = 2
+
+
+# --- grids, QA, warp, time series ------------------------------------------------------------
+
+
+class GridError(ModisoftError, ValueError):
+    """A grid that cannot be built or used (bad shape, bounds, tile index or template)."""
+
+
+class QAError(ModisoftError, ValueError):
+    """A QA request that cannot be satisfied (root of the QA errors)."""
+
+
+class QAExpressionError(QAError):
+    """A QA expression that does not parse or uses unsupported syntax."""
+
+
+class _KeyStr(QAError, KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class UnknownQAFieldError(_KeyStr):
+    """A field, layer key or preset name the product does not have."""
+
+
+class UnknownQAValueError(_KeyStr):
+    """A value name, or a code outside the field's bits."""
+
+
+class MissingQALayerError(_KeyStr):
+    """The product, or the dataset at hand, lacks the QA layer a predicate needs."""
+
+
+class WarpError(ModisoftError, ValueError):
+    """A reprojection or mosaic that cannot be done (root of the warp errors)."""
+
+
+class MosaicError(WarpError):
+    """Sources that cannot be mosaicked (no grid, mixed dims, unknown layer...)."""
+
+
+class ResamplingPolicyError(WarpError):
+    """A resampling method that is not allowed (or not known) for this layer or scale change."""
+
+
+class TimeSeriesError(ModisoftError, ValueError):
+    """A compositing or smoothing request that cannot be done (unknown method, bad times)."""
+
+
+# --- LAI -----------------------------------------------------------------------------------
+
+
+class LaiError(ModisoftError, ValueError):
+    """LAI from a product or from reflectance cannot be computed (root of the LAI errors)."""
+
+
+class AvhrrFitError(LaiError):
+    """Inputs of the AVHRR–MODIS relation that do not line up."""
+
+
+class CalibrationError(LaiError):
+    """Too few pairs, or a fit that did not converge to a monotone curve."""
+
+
+class CurveError(LaiError):
+    """A curve that is not monotone, lacks a parameter, or has an unknown form."""
+
+
+class SpectralIndexError(LaiError):
+    """A spectral index cannot be computed from the given layers or options."""
+
+
+class LaiParameterError(LaiError):
+    """A parameter table that cannot be used: names the file, the row and the field."""
+
+
+class ProductLaiError(LaiError):
+    """The dataset holds no known LAI layer, or no QA layer for the weights asked for."""
+
+
+class RetrievalError(LaiError):
+    """Inputs that cannot be combined (grids differ, index unknown, parameters missing)."""
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+class OutputError(ModisoftError, ValueError):
+    """An output cannot be written: bad input array, bad option, or an existing target.
+
+    Parameters
+    ----------
+    path
+        The output (file or store) concerned.
+    reason
+        What went wrong and what to do about it.
+    variable
+        The variable (layer) being written, if any.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, variable: str | None = None):
+        self.path = os.fspath(path)
+        self.reason = reason
+        self.variable = variable
+        where = self.path + (f", variable {variable!r}" if variable else "")
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason, self.variable))
+
+
+class PlotError(ModisoftError, ValueError):
+    """A quicklook cannot be drawn: bad input array, bad option or missing dependency."""
+
+
+class PointOutsideGridError(PlotError):
+    """A point given for a time series lies outside the grid."""
+
+
 class ModisoftWarning(UserWarning):
     """Root of modisoft's warnings."""
 
@@ -130,3 +290,7 @@ class UnknownProductWarning(ModisoftWarning):
 
 class IdentityMismatchWarning(ModisoftWarning):
     """The file name and the file's metadata disagree about what the granule is."""
+
+
+class RegistryMismatchWarning(UnknownProductWarning):
+    """A file's attributes disagree with the registry; the file's own attributes are used."""

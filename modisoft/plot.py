@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from modisoft import __version__
-from modisoft.errors import ModisoftError
+from modisoft._version import __version__
+from modisoft.errors import PlotError, PointOutsideGridError
 from modisoft.grids import Grid
 
 __all__ = [
@@ -53,14 +53,6 @@ CLASS_COLOURS = {
     "no_stddev": "#b08ad9",
 }
 """Colours of the MOD15 fill classes by name; other classes cycle through ``tab10``."""
-
-
-class PlotError(ModisoftError, ValueError):
-    """A quicklook cannot be drawn: bad input array, bad option or missing dependency."""
-
-
-class PointOutsideGridError(PlotError):
-    """A point given for a time series lies outside the grid."""
 
 
 def _matplotlib() -> Any:
@@ -96,7 +88,7 @@ def decimate(values: np.ndarray, max_size: int = MAX_SIZE, how: str = "mean") ->
     --------
     >>> decimate(np.arange(16.0).reshape(4, 4), 2)
     array([[ 2.5,  4.5],
-           [10.5, 12.5]])
+           [10.5, 12.5]], dtype=float32)
     """
     a = np.asarray(values)
     if a.ndim != 2:

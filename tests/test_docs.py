@@ -71,3 +71,50 @@ def test_cli_reference_is_generated_from_the_commands():
     spec.loader.exec_module(mod)
     page = (DOCS / "reference" / "cli.md").read_text()
     assert page == mod.render(mod.head_of(page)), "run `python docs/gen_cli.py` and commit"
+
+
+def _gen_api():
+    spec = importlib.util.spec_from_file_location("gen_api", DOCS / "gen_api.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_api_reference_is_generated_from_the_public_api():
+    page = (DOCS / "reference" / "api.md").read_text()
+    assert page == _gen_api().render(), "run `python docs/gen_api.py` and commit"
+
+
+def test_every_public_name_is_documented_and_every_error_is_a_modisoft_error():
+    import inspect
+
+    import modisoft
+
+    names = _gen_api().public_names()
+    assert {"open_granule", "decode", "national_grid", "mosaic", "qa_mask", "qa_weights",
+            "composite", "smooth", "retrieve_lai", "calibrate", "write_zarr", "write_beps",
+            "load_config", "run"} <= {n for n, _ in names}
+    undocumented = [n for n, obj in names if not (inspect.getdoc(obj) or "").strip()]
+    assert undocumented == []
+    errors = [obj for _, obj in names if inspect.isclass(obj) and issubclass(obj, Exception)
+              and not issubclass(obj, Warning)]
+    assert len(errors) >= 30
+    for err in errors[1:]:  # each is a ModisoftError and also the builtin a caller would catch
+        assert err is not modisoft.ModisoftError
+        assert issubclass(err, modisoft.ModisoftError), err
+        assert any(issubclass(err, b) for b in (ValueError, KeyError, OSError)), err
+    # every error class modisoft defines is in the one tree and exported
+    import modisoft.errors as tree
+    defined = {n for n, o in vars(tree).items() if inspect.isclass(o)
+               and issubclass(o, (Exception, Warning)) and o.__module__ == tree.__name__
+               and not n.startswith("_")}
+    assert defined <= set(modisoft.__all__)
+    import pkgutil
+
+    elsewhere = []
+    for info in pkgutil.walk_packages(modisoft.__path__, "modisoft."):
+        mod = importlib.import_module(info.name)
+        elsewhere += [f"{info.name}.{n}" for n, o in vars(mod).items() if inspect.isclass(o)
+                      and issubclass(o, (Exception, Warning)) and o.__module__ == info.name
+                      and info.name != tree.__name__]
+    assert elsewhere == []  # no error or warning class outside modisoft/errors.py

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from modisoft.errors import UnknownProductWarning
+from modisoft.errors import RegistryMismatchWarning
 from modisoft.products import Layer, Scaling
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,10 +25,6 @@ __all__ = [
     "lazy_array",
     "RegistryMismatchWarning",
 ]
-
-
-class RegistryMismatchWarning(UnknownProductWarning):
-    """A file's attributes disagree with the registry; the file's own attributes are used."""
 
 
 def layer_from_attrs(

@@ -21,6 +21,7 @@ from typing import Any
 from affine import Affine
 from pyproj import CRS
 
+from modisoft.errors import StructMetadataError
 from modisoft.grids import MODIS_SPHERE_RADIUS, Grid, sinusoidal_crs
 from modisoft.io.odl import ODLSyntaxError, parse_odl
 
@@ -68,10 +69,6 @@ _DTYPES = {
     "H5T_NATIVE_FLOAT": "float32",
     "H5T_NATIVE_DOUBLE": "float64",
 }
-
-
-class StructMetadataError(ValueError):
-    """StructMetadata is present but unusable; the message says which grid and key."""
 
 
 @dataclass(frozen=True)

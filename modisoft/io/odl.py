@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from modisoft.errors import ODLSyntaxError
+
 __all__ = ["ODLSyntaxError", "parse_odl", "join_split_attribute"]
 
 _TOKEN = re.compile(
@@ -32,10 +34,6 @@ _TOKEN = re.compile(
 
 _INT = re.compile(r"[+-]?\d+\Z")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eEdD][+-]?\d+)?\Z")
-
-
-class ODLSyntaxError(ValueError):
-    """The text is not well-formed ODL; the message says where."""
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:

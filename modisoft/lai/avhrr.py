@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import AvhrrFitError
 
 __all__ = [
     "FIT_SOURCE",
@@ -33,10 +33,6 @@ HUBER_K = 1.345  # source: Huber tuning constant for 95% efficiency (Holland & W
 MAD_TO_SIGMA = 1.4826  # source: 1/Phi^-1(3/4), consistency of the MAD for normal errors
 
 FIT_SOURCE = {0: "pixel", 1: "cover_type_fallback", 2: "none"}
-
-
-class AvhrrFitError(ModisoftError, ValueError):
-    """Inputs of the AVHRR–MODIS relation that do not line up."""
 
 
 def huber_line_fit(

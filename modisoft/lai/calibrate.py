@@ -15,15 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import CalibrationError
 from modisoft.lai.curves import FORMS, Curve, curve_lai
 from modisoft.lai.params import LaiParams
 
 __all__ = ["CalibrationError", "agreement", "fit_curve", "calibrate"]
-
-
-class CalibrationError(ModisoftError, ValueError):
-    """Too few pairs, or a fit that did not converge to a monotone curve."""
 
 
 def agreement(pred: Any, ref: Any) -> dict[str, float]:

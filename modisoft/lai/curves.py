@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import CurveError
 
 __all__ = ["FORMS", "FLAG", "Curve", "CurveError", "curve_lai", "curve_index"]
 
@@ -47,10 +47,6 @@ FORMS = {
 
 FLAG = {"retrieved": 0, "saturated": 1, "below_soil": 2}
 """Per-pixel outcome of :func:`curve_lai` (0 = inside the curve's range)."""
-
-
-class CurveError(ModisoftError, ValueError):
-    """A curve that is not monotone, lacks a parameter, or has an unknown form."""
 
 
 @dataclass(frozen=True)

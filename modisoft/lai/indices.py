@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import SpectralIndexError
 
 __all__ = [
     "INDICES",
@@ -54,10 +54,6 @@ REASONS = {
     2: "negative reflectance",
     3: "zero denominator",
 }
-
-
-class SpectralIndexError(ModisoftError, ValueError):
-    """A spectral index cannot be computed from the given layers or options."""
 
 
 def _f64(*arrays: Any) -> list[np.ndarray]:

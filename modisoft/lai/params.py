@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import LaiParameterError
 from modisoft.lai.curves import Curve, CurveError
 
 __all__ = [
@@ -53,10 +53,6 @@ UNMAPPED = 255
 DEFAULT_CURVES = "default_curves.toml"
 DEFAULT_CLUMPING = "clumping_by_cover.toml"
 DEFAULT_LANDCOVER = "landcover_mcd12q1.toml"
-
-
-class LaiParameterError(ModisoftError, ValueError):
-    """A parameter table that cannot be used: names the file, the row and the field."""
 
 
 def data_path(name: str) -> Path:

@@ -20,17 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import ModisoftError, ProductLaiError
 
 __all__ = ["LAI_LAYERS", "ProductLaiError", "product_lai", "product_lai_stack"]
 
 LAI_LAYERS = ("Lai_500m", "Lai_1km", "Lai", "LAI")
 """LAI layer names, tried in this order."""
 _GOOD = ("good_lai", "lai_ok")
-
-
-class ProductLaiError(ModisoftError, ValueError):
-    """The dataset holds no known LAI layer, or no QA layer for the weights asked for."""
 
 
 def _lai_layer(ds: Any) -> str:
@@ -136,7 +132,8 @@ def product_lai_stack(
     import pandas as pd
     import xarray as xr
 
-    from modisoft import open_granule, parse_filename
+    from modisoft.catalog import parse_filename
+    from modisoft.io.granule import open_granule
 
     if not paths:
         raise ProductLaiError("no granules given")

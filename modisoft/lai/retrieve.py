@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import RetrievalError
 from modisoft.lai.cover import decode_polder_clumping, map_cover
 from modisoft.lai.curves import Curve, curve_lai
 from modisoft.lai.indices import spectral_index
@@ -31,10 +31,6 @@ LAI_FLAGS = {
     13: "clumping invalid at this pixel (POLDER 253/254/255 or fill)",
     14: "no curve for this cover type and index",
 }
-
-
-class RetrievalError(ModisoftError, ValueError):
-    """Inputs that cannot be combined (grids differ, index unknown, parameters missing)."""
 
 
 def retrieve_kernel(

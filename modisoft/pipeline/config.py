@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import ConfigError
 
 __all__ = [
     "ConfigError",
@@ -28,10 +28,6 @@ __all__ = [
     "LaiConfig",
     "load_config",
 ]
-
-
-class ConfigError(ModisoftError, ValueError):
-    """A run configuration that cannot be used (unknown key, wrong type, bad value)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Literal
 
 import numpy as np
 
+from modisoft.errors import RegistryError
+
 __all__ = [
     "Convention",
     "LayerKind",
@@ -66,9 +68,9 @@ class Scaling:
 
     def __post_init__(self) -> None:
         if self.convention not in ("hdfeos", "cf", "divide"):
-            raise ValueError(f"unknown unpacking convention {self.convention!r}")
+            raise RegistryError(f"unknown unpacking convention {self.convention!r}")
         if self.convention == "divide" and self.scale == 0:
-            raise ValueError("a divide scaling needs a non-zero scale")
+            raise RegistryError("a divide scaling needs a non-zero scale")
 
     def apply(self, stored: np.ndarray) -> np.ndarray:
         """Stored values (any numeric dtype) → physical values in float64."""
@@ -128,18 +130,19 @@ class BitField:
         object.__setattr__(self, "values", _frozen(self.values))
         object.__setattr__(self, "names", _frozen(self.names))
         if self.start < 0 or self.length < 1:
-            raise ValueError(f"bit field {self.name!r}: start >= 0 and length >= 1 required")
+            raise RegistryError(f"bit field {self.name!r}: start >= 0 and length >= 1 required")
         if not self.name.isidentifier():
-            raise ValueError(f"bit field {self.name!r}: the name must be an identifier")
+            raise RegistryError(f"bit field {self.name!r}: the name must be an identifier")
         bad = [c for c in (*self.values, *self.names) if not 0 <= c < (1 << self.length)]
         if bad:
-            raise ValueError(f"bit field {self.name!r}: codes {bad} do not fit {self.length} bits")
+            raise RegistryError(
+                f"bit field {self.name!r}: codes {bad} do not fit {self.length} bits")
         labels = list(self.labels.values())
         odd = [lab for lab in labels if not lab.isidentifier() or keyword.iskeyword(lab)]
         if odd:
-            raise ValueError(f"bit field {self.name!r}: value names {odd} are not identifiers")
+            raise RegistryError(f"bit field {self.name!r}: value names {odd} are not identifiers")
         if len(set(labels)) != len(labels):
-            raise ValueError(f"bit field {self.name!r}: value names are not unique: {labels}")
+            raise RegistryError(f"bit field {self.name!r}: value names are not unique: {labels}")
 
     @property
     def mask(self) -> int:
@@ -221,13 +224,13 @@ class Layer:
         object.__setattr__(self, "class_values", _frozen(self.class_values))
         names = [b.name for b in self.bit_fields]
         if len(set(names)) != len(names):
-            raise ValueError(f"layer {self.name!r}: duplicate bit field names {names}")
+            raise RegistryError(f"layer {self.name!r}: duplicate bit field names {names}")
         object.__setattr__(self, "deviations", _frozen(self.deviations))
         if self.kind not in ("value", "qa", "class"):
-            raise ValueError(f"layer {self.name!r}: unknown kind {self.kind!r}")
+            raise RegistryError(f"layer {self.name!r}: unknown kind {self.kind!r}")
         np.dtype(self.dtype)  # raises TypeError on a bad name
         if self.keeps_classes and any(c.code == 0 for c in self.fill_classes):
-            raise ValueError(f"layer {self.name!r}: fill class code 0 clashes with 'valid'")
+            raise RegistryError(f"layer {self.name!r}: fill class code 0 clashes with 'valid'")
 
     @property
     def keeps_classes(self) -> bool:
@@ -268,7 +271,7 @@ class QAPreset:
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
-            raise ValueError(f"QA preset {self.name!r}: the name must be an identifier")
+            raise RegistryError(f"QA preset {self.name!r}: the name must be an identifier")
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,7 @@ class WeightScheme:
         object.__setattr__(self, "rules", tuple((str(e), float(w)) for e, w in self.rules))
         for _, w in (*self.rules, ("default", self.default)):
             if not 0.0 <= w <= 1.0:
-                raise ValueError(f"weight scheme {self.name!r}: weight {w} outside [0, 1]")
+                raise RegistryError(f"weight scheme {self.name!r}: weight {w} outside [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -349,7 +352,7 @@ class Product:
         object.__setattr__(self, "grids", _frozen(self.grids))
         names = [lyr.name for lyr in self.layers]
         if len(set(names)) != len(names):
-            raise ValueError(f"{self.name}.{self.collection}: duplicate layer names")
+            raise RegistryError(f"{self.name}.{self.collection}: duplicate layer names")
 
     @property
     def key(self) -> tuple[str, str]:

@@ -27,7 +27,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import (
+    MissingQALayerError,
+    QAError,
+    QAExpressionError,
+    UnknownQAFieldError,
+    UnknownQAValueError,
+)
 
 __all__ = [
     "QAError",
@@ -58,31 +64,6 @@ _AST_OPS = {
     ast.In: "in",
     ast.NotIn: "not in",
 }
-
-
-class QAError(ModisoftError, ValueError):
-    """A QA request that cannot be satisfied (root of the QA errors)."""
-
-
-class QAExpressionError(QAError):
-    """A QA expression that does not parse or uses unsupported syntax."""
-
-
-class _KeyStr(QAError, KeyError):
-    def __str__(self) -> str:  # KeyError would quote the message
-        return self.args[0]
-
-
-class UnknownQAFieldError(_KeyStr):
-    """A field, layer key or preset name the product does not have."""
-
-
-class UnknownQAValueError(_KeyStr):
-    """A value name, or a code outside the field's bits."""
-
-
-class MissingQALayerError(_KeyStr):
-    """The product, or the dataset at hand, lacks the QA layer a predicate needs."""
 
 
 Value = int | str

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from modisoft.errors import QAError
+
 __all__ = [
     "as_unsigned",
     "field_dtype",
@@ -92,7 +94,7 @@ def extract_field(
     words = np.asarray(words)
     bits = as_unsigned(words).dtype.itemsize * 8
     if start < 0 or length < 1 or start + length > bits:
-        raise ValueError(f"bits {start}..{start + length - 1} do not fit a {bits}-bit word")
+        raise QAError(f"bits {start}..{start + length - 1} do not fit a {bits}-bit word")
     uw = as_unsigned(words)
     out = ((uw >> uw.dtype.type(start)) & uw.dtype.type((1 << length) - 1)).astype(
         field_dtype(length)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.errors import TimeSeriesError
 from modisoft.timeseries.composite import composite_kernel
 from modisoft.timeseries.lacc import lacc
 from modisoft.timeseries.periods import periods
@@ -263,7 +264,8 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     import xarray as xr
 
     if method not in METHODS:
-        raise ValueError(f"unknown smoothing method {method!r}; use one of {', '.join(METHODS)}")
+        raise TimeSeriesError(
+            f"unknown smoothing method {method!r}; use one of {', '.join(METHODS)}")
     stack = stack.sortby("time")
     name = stack.name or "value"
     t = stack.sizes["time"]
@@ -272,7 +274,7 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     pers = None
     if period is not None:
         if at is not None:
-            raise ValueError("give either at= or period=, not both")
+            raise TimeSeriesError("give either at= or period=, not both")
         tt = stack["time"].values.astype("datetime64[D]")
         pers = periods(period, tt.min().astype(date), tt.max().astype(date))
         at = np.arange(np.datetime64(pers[0].start), np.datetime64(pers[-1].end) + 1)

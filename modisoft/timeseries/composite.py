@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from modisoft.errors import TimeSeriesError
+
 __all__ = ["composite_kernel", "REDUCERS"]
 
 REDUCERS = ("max", "mean", "median", "qa_best")
@@ -44,7 +46,7 @@ def composite_kernel(values: np.ndarray, weights: np.ndarray | None, acq_days: n
         number of usable observations.
     """
     if reducer not in REDUCERS:
-        raise ValueError(f"unknown reducer {reducer!r}; use one of {', '.join(REDUCERS)}")
+        raise TimeSeriesError(f"unknown reducer {reducer!r}; use one of {', '.join(REDUCERS)}")
     v = np.asarray(values, "float64")
     t, n = v.shape
     w = np.where(np.isfinite(v), 1.0, 0.0) if weights is None else np.where(

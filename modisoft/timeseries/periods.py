@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
+from modisoft.errors import TimeSeriesError
+
 __all__ = ["Period", "periods"]
 
 
@@ -63,7 +65,7 @@ def periods(kind: str, start: date, end: date) -> list[Period]:
     else:
         match = re.fullmatch(r"(\d+)day", kind)
         if not match or int(match[1]) < 1:
-            raise ValueError(f"unknown period kind {kind!r}; use 'dekad' (alias 'beps10'), "
+            raise TimeSeriesError(f"unknown period kind {kind!r}; use 'dekad' (alias 'beps10'), "
                              "'pentad', 'month' or '<N>day' such as '8day'")
         n = int(match[1])
         for year in range(start.year, end.year + 1):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from modisoft.errors import TimeSeriesError
 from modisoft.timeseries.banded import solve_pentadiagonal_tm
 
 __all__ = ["difference_stencils", "whittaker", "whittaker_vcurve", "whittaker_asymmetric",
@@ -37,7 +38,7 @@ def difference_stencils(x: np.ndarray | None, n: int, t: int) -> tuple[np.ndarra
     x = np.broadcast_to(np.asarray(x, "float64"), (n, t))
     h = np.diff(x, axis=1)
     if np.any(h <= 0):
-        raise ValueError("observation positions must be strictly increasing along time")
+        raise TimeSeriesError("observation positions must be strictly increasing along time")
     h1, h2 = h[:, :-1], h[:, 1:]
     scale = ((x[:, -1] - x[:, 0]) / (t - 1))[:, None] ** 2
     return (2 * scale / (h1 * (h1 + h2)), -2 * scale / (h1 * h2), 2 * scale / (h2 * (h1 + h2)))

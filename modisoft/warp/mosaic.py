@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from affine import Affine
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import MosaicError
 from modisoft.grids import Grid
 from modisoft.warp.kernels import Resampled, ValidRule, resample_window
 from modisoft.warp.kernels import fuse as fuse_parts
@@ -40,10 +40,6 @@ from modisoft.warp.transform import _same_crs, _transformer, inverse_geotransfor
 __all__ = ["mosaic", "reproject", "MosaicError"]
 
 _PAD = 2  # source pixels added around a chunk's estimated footprint (bilinear needs 1)
-
-
-class MosaicError(ModisoftError, ValueError):
-    """Sources that cannot be mosaicked (no grid, mixed dims, unknown layer...)."""
 
 
 @dataclass

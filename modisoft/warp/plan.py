@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.errors import WarpError
 from modisoft.grids import Grid
 from modisoft.warp.kernels import ValidRule, resample_window
 from modisoft.warp.policy import METHODS, ResamplingPolicyError
@@ -276,10 +277,10 @@ class ResamplePlan:
         """
         src = np.asarray(src)
         if src.shape != self.src_grid.shape:
-            raise ValueError(f"source shape {src.shape} is not the grid's {self.src_grid.shape}")
+            raise WarpError(f"source shape {src.shape} is not the grid's {self.src_grid.shape}")
         if nodata is None:
             if src.dtype.kind != "f":
-                raise ValueError("nodata= is required for integer sources")
+                raise WarpError("nodata= is required for integer sources")
             nodata = np.nan
         rule = ValidRule(tuple(fill_codes), valid_range)
         ny, nx = self.dst_grid.shape

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import ResamplingPolicyError
 
 __all__ = [
     "METHODS",
@@ -28,10 +28,6 @@ CATEGORICAL_METHODS = ("nearest", "mode")
 FUSE_RULES = ("first", "last", "min", "max", "mean", "count")
 """How :func:`~modisoft.warp.mosaic` combines overlapping sources, per destination pixel."""
 MAX_INTERPOLATION_DOWNSAMPLING = 2.0
-
-
-class ResamplingPolicyError(ModisoftError, ValueError):
-    """A resampling method that is not allowed (or not known) for this layer or scale change."""
 
 
 def check_method(
@@ -56,7 +52,7 @@ def check_method(
     >>> check_method("average", kind="qa")
     Traceback (most recent call last):
     ...
-    modisoft.warp.policy.ResamplingPolicyError: layer is a qa layer: ...
+    modisoft.errors.ResamplingPolicyError: layer is a qa layer: ...
     """
     what = f"layer {layer!r}" if layer else "layer"
     if method == "cubic":

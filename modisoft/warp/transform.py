@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 from affine import Affine
 
+from modisoft.errors import WarpError
 from modisoft.grids import Grid
 
 __all__ = ["PixelMapper", "inverse_geotransform", "GDAL_EPS"]
@@ -41,7 +42,7 @@ def inverse_geotransform(t: Affine) -> tuple[float, ...]:
         return (-gt[0] / gt[1], 1.0 / gt[1], 0.0, -gt[3] / gt[5], 0.0, 1.0 / gt[5])
     det = gt[1] * gt[5] - gt[2] * gt[4]
     if det == 0:
-        raise ValueError(f"singular geotransform {gt}")
+        raise WarpError(f"singular geotransform {gt}")
     inv = 1.0 / det
     return (
         (gt[2] * gt[3] - gt[0] * gt[5]) * inv,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import ModisoftError
+from modisoft.errors import OutputError
 from modisoft.grids import Grid
 
 __all__ = ["OutputError", "atomic_file", "temp_sibling", "as_dataset", "grid_of", "sha256"]
@@ -23,30 +23,6 @@ __all__ = ["OutputError", "atomic_file", "temp_sibling", "as_dataset", "grid_of"
 CF_CONVENTIONS = "CF-1.8"
 PROVENANCE_ATTR = "modisoft_provenance"
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-class OutputError(ModisoftError, ValueError):
-    """An output cannot be written: bad input array, bad option, or an existing target.
-
-    Parameters
-    ----------
-    path
-        The output (file or store) concerned.
-    reason
-        What went wrong and what to do about it.
-    variable
-        The variable (layer) being written, if any.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str, variable: str | None = None):
-        self.path = os.fspath(path)
-        self.reason = reason
-        self.variable = variable
-        where = self.path + (f", variable {variable!r}" if variable else "")
-        super().__init__(f"{where}: {reason}")
-
-    def __reduce__(self):
-        return (type(self), (self.path, self.reason, self.variable))
 
 
 def temp_sibling(path: Path) -> Path:
