@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from modisoft import Granule, Grid
 from modisoft.write import OutputError, Provenance, software_versions
-from modisoft.write._common import atomic_file
+from modisoft.write._common import atomic_path
 
 GDALINFO = shutil.which("gdalinfo")
 GDAL_TRANSLATE = shutil.which("gdal_translate")
@@ -146,7 +146,7 @@ def assert_gdal_georef(target: str, kind: str, *, exact: bool = True) -> dict:
 # --------------------------------------------------------------------------------------------
 def test_atomic_file_renames_on_success(tmp_path):
     target = tmp_path / "out.bin"
-    with atomic_file(target) as tmp:
+    with atomic_path(target) as tmp:
         assert tmp.parent == tmp_path and tmp != target
         tmp.write_bytes(b"abc")
         assert not target.exists()
@@ -157,7 +157,7 @@ def test_atomic_file_renames_on_success(tmp_path):
 def test_atomic_file_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_bytes(b"partial")
         raise RuntimeError("crash")
     assert target.read_bytes() == b"old"
@@ -167,9 +167,9 @@ def test_atomic_file_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
 def test_atomic_file_refuses_to_overwrite_when_asked(tmp_path):
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
-    with pytest.raises(OutputError, match="exists"), atomic_file(target, overwrite=False):
+    with pytest.raises(OutputError, match="exists"), atomic_path(target, overwrite=False):
         pass
-    with pytest.raises(OutputError, match="does not exist"), atomic_file(tmp_path / "no" / "f"):
+    with pytest.raises(OutputError, match="does not exist"), atomic_path(tmp_path / "no" / "f"):
         pass
 
 
