@@ -26,6 +26,7 @@ from modisoft.grids.national import (
     NATIONAL_GRIDS,
     china_albers_crs,
     national_grid,
+    tile_ids,
 )
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "national_grid",
     "grid_from_bounds",
     "grid_like",
+    "tile_ids",
 ]

@@ -3,6 +3,8 @@ of China (``reference/GRIDS.md`` §2-3)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyproj import CRS
 
 from modisoft.grids.core import Grid, grid_from_bounds
@@ -14,6 +16,7 @@ __all__ = [
     "NATIONAL_GRIDS",
     "china_albers_crs",
     "national_grid",
+    "tile_ids",
 ]
 
 
@@ -80,3 +83,21 @@ def national_grid(name: str) -> Grid:
             f"unknown national grid {name!r}; named grids: {', '.join(sorted(NATIONAL_GRIDS))}"
         ) from None
     return grid_from_bounds(crs, res, bounds)
+
+
+def tile_ids(spec: str | Sequence[str]) -> list[str]:
+    """Tile ids from a preset name (``"china19"``, see :data:`CHINA_TILE_PRESETS`), a
+    comma-separated list (``"h26v05,h27v05"``) or a sequence of ids.
+
+    Examples
+    --------
+    >>> tile_ids("h26v05, h27v05")
+    ['h26v05', 'h27v05']
+    >>> len(tile_ids("china19"))
+    19
+    """
+    if isinstance(spec, str):
+        if spec in CHINA_TILE_PRESETS:
+            return [f"h{h:02d}v{v:02d}" for h, v in CHINA_TILE_PRESETS[spec]]
+        spec = spec.split(",")
+    return [t.strip() for t in spec if t.strip()]

@@ -1,10 +1,15 @@
-"""``modisoft run CONFIG.toml``."""
+"""``modisoft run CONFIG.toml``: a national run (the library side is :mod:`modisoft.pipeline`)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from modisoft.cli.options import verbosity, verbosity_options
+
+__all__ = ["run_command", "EXIT_INCOMPLETE"]
+
+EXIT_INCOMPLETE = 3
+"""Outputs written, but the run's pixel check found pixels without a value."""
 
 
 @click.command("run")
@@ -16,40 +21,39 @@ import click
 @click.option("--scheduler", default=None,
               help="Address of an existing dask.distributed scheduler (tcp://host:port).")
 @click.option("--dry-run", is_flag=True, help="Only list the granules and what is missing.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
-def run_command(config: str, force: bool, workers: int | None, memory_limit: str | None,
-                scheduler: str | None, dry_run: bool, quiet: bool) -> None:
+@verbosity_options
+@click.pass_context
+def run_command(ctx: click.Context, config: str, force: bool, workers: int | None,
+                memory_limit: str | None, scheduler: str | None, dry_run: bool) -> None:
     """Run a national LAI job from a TOML config (see docs/reference/config.md).
 
     Finished work is recorded in <output dir>/modisoft-run.json: rerunning the same config
-    after a crash resumes where it stopped.
+    after a crash resumes where it stopped.  -q: no progress bars or messages.
 
     Exit status: 0 when done; 2 for a config error; 3 when the outputs were written but the
     run's pixel check found output pixels without a value although a valid source pixel lies
     under them (the dates and counts are printed and recorded in the provenance).
     """
-    from modisoft.pipeline import ConfigError, discover, load_config, run
+    from modisoft.pipeline import discover, load_config, run
+
+    quiet = verbosity(ctx)["quiet"]
 
     def echo(msg: str) -> None:
         if not quiet:
             click.echo(msg)
 
-    try:
-        cfg = load_config(config)
-        if dry_run:
-            click.echo(discover(cfg).report())
-            return
-        summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
-                      memory_limit=memory_limit, progress=not quiet, echo=echo)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    cfg = load_config(config)
+    if dry_run:
+        click.echo(discover(cfg).report())
+        return
+    summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
+                  memory_limit=memory_limit, progress=not quiet, echo=echo)
     echo(summary.report())
     if summary.failures:
         click.echo(f"{len(summary.failures)} granule(s) failed; see the list above", err=True)
     if summary.lost_total:
         bad = ", ".join(f"{d}: {n}" for d, n in sorted(summary.lost.items()) if n)
-        click.echo(f"error: pixel check failed: {summary.lost_total} output pixel(s) got no "
-                   f"value although a valid source pixel lies under them ({bad}); the "
+        click.echo(f"modisoft: error: pixel check failed: {summary.lost_total} output pixel(s) "
+                   f"got no value although a valid source pixel lies under them ({bad}); the "
                    "outputs are written but incomplete", err=True)
-        sys.exit(3)
+        ctx.exit(EXIT_INCOMPLETE)
