@@ -173,6 +173,48 @@ def test_atomic_file_refuses_to_overwrite_when_asked(tmp_path):
         pass
 
 
+def test_atomic_path_replaces_a_directory_and_keeps_a_suffix(tmp_path):
+    store = tmp_path / "s.zarr"
+    store.mkdir()
+    (store / "old").write_text("old")
+    with atomic_path(store) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("new")
+        assert (store / "old").exists()  # the old store stays whole until the rename
+    assert sorted(p.name for p in store.iterdir()) == ["new"]
+    assert list(tmp_path.iterdir()) == [store]
+    with atomic_path(tmp_path / "p.npz", suffix=".npz") as tmp:
+        assert tmp.name.endswith(".npz")
+        np.savez(tmp, a=np.arange(3))  # numpy would append .npz to another name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz", "s.zarr"]
+
+
+def test_write_geotiff_numpy_and_dask_agree(tmp_path):
+    import rasterio
+
+    from modisoft.write import write_geotiff
+
+    grid = Grid.from_crs("EPSG:3035", Affine(1000.0, 0, 4e6, 0, -1000.0, 3e6), (300, 200))
+    values = np.arange(2 * 300 * 200, dtype="float32").reshape(2, 300, 200)
+    opts = {"tiled": True, "blockxsize": 128, "blockysize": 128, "compress": "deflate"}
+    write_geotiff(tmp_path / "n.tif", values, grid, options=opts, descriptions=["a", "b"],
+                  tags={"K": "v"})
+    lazy = da.from_array(values, chunks=(1, 128, 64))
+    write_geotiff(tmp_path / "d.tif", lazy, grid, options=opts, descriptions=["a", "b"],
+                  tags={"K": "v"})
+    write_geotiff(tmp_path / "b.tif", lazy, grid, options=opts, blockwise=True,
+                  cog={"COMPRESS": "DEFLATE", "BLOCKSIZE": 128})
+    for name in ("n", "d", "b"):
+        with rasterio.open(tmp_path / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(), values)
+            assert src.transform == grid.transform and src.crs.to_epsg() == 3035
+            if name != "b":
+                assert src.descriptions == ("a", "b") and src.tags()["K"] == "v"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.tif", "d.tif", "n.tif"]
+    with pytest.raises(OutputError, match="exists"):
+        write_geotiff(tmp_path / "n.tif", values, grid, overwrite=False)
+
+
 # --------------------------------------------------------------------------------------------
 # provenance
 # --------------------------------------------------------------------------------------------
