@@ -68,6 +68,13 @@ def main() -> None:
     setup_logging(state["verbose"], state["quiet"])
 
 
-for _command in (info_command, qa_command, mosaic_command, smooth_command, lai_command,
-                 run_command, plot_command):
+for _command in (
+    info_command,
+    qa_command,
+    mosaic_command,
+    smooth_command,
+    lai_command,
+    run_command,
+    plot_command,
+):
     main.add_command(_command)

@@ -109,10 +109,17 @@ def mosaic_command(
     from modisoft.write.plain import write_mosaic
 
     dst = _grid(grid_name, crs, res, bounds or None, like)
-    granules = select_granules(inputs, product=product, start=start, end=end,
-                               tiles=tile_ids(tiles) if tiles else None)
-    out = mosaic(open_stacks(granules, layer), dst, method=method, fuse=fuse, chunks=chunks,
-                 cache_dir=cache_dir)
+    granules = select_granules(
+        inputs, product=product, start=start, end=end, tiles=tile_ids(tiles) if tiles else None
+    )
+    out = mosaic(
+        open_stacks(granules, layer),
+        dst,
+        method=method,
+        fuse=fuse,
+        chunks=chunks,
+        cache_dir=cache_dir,
+    )
     click.echo(
         f"{len(granules)} granules, {out.sizes['time']} dates -> {dst.shape[0]} x "
         f"{dst.shape[1]} {dst.crs.name}, {method}, fuse {fuse}",

@@ -49,10 +49,22 @@ def _quiet(ctx: click.Context, _param: Any, value: bool) -> None:
 
 def verbosity_options(f: Callable) -> Callable:
     """Add ``-v/--verbose`` (repeatable) and ``-q/--quiet`` to a command or group."""
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
-                     help="Only errors (and no progress output).")(f)
-    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_count,
-                        help="More log output (-vv: debug, and tracebacks of errors).")(f)
+    f = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_quiet,
+        help="Only errors (and no progress output).",
+    )(f)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_count,
+        help="More log output (-vv: debug, and tracebacks of errors).",
+    )(f)
 
 
 def variable(ds: Any, name: str, path: str) -> Any:

@@ -119,7 +119,6 @@ def effective_layer(info: GranuleInfo, name: str, *, warn: bool = False) -> Laye
     return own
 
 
-
 def metadata_tree(path: str, attrs: dict[str, Any], base: str) -> dict[str, Any]:
     """``CoreMetadata``/``ArchiveMetadata`` (split over ``base.0``, ``base.1``, …) parsed as
     ODL; empty when absent; :class:`MetadataError` when corrupted."""
