@@ -52,7 +52,7 @@ def _dst_grid(tiles: list[str]):
     from pyproj import Transformer
 
     from modisoft.grids import grid_from_bounds, modis_tile_grid
-    from modisoft.warp.geometry import box_ring, densify_ring
+    from modisoft.grids.geometry import box_ring, densify_ring
 
     xs, ys = [], []
     for t in tiles:

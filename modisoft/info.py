@@ -7,7 +7,9 @@ with a note saying what is missing.  Real errors (empty, truncated, corrupted) r
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,9 @@ import numpy as np
 from modisoft.errors import ModisoftError, NotHDFError
 from modisoft.io.granule import GranuleInfo, detect_format, inspect_granule
 
-__all__ = ["describe"]
+__all__ = ["describe", "describe_all", "granule_paths"]
+
+log = logging.getLogger(__name__)
 
 TEXT_EXTENSIONS = {".csv", ".txt", ".md", ".json", ".toml", ".yaml", ".yml", ".xml", ".html"}
 
@@ -171,3 +175,37 @@ def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
 def is_real_error(exc: BaseException) -> bool:
     """True for errors that should make ``modisoft info`` exit non-zero."""
     return isinstance(exc, (ModisoftError, OSError))
+
+
+def granule_paths(items: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files and folders → files: every file directly inside a folder, sorted, hidden files and
+    text files (``.md``, ``.csv``, ...) excepted; files are kept as given."""
+    paths: list[str] = []
+    for item in map(os.fspath, items):
+        if os.path.isdir(item):
+            paths.extend(
+                sorted(
+                    os.path.join(item, n)
+                    for n in os.listdir(item)
+                    if os.path.isfile(os.path.join(item, n))
+                    and not n.startswith(".")
+                    and os.path.splitext(n)[1].lower() not in TEXT_EXTENSIONS
+                )
+            )
+        else:
+            paths.append(item)
+    return paths
+
+
+def describe_all(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """:func:`describe` each file; a file that cannot be read gives
+    ``{"path", "status": "error", "error"}`` (and is logged) instead of stopping the others."""
+    results = []
+    for p in paths:
+        try:
+            d = describe(p)
+        except (OSError, ValueError) as exc:  # ModisoftError subclasses OSError/KeyError/...
+            log.error("%s", exc)
+            d = {"path": os.path.abspath(p), "status": "error", "error": str(exc)}
+        results.append(d)
+    return results

@@ -26,6 +26,7 @@ import numpy as np
 from modisoft._version import __version__
 from modisoft.errors import PlotError, PointOutsideGridError
 from modisoft.grids import Grid
+from modisoft.write._common import atomic_path
 
 __all__ = [
     "PlotError",
@@ -221,14 +222,10 @@ def _save(fig: Any, out_png: os.PathLike[str] | str, meta: dict[str, str]) -> Pa
 
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
     FigureCanvasAgg(fig)
     meta = {"Software": f"modisoft {__version__}", **meta}
-    try:
+    with atomic_path(out, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata=meta)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

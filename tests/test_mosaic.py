@@ -287,6 +287,21 @@ def test_find_granules_filters():
     assert find_granules([folder], product="MCD15A2", tiles=["h26v05"]) == []
 
 
+def test_select_granules_wants_one_product_and_a_match(tmp_path):
+    from modisoft.grids import tile_ids
+    from modisoft.warp import select_granules
+
+    folder = sample(H17).parent
+    gs = select_granules([folder], product="MCD15A2", tiles=tile_ids("h17v03, h18v03"))
+    assert {g.tile_id for g in gs} == {"h17v03", "h18v03"}
+    with pytest.raises(modisoft.ModisoftError, match="no granules match"):
+        select_granules([folder], product="MCD15A2", tiles=tile_ids("china19"))
+    for name in (H17, "MCD12Q1.A2020001.h24v07.061.2022172012059.hdf"):
+        (tmp_path / name).write_bytes(sample(name).read_bytes())
+    with pytest.raises(modisoft.ModisoftError, match="several products"):
+        select_granules([tmp_path])
+
+
 def test_cli_mosaic_geotiff_and_zarr(tmp_path):
     import rasterio
     from click.testing import CliRunner

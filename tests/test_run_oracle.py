@@ -93,7 +93,7 @@ def bounds_in(src: Grid, crs: str, shrink: float = 0.0) -> tuple[float, float, f
     shrunk by ``shrink`` of its size on every side."""
     from pyproj import CRS, Transformer
 
-    from modisoft.warp.geometry import box_ring, densify_ring
+    from modisoft.grids.geometry import box_ring, densify_ring
 
     ring = densify_ring(box_ring(*src.bounds), 2000.0)
     tr = Transformer.from_crs(src.crs, CRS.from_user_input(crs), always_xy=True)

@@ -33,8 +33,8 @@ from conftest import sample
 
 import modisoft
 from modisoft.grids import CHINA_ALBERS_PROJ, Grid, grid_from_bounds
+from modisoft.grids.geometry import box_ring, densify_ring
 from modisoft.warp import ValidRule, mosaic, reproject
-from modisoft.warp.geometry import box_ring, densify_ring
 
 pytestmark = [
     pytest.mark.gdal,

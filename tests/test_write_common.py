@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from modisoft import Granule, Grid
 from modisoft.write import OutputError, Provenance, software_versions
-from modisoft.write._common import atomic_file
+from modisoft.write._common import atomic_path
 
 GDALINFO = shutil.which("gdalinfo")
 GDAL_TRANSLATE = shutil.which("gdal_translate")
@@ -146,7 +146,7 @@ def assert_gdal_georef(target: str, kind: str, *, exact: bool = True) -> dict:
 # --------------------------------------------------------------------------------------------
 def test_atomic_file_renames_on_success(tmp_path):
     target = tmp_path / "out.bin"
-    with atomic_file(target) as tmp:
+    with atomic_path(target) as tmp:
         assert tmp.parent == tmp_path and tmp != target
         tmp.write_bytes(b"abc")
         assert not target.exists()
@@ -157,7 +157,7 @@ def test_atomic_file_renames_on_success(tmp_path):
 def test_atomic_file_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_bytes(b"partial")
         raise RuntimeError("crash")
     assert target.read_bytes() == b"old"
@@ -167,10 +167,52 @@ def test_atomic_file_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
 def test_atomic_file_refuses_to_overwrite_when_asked(tmp_path):
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
-    with pytest.raises(OutputError, match="exists"), atomic_file(target, overwrite=False):
+    with pytest.raises(OutputError, match="exists"), atomic_path(target, overwrite=False):
         pass
-    with pytest.raises(OutputError, match="does not exist"), atomic_file(tmp_path / "no" / "f"):
+    with pytest.raises(OutputError, match="does not exist"), atomic_path(tmp_path / "no" / "f"):
         pass
+
+
+def test_atomic_path_replaces_a_directory_and_keeps_a_suffix(tmp_path):
+    store = tmp_path / "s.zarr"
+    store.mkdir()
+    (store / "old").write_text("old")
+    with atomic_path(store) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("new")
+        assert (store / "old").exists()  # the old store stays whole until the rename
+    assert sorted(p.name for p in store.iterdir()) == ["new"]
+    assert list(tmp_path.iterdir()) == [store]
+    with atomic_path(tmp_path / "p.npz", suffix=".npz") as tmp:
+        assert tmp.name.endswith(".npz")
+        np.savez(tmp, a=np.arange(3))  # numpy would append .npz to another name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz", "s.zarr"]
+
+
+def test_write_geotiff_numpy_and_dask_agree(tmp_path):
+    import rasterio
+
+    from modisoft.write import write_geotiff
+
+    grid = Grid.from_crs("EPSG:3035", Affine(1000.0, 0, 4e6, 0, -1000.0, 3e6), (300, 200))
+    values = np.arange(2 * 300 * 200, dtype="float32").reshape(2, 300, 200)
+    opts = {"tiled": True, "blockxsize": 128, "blockysize": 128, "compress": "deflate"}
+    write_geotiff(tmp_path / "n.tif", values, grid, options=opts, descriptions=["a", "b"],
+                  tags={"K": "v"})
+    lazy = da.from_array(values, chunks=(1, 128, 64))
+    write_geotiff(tmp_path / "d.tif", lazy, grid, options=opts, descriptions=["a", "b"],
+                  tags={"K": "v"})
+    write_geotiff(tmp_path / "b.tif", lazy, grid, options=opts, blockwise=True,
+                  cog={"COMPRESS": "DEFLATE", "BLOCKSIZE": 128})
+    for name in ("n", "d", "b"):
+        with rasterio.open(tmp_path / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(), values)
+            assert src.transform == grid.transform and src.crs.to_epsg() == 3035
+            if name != "b":
+                assert src.descriptions == ("a", "b") and src.tags()["K"] == "v"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.tif", "d.tif", "n.tif"]
+    with pytest.raises(OutputError, match="exists"):
+        write_geotiff(tmp_path / "n.tif", values, grid, overwrite=False)
 
 
 # --------------------------------------------------------------------------------------------

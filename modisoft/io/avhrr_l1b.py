@@ -25,6 +25,7 @@ import numpy as np
 
 from modisoft.catalog import Granule
 from modisoft.errors import GranuleReadError, MetadataError
+from modisoft.io.info import GranuleInfo
 
 __all__ = ["parse_pod_header", "inspect_l1b", "open_l1b", "SATELLITE_CODES"]
 
@@ -78,10 +79,8 @@ def parse_pod_header(head: bytes) -> dict[str, Any]:
     }
 
 
-def inspect_l1b(path: str):
+def inspect_l1b(path: str) -> GranuleInfo:
     """GranuleInfo of an AVHRR level-1b file (header only)."""
-    from modisoft.io.granule import GranuleInfo
-
     name = os.path.basename(path)
     m = _NAME.match(name)
     size = os.path.getsize(path)

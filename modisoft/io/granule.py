@@ -15,26 +15,28 @@ import logging
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
+from modisoft.catalog import identity_from_metadata, parse_filename, reconcile
 from modisoft.errors import (
     GranuleReadError,
     IdentityMismatchWarning,
     MetadataError,
     NotHDFError,
-    UnknownGridError,
     UnknownLayerError,
     UnknownProductWarning,
 )
 from modisoft.grids import modis_tile_of_grid
 from modisoft.io import hdf4
-from modisoft.io._build import dataset_attrs, effective_layer, lazy_array, raw_attrs
+from modisoft.io._build import dataset_attrs, lazy_array, raw_attrs
+from modisoft.io.avhrr_l1b import inspect_l1b, open_l1b
+from modisoft.io.hdf5_readers import inspect_hdf5
 from modisoft.io.hdfeos import GridInfo, StructMetadataError, parse_struct_metadata
-from modisoft.io.odl import ODLSyntaxError, join_split_attribute, parse_odl
-from modisoft.products import Layer, Product, find_product
+from modisoft.io.info import GranuleInfo, effective_layer, metadata_tree
+from modisoft.io.odl import join_split_attribute
+from modisoft.io.swath import inspect_hdf4_swath, open_swath
+from modisoft.products import find_product
 
 __all__ = ["GranuleInfo", "inspect_granule", "open_granule", "detect_format"]
 
@@ -61,103 +63,14 @@ def detect_format(path: str) -> str:
     return "unknown"
 
 
-@dataclass(frozen=True)
-class GranuleInfo:
-    """Everything known about a granule without reading pixels.
-
-    Attributes
-    ----------
-    path, granule
-        The file and its identity (:class:`~modisoft.catalog.Granule`).
-    product
-        The registry entry, or ``None`` for an unknown product.
-    grids
-        The grids in the file (:class:`~modisoft.io.hdfeos.GridInfo`).
-    sds
-        Every SDS: name → ``{"index", "shape", "dtype", "attrs"}``.
-    core, archive
-        Parsed ``CoreMetadata`` and ``ArchiveMetadata`` (nested dicts; empty if absent).
-    """
-
-    path: str
-    granule: Granule
-    product: Product | None
-    grids: tuple[GridInfo, ...]
-    sds: dict[str, dict[str, Any]]
-    core: dict[str, Any]
-    archive: dict[str, Any]
-    hdfeos_version: str | None = None
-    format: str = "hdf4"
-    kind: str = "grid"
-    format_name: str | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def grid_layers(self) -> dict[str, list[str]]:
-        """Grid name → its fields that exist in the file and span the grid's YDim and XDim."""
-        return {
-            g.name: [
-                f.name
-                for f in g.fields
-                if f.name in self.sds and "YDim" in f.dims and "XDim" in f.dims
-            ]
-            for g in self.grids
-        }
-
-    @property
-    def non_grid_layers(self) -> list[str]:
-        """SDS that belong to no grid (e.g. MOD09GA's 1-D ``*_c`` compact layers)."""
-        if self.kind != "grid":
-            return []
-        on_grid = {n for names in self.grid_layers.values() for n in names}
-        return [n for n in self.sds if n not in on_grid]
-
-    def grid_key(self, grid: GridInfo) -> str:
-        """Short key of a grid (``"1km"``) from the registry, else its sanitised name."""
-        if self.product is not None and grid.name in self.product.grids:
-            return self.product.grids[grid.name]
-        return re.sub(r"\W+", "_", grid.name)
-
-    def find_grid(self, name: str) -> GridInfo:
-        """The grid by name or short key; raises :class:`UnknownGridError`."""
-        for g in self.grids:
-            if name in (g.name, self.grid_key(g)):
-                return g
-        raise UnknownGridError(
-            name, [f"{g.name} ({self.grid_key(g)})" for g in self.grids], self.path
-        )
-
-    def layer(self, name: str) -> Layer:
-        """The registry layer, or the file's own attributes where the registry lacks the
-        layer or the file contradicts it (see :func:`modisoft.io._build.effective_layer`)."""
-        return effective_layer(self, name)
-
-
-def _metadata_tree(path: str, attrs: dict[str, Any], base: str) -> dict[str, Any]:
-    text = join_split_attribute(attrs, base) or join_split_attribute(attrs, "Old" + base)
-    if not text:
-        return {}
-    try:
-        return parse_odl(text)
-    except ODLSyntaxError as exc:
-        raise MetadataError(
-            path, f"{base} is not valid ODL ({exc}); the metadata is corrupted"
-        ) from None
-
-
 @lru_cache(maxsize=256)
 def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
     fmt = detect_format(path)
     if fmt == "empty":
         raise NotHDFError(path, "the file is empty (0 bytes); the download probably failed")
     if fmt == "hdf5":
-        from modisoft.io.hdf5_readers import inspect_hdf5
-
         return inspect_hdf5(path)
     if fmt == "avhrr-l1b":
-        from modisoft.io.avhrr_l1b import inspect_l1b
-
         return inspect_l1b(path)
     if fmt != "hdf4":
         raise NotHDFError(
@@ -177,11 +90,9 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
         raise MetadataError(path, f"StructMetadata: {exc}") from None
     sds = {k: {**v, "key": k} for k, v in hdf4.sds_catalog(path).items()}
     if not grids:
-        from modisoft.io.swath import inspect_hdf4_swath
-
         return inspect_hdf4_swath(path, attrs, struct, sds)
-    core = _metadata_tree(path, attrs, "CoreMetadata")
-    archive = _metadata_tree(path, attrs, "ArchiveMetadata")
+    core = metadata_tree(path, attrs, "CoreMetadata")
+    archive = metadata_tree(path, attrs, "ArchiveMetadata")
     tiles = {modis_tile_of_grid(g.grid) for g in grids} - {None}
     grid_tile = tiles.pop() if len(tiles) == 1 else None
     name_id = parse_filename(path)
@@ -336,12 +247,8 @@ def open_granule(
             stacklevel=2,
         )
     if info.kind == "swath":
-        from modisoft.io.swath import open_swath
-
         return open_swath(info, layers, chunks)
     if info.kind == "l1b":
-        from modisoft.io.avhrr_l1b import open_l1b
-
         return open_l1b(info, layers, chunks)
     return _open_grids(info, layers, grid, chunks)
 

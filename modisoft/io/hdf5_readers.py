@@ -21,9 +21,11 @@ from affine import Affine
 from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
 from modisoft.errors import MetadataError
 from modisoft.grids import Grid, modis_tile_of_grid
-from modisoft.io.hdf5 import HDF5_LOCK, attr_text, h5_attrs, h5_catalog, open_h5
+from modisoft.io.hdf5 import HDF5_LOCK, attr_text, h5_attrs, h5_catalog, open_h5, read_h5_block
 from modisoft.io.hdfeos import FieldInfo, GridInfo, StructMetadataError, parse_struct_metadata
+from modisoft.io.info import GranuleInfo
 from modisoft.io.odl import ODLSyntaxError, parse_odl
+from modisoft.io.swath import inspect_gac_fdr
 from modisoft.products import find_product
 
 __all__ = ["inspect_hdf5", "cdr_grid", "grid_from_centres"]
@@ -62,22 +64,18 @@ def _root(path: str) -> tuple[dict[str, Any], dict[str, list[str]], str | None, 
     return attrs, dims, texts[0], texts[1]
 
 
-def inspect_hdf5(path: str):
+def inspect_hdf5(path: str) -> GranuleInfo:
     """Metadata of an HDF5/netCDF4 granule as a :class:`~modisoft.io.granule.GranuleInfo`."""
     attrs, dims, struct, core_text = _root(path)
     catalog = h5_catalog(path)
     if struct:
         return _inspect_hdfeos5(path, attrs, struct, core_text, catalog)
     if str(attrs.get("title", "")).startswith("AVHRR GAC L1C FDR"):
-        from modisoft.io.swath import inspect_gac_fdr
-
         return inspect_gac_fdr(path, attrs, catalog, dims)
     return _inspect_netcdf_grid(path, attrs, catalog, dims)
 
 
 def _inspect_hdfeos5(path, attrs, struct, core_text, catalog):
-    from modisoft.io.granule import GranuleInfo
-
     try:
         grids = tuple(parse_struct_metadata(struct))
     except StructMetadataError as exc:
@@ -133,8 +131,6 @@ def _inspect_hdfeos5(path, attrs, struct, core_text, catalog):
 
 def _xdim_convention(path: str, key: str, grid: Grid) -> str:
     """Whether an HDF-EOS5 ``XDim`` dataset holds pixel corners or centres (GRIDS.md §4.2)."""
-    from modisoft.io.hdf5 import read_h5_block
-
     x = read_h5_block(path, key, (slice(0, min(grid.width, 4)),)).astype("float64")
     edges = grid.transform.c + np.arange(len(x)) * grid.transform.a
     if np.allclose(x, edges, atol=1e-3):
@@ -201,8 +197,6 @@ def _coord_names(catalog: dict[str, Any], dims: dict[str, list[str]]) -> tuple[s
 
 
 def _read_1d(path: str, key: str) -> np.ndarray:
-    from modisoft.io.hdf5 import read_h5_block
-
     return read_h5_block(path, key, (slice(None),))
 
 
@@ -241,8 +235,6 @@ def _nc_identity(path: str, attrs: dict[str, Any], catalog) -> tuple[Granule, An
 
 
 def _inspect_netcdf_grid(path, attrs, catalog, dims):
-    from modisoft.io.granule import GranuleInfo
-
     names = _coord_names(catalog, dims)
     if names is None:
         raise MetadataError(

@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 
 from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
-from modisoft.errors import MetadataError
-from modisoft.io._build import dataset_attrs, effective_layer, lazy_array, raw_attrs
+from modisoft.errors import MetadataError, UnknownLayerError
+from modisoft.io._build import dataset_attrs, lazy_array, raw_attrs
+from modisoft.io.hdf5 import read_h5_block
+from modisoft.io.info import GranuleInfo, effective_layer, metadata_tree
 from modisoft.io.odl import ODLSyntaxError, parse_odl
 from modisoft.products import find_product
 
@@ -65,10 +67,8 @@ def _time(text: Any) -> datetime | None:
 
 def inspect_gac_fdr(
     path: str, attrs: dict[str, Any], catalog: dict[str, Any], dims: dict[str, list[str]]
-):
+) -> GranuleInfo:
     """GranuleInfo of an AVHRR GAC L1C FDR swath file."""
-    from modisoft.io.granule import GranuleInfo
-
     for need in ("latitude", "longitude"):
         if need not in catalog:
             raise MetadataError(path, f"GAC L1C FDR file without {need!r}: cannot geolocate")
@@ -125,8 +125,6 @@ def inspect_gac_fdr(
 
 
 def _flag_names(path: str) -> list[str]:
-    from modisoft.io.hdf5 import read_h5_block
-
     raw = read_h5_block(path, "num_flags", (slice(None), slice(None)))
     return [b"".join(row).decode("ascii", "replace").rstrip("\x00 ") for row in raw]
 
@@ -150,10 +148,10 @@ def _objects(group: Any) -> list[dict[str, Any]]:
     return out
 
 
-def inspect_hdf4_swath(path: str, attrs: dict[str, Any], struct: str, sds: dict[str, Any]):
+def inspect_hdf4_swath(
+    path: str, attrs: dict[str, Any], struct: str, sds: dict[str, Any]
+) -> GranuleInfo:
     """GranuleInfo of an HDF-EOS2 swath (MODIS level 2)."""
-    from modisoft.io.granule import GranuleInfo, _metadata_tree
-
     try:
         blocks = _swath_blocks(parse_odl(struct))
     except ODLSyntaxError as exc:
@@ -176,7 +174,7 @@ def inspect_hdf4_swath(path: str, attrs: dict[str, Any], struct: str, sds: dict[
     gdims = geo[lat]
     ddims = tuple(maps.get(d, (d, 0, 1))[0] for d in gdims)
     layers = {n: m for n, m in sds.items() if n in data and data[n] == ddims}
-    core = _metadata_tree(path, attrs, "CoreMetadata")
+    core = metadata_tree(path, attrs, "CoreMetadata")
     granule = reconcile(parse_filename(path), identity_from_metadata(path, core))
     data_shape = next((m["shape"] for m in layers.values()), None)
     if data_shape is None:
@@ -197,7 +195,7 @@ def inspect_hdf4_swath(path: str, attrs: dict[str, Any], struct: str, sds: dict[
         grids=(),
         sds={**layers, lat: sds[lat], lon: sds[lon]},
         core=core,
-        archive=_metadata_tree(path, attrs, "ArchiveMetadata"),
+        archive=metadata_tree(path, attrs, "ArchiveMetadata"),
         format="hdf4",
         kind="swath",
         format_name="HDF-EOS2 swath (HDF4)",
@@ -304,8 +302,6 @@ def open_swath(info, layers: list[str] | None, chunks: Any):
     """Open a swath GranuleInfo as a Dataset with 2-D ``lat``/``lon`` coordinates."""
     import xarray as xr
 
-    from modisoft.errors import UnknownLayerError
-
     ex = info.extra
     names = [n for n in info.sds if n not in (ex["lat"], ex["lon"])]
     for n in layers or []:
@@ -329,8 +325,6 @@ def open_swath(info, layers: list[str] | None, chunks: Any):
         ),
     }
     if ex.get("time"):
-        from modisoft.io.hdf5 import read_h5_block
-
         secs = read_h5_block(info.path, ex["time"], (slice(None),))
         times = np.array(
             [

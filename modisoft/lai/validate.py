@@ -11,6 +11,7 @@ import numpy as np
 
 from modisoft.errors import ModisoftError
 from modisoft.lai.calibrate import agreement
+from modisoft.write._common import atomic_path
 
 __all__ = ["validation_stats", "density_plot"]
 
@@ -90,5 +91,6 @@ def density_plot(
         fontsize=9,
     )
     out = Path(path)
-    fig.savefig(out, format="png")
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
     return out

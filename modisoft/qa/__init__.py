@@ -17,6 +17,7 @@ from modisoft.qa.core import (
     presets,
     qa_layer_of,
     qa_mask,
+    qa_mask_and_fill,
     qa_weights,
     resolve_product,
     weight_schemes,
@@ -33,7 +34,7 @@ from modisoft.qa.expr import (
     parse,
 )
 from modisoft.qa.kernels import decode_words, extract_field, fill_code
-from modisoft.qa.summary import qa_summary
+from modisoft.qa.summary import mask_counts, open_qa_layers, qa_summary
 
 __all__ = [
     "decode_qa",
@@ -45,6 +46,9 @@ __all__ = [
     "qa_layer_of",
     "resolve_product",
     "qa_summary",
+    "qa_mask_and_fill",
+    "open_qa_layers",
+    "mask_counts",
     "field",
     "parse",
     "Predicate",

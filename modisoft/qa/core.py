@@ -28,6 +28,7 @@ from modisoft.qa.kernels import extract_field, field_dtype, fill_code, fill_mask
 __all__ = [
     "decode_qa",
     "qa_mask",
+    "qa_mask_and_fill",
     "qa_weights",
     "where",
     "resolve_product",
@@ -468,6 +469,18 @@ def _mask_and_valid(obj: Any, predicate: Predicate | str, product: Any) -> tuple
     }
     mask.name = "qa_mask"
     return mask, valid, ctx
+
+
+def qa_mask_and_fill(
+    obj: Any, predicate: Predicate | str, *, product: Product | str | None = None
+) -> tuple[Any, Any]:
+    """:func:`qa_mask`, and where the QA words it reads are not fill (``None`` without fill).
+
+    The mask is ``False`` on fill; the second array tells fill apart from a failed test
+    (``modisoft qa --mask`` writes 255 there).
+    """
+    mask, valid, _ = _mask_and_valid(obj, predicate, product)
+    return mask, valid
 
 
 def qa_mask(obj: Any, predicate: Predicate | str, *, product: Product | str | None = None) -> Any:

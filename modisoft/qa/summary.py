@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
+from modisoft.io.granule import inspect_granule, open_granule
 from modisoft.products import Layer, Product
+from modisoft.qa.core import resolve_product
+from modisoft.qa.expr import MissingQALayerError, QAError
 from modisoft.qa.kernels import as_unsigned, extract_field, fill_mask
 
-__all__ = ["word_counts", "field_counts", "qa_summary"]
+__all__ = ["word_counts", "field_counts", "qa_summary", "open_qa_layers", "mask_counts"]
 
 
 def word_counts(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,3 +92,57 @@ def qa_summary(ds: Any, product: Product) -> dict[str, Any]:
         if names:
             out["layers"].append(_layer_summary(np.asarray(ds[names[0]].values), lyr))
     return out
+
+
+def open_qa_layers(
+    path: str | os.PathLike[str],
+    *,
+    product: Product | str | None = None,
+    layers: list[str] | tuple[str, ...] = (),
+) -> tuple[Any, Product]:
+    """Open the QA layers (those with bit fields) of a granule, and its registry product.
+
+    Parameters
+    ----------
+    path
+        The granule.
+    product
+        A registry product or ``NAME``/``NAME.COLLECTION`` for a file that does not identify
+        itself; default the file's own.
+    layers
+        Only these QA layers; default every QA layer the file has.
+
+    Returns
+    -------
+    (xarray.Dataset, Product)
+        The raw QA layers, lazily, and the product.
+
+    Raises
+    ------
+    QAError
+        For an unregistered product, or a file without (those) QA layers.
+    """
+    info = inspect_granule(path)
+    prod = resolve_product(product) if product else info.product
+    if prod is None:
+        raise QAError(f"{path}: product not in the registry; pass --product NAME")
+    names = [lyr.name for lyr in prod.qa_layers if lyr.name in info.sds]
+    unknown = [n for n in layers if n not in names]
+    if unknown:
+        raise MissingQALayerError(
+            f"{path}: no QA layer {', '.join(map(repr, unknown))}; QA layers: "
+            + ", ".join(map(repr, names))
+        )
+    names = list(layers) or names
+    if not names:
+        raise QAError(
+            f"{path}: {prod.name}.{prod.collection} has no QA layer with bit fields in this file"
+        )
+    return open_granule(path, names), prod
+
+
+def mask_counts(mask: Any, valid: Any | None) -> dict[str, int]:
+    """Pixels of a QA mask: ``total``, ``passed`` and ``fill`` (QA word is fill)."""
+    m = np.asarray(mask.values)
+    n_fill = int((~np.asarray(valid.values)).sum()) if valid is not None else 0
+    return {"total": int(m.size), "passed": int(m.sum()), "fill": n_fill}

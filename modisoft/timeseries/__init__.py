@@ -5,7 +5,14 @@ Kernels (pure numpy, many series at once): :func:`whittaker`, :func:`whittaker_v
 xarray/dask edge: :func:`composite`, :func:`interleave`, :func:`smooth`.
 """
 
-from modisoft.timeseries.api import METHODS, acquisition_days, composite, interleave, smooth
+from modisoft.timeseries.api import (
+    METHODS,
+    acquisition_days,
+    composite,
+    daily_dates,
+    interleave,
+    smooth,
+)
 from modisoft.timeseries.composite import composite_kernel
 from modisoft.timeseries.lacc import lacc
 from modisoft.timeseries.periods import Period, periods
@@ -13,5 +20,5 @@ from modisoft.timeseries.savgol import savgol_chen2004
 from modisoft.timeseries.whittaker import whittaker, whittaker_asymmetric, whittaker_vcurve
 
 __all__ = ["METHODS", "Period", "acquisition_days", "composite", "composite_kernel",
-           "interleave", "lacc", "periods", "savgol_chen2004", "smooth", "whittaker",
-           "whittaker_asymmetric", "whittaker_vcurve"]
+           "daily_dates", "interleave", "lacc", "periods", "savgol_chen2004", "smooth",
+           "whittaker", "whittaker_asymmetric", "whittaker_vcurve"]

@@ -15,7 +15,7 @@ from modisoft.timeseries.periods import periods
 from modisoft.timeseries.savgol import savgol_chen2004
 from modisoft.timeseries.whittaker import default_lambda_grid, whittaker_vcurve
 
-__all__ = ["composite", "interleave", "smooth", "acquisition_days", "METHODS"]
+__all__ = ["composite", "interleave", "smooth", "acquisition_days", "daily_dates", "METHODS"]
 
 METHODS = ("whittaker", "whittaker_asymmetric", "lacc", "savgol")
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -48,6 +48,15 @@ def acquisition_days(stack: Any, doy: Any | None = None) -> Any:
                             dims="time")
     acq = xr.where(acq < base - 1, acq + year_len, acq)
     return acq.where(doy > 0)
+
+
+def daily_dates(stack: Any) -> np.ndarray:
+    """Every day from a stack's first to its last ``time`` (``datetime64[ns]``), e.g. for
+    ``smooth(..., at=daily_dates(stack))``."""
+    import pandas as pd
+
+    t = stack["time"].values
+    return pd.date_range(t.min(), t.max(), freq="D").values.astype("datetime64[ns]")
 
 
 def interleave(*stacks: Any) -> Any:

@@ -11,7 +11,7 @@ from modisoft.warp.kernels import ValidRule
 from modisoft.warp.mosaic import MosaicError, mosaic, reproject
 from modisoft.warp.plan import ResamplePlan, clear_plan_memory
 from modisoft.warp.policy import FUSE_RULES, METHODS, ResamplingPolicyError, check_method
-from modisoft.warp.sources import find_granules, open_stacks
+from modisoft.warp.sources import find_granules, open_stacks, select_granules
 from modisoft.warp.swath import SwathPlan, resample_swath
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "METHODS",
     "FUSE_RULES",
     "find_granules",
+    "select_granules",
     "open_stacks",
 ]

@@ -36,6 +36,7 @@ from modisoft.grids import Grid
 from modisoft.warp.kernels import ValidRule, resample_window
 from modisoft.warp.policy import METHODS, ResamplingPolicyError
 from modisoft.warp.transform import GDAL_EPS, PixelMapper
+from modisoft.write._common import atomic_path
 
 __all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "PLAN_VERSION"]
 
@@ -237,19 +238,18 @@ class ResamplePlan:
         meta = path.parent / "plan.json"
         if not meta.exists():
             _atomic_write_text(meta, json.dumps(self.describe(), indent=1))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
-        if pw is None:
-            np.savez(tmp, empty=True)
-        else:
-            np.savez(
-                tmp,
-                empty=False,
-                dst_shape=np.array(pw.dst_shape),
-                src_box=np.array(pw.src_box),
-                dst_index=pw.dst_index,
-                **{f"a_{k}": v for k, v in pw.arrays.items() if not k.startswith("_")},
-            )
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            if pw is None:
+                np.savez(tmp, empty=True)
+            else:
+                np.savez(
+                    tmp,
+                    empty=False,
+                    dst_shape=np.array(pw.dst_shape),
+                    src_box=np.array(pw.src_box),
+                    dst_index=pw.dst_index,
+                    **{f"a_{k}": v for k, v in pw.arrays.items() if not k.startswith("_")},
+                )
 
     def describe(self) -> dict[str, Any]:
         """What the plan maps (written beside the on-disk cache as ``plan.json``)."""
@@ -331,9 +331,8 @@ def _remember(key: tuple, pw: PlanWindow | None) -> None:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def _point_window(method, px, py, shape, src_shape) -> PlanWindow | None:

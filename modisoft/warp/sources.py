@@ -25,7 +25,7 @@ from modisoft.catalog import Granule, parse_filename
 from modisoft.errors import GranuleReadError, ModisoftError
 from modisoft.grids import Grid
 
-__all__ = ["find_granules", "open_stacks"]
+__all__ = ["find_granules", "select_granules", "open_stacks"]
 
 _EXTENSIONS = (".hdf", ".h5", ".he5", ".nc")
 
@@ -78,6 +78,33 @@ def find_granules(
             continue
         out.append(g)
     return sorted(out, key=lambda g: (g.product or "", g.tile_id or "", g.nominal_date or date.min))
+
+
+def select_granules(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    product: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    tiles: Iterable[str] | None = None,
+) -> list[Granule]:
+    """:func:`find_granules`, checked for a mosaic: at least one granule, of one product.
+
+    Raises
+    ------
+    ModisoftError
+        When no granule matches, or the granules are of several products (give ``product``).
+    """
+    granules = find_granules(inputs, product=product, start=start, end=end, tiles=tiles)
+    if not granules:
+        raise ModisoftError("no granules match the inputs and filters")
+    products = {g.product for g in granules}
+    if len(products) > 1:
+        raise ModisoftError(
+            f"several products found ({', '.join(sorted(map(str, products)))}); choose one "
+            "(--product)"
+        )
+    return granules
 
 
 def open_stacks(

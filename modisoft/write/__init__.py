@@ -2,11 +2,13 @@
 
 Every writer takes a georeferenced ``xarray`` object (dims ``(time, y, x)`` or ``(y, x)``,
 pixel-centre ``x``/``y`` coordinates and a ``spatial_ref`` grid-mapping coordinate), writes
-under a temporary name in the target directory and renames when done, and records a
-:class:`Provenance`.  See ``docs/reference/outputs.md``.
+under a temporary name in the target directory and renames when done
+(:func:`atomic_path`, the one way modisoft writes a file), and records a :class:`Provenance`.
+:func:`write_geotiff` is the one GeoTIFF/COG writer; :func:`write_dataset` and
+:func:`write_mosaic` are the plain outputs of the commands.  See ``docs/reference/outputs.md``.
 """
 
-from modisoft.write._common import OutputError
+from modisoft.write._common import OutputError, atomic_path
 from modisoft.write.beps import (
     BEPS_D_DEKADS,
     MAX_BEPS_LAI,
@@ -19,7 +21,9 @@ from modisoft.write.beps import (
     write_beps,
 )
 from modisoft.write.cog import CogFile, write_cog
+from modisoft.write.geotiff import write_geotiff, write_mask_geotiff, write_stack_geotiff
 from modisoft.write.netcdf import write_netcdf
+from modisoft.write.plain import write_dataset, write_mosaic
 from modisoft.write.provenance import PROVENANCE_ATTR, Provenance, software_versions
 from modisoft.write.zarr_store import (
     create_zarr,
@@ -51,4 +55,10 @@ __all__ = [
     "SuffixScheme",
     "BEPS_D_DEKADS",
     "MAX_BEPS_LAI",
+    "atomic_path",
+    "write_geotiff",
+    "write_stack_geotiff",
+    "write_mask_geotiff",
+    "write_dataset",
+    "write_mosaic",
 ]

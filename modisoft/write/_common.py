@@ -18,16 +18,16 @@ import numpy as np
 from modisoft.errors import OutputError
 from modisoft.grids import Grid
 
-__all__ = ["OutputError", "atomic_file", "temp_sibling", "as_dataset", "grid_of", "sha256"]
+__all__ = ["OutputError", "atomic_path", "temp_sibling", "as_dataset", "grid_of", "sha256"]
 
 CF_CONVENTIONS = "CF-1.8"
 PROVENANCE_ATTR = "modisoft_provenance"
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-def temp_sibling(path: Path) -> Path:
+def temp_sibling(path: Path, suffix: str = "") -> Path:
     """A unique hidden temporary name in the same directory as ``path`` (same file system)."""
-    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}{suffix}")
 
 
 def remove_path(path: Path) -> None:
@@ -39,27 +39,58 @@ def remove_path(path: Path) -> None:
             path.unlink()
 
 
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Rename the finished ``tmp`` onto ``path``; an old directory (a Zarr store) is moved
+    aside first and removed after, since a rename cannot replace a non-empty directory."""
+    if path.is_dir() and not path.is_symlink():
+        old = temp_sibling(path)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        remove_path(old)
+    else:
+        os.replace(tmp, path)
+
+
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], *, overwrite: bool = True, suffix: str = ""
+) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; on success rename it onto ``path`` atomically.
 
-    If the body raises, the temporary file is removed and ``path`` is left untouched (a
-    previous complete file stays, a missing one stays missing).
+    The one way modisoft writes an output: write a file (or a directory such as a Zarr store)
+    under the yielded name, and it appears under ``path`` only when complete.  If the body
+    raises, the temporary is removed and ``path`` is left untouched (a previous complete output
+    stays, a missing one stays missing).
+
+    Parameters
+    ----------
+    path
+        The final file or directory.
+    overwrite
+        Replace an existing ``path``.
+    suffix
+        Ending of the temporary name, for writers that add an extension otherwise
+        (``numpy.savez`` appends ``.npz``).
 
     Raises
     ------
     OutputError
         If ``path`` exists and ``overwrite`` is false, or its directory does not exist.
+
+    Examples
+    --------
+    >>> with atomic_path("lai.tif") as tmp:  # doctest: +SKIP
+    ...     write_geotiff(tmp, data, grid)
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise OutputError(path, f"the directory {str(path.parent)!r} does not exist")
     if path.exists() and not overwrite:
         raise OutputError(path, "the output exists; pass overwrite=True to replace it")
-    tmp = temp_sibling(path)
+    tmp = temp_sibling(path, suffix)
     try:
         yield tmp
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
     except BaseException:
         remove_path(tmp)
         raise

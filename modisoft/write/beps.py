@@ -33,7 +33,7 @@ import numpy as np
 from modisoft.write._common import (
     OutputError,
     as_dataset,
-    atomic_file,
+    atomic_path,
     grid_of,
     period_bounds,
     sha256,
@@ -457,7 +457,7 @@ def _write_periods(
     with contextlib.ExitStack() as files:
         outs = []
         for path in paths:
-            tmp = files.enter_context(atomic_file(path, overwrite=opts.overwrite))
+            tmp = files.enter_context(atomic_path(path, overwrite=opts.overwrite))
             outs.append(files.enter_context(open(tmp, "wb")))
         counts = [
             dict.fromkeys(("valid", "clipped", "nonveg", "fill", "excluded"), 0) for _ in paths
@@ -563,7 +563,7 @@ def _write_header(path: Path, grid: Any, start: Any, end: Any, overwrite: bool) 
         ]
     )
     header = path.with_name(path.name + ".hdr")
-    with atomic_file(header, overwrite=overwrite) as tmp:
+    with atomic_path(header, overwrite=overwrite) as tmp:
         tmp.write_text(text)
     return header
 
@@ -601,6 +601,6 @@ def _write_control(
     width = max(len(label) for label, _ in rows) + 2
     text = "".join(f"{label:<{width}}{value}\n" for label, value in rows)
     path = directory / (opts.control_name or f"{stem}.con")
-    with atomic_file(path, overwrite=opts.overwrite) as tmp:
+    with atomic_path(path, overwrite=opts.overwrite) as tmp:
         tmp.write_text(text)
     return path

@@ -2,7 +2,8 @@
 
 Each period is written block by block (one dask chunk at a time) into a temporary tiled
 GeoTIFF, then GDAL's COG driver (through rasterio) copies it with overviews into a second
-temporary name, which is renamed onto the final file.  Peak memory is one block plus what the
+temporary name, which is renamed onto the final file (:func:`~modisoft.write.geotiff.
+write_geotiff`).  Peak memory is one block plus what the
 COG driver needs for overviews, not the whole country.
 """
 
@@ -16,17 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.write._common import (
-    OutputError,
-    as_dataset,
-    atomic_file,
-    grid_of,
-    iter_blocks,
-    period_bounds,
-    remove_path,
-    sha256,
-    temp_sibling,
-)
+from modisoft.write._common import OutputError, as_dataset, grid_of, period_bounds, sha256
+from modisoft.write.geotiff import write_geotiff
 from modisoft.write.provenance import PROVENANCE_ATTR, Provenance, resolve_provenance
 
 __all__ = ["write_cog", "CogFile"]
@@ -180,44 +172,23 @@ def _nodata(da: Any, nodata: Any, directory: Path, var: str) -> float | int:
 
 def _write_one(da2: Any, path: Path, grid: Any, nodata: Any, tags: dict, opts: dict, ow: bool):
     """One period: blocks → temporary tiled GeoTIFF → COG copy → atomic rename."""
-    import rasterio
-    import rasterio.shutil
-
-    profile = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": str(da2.dtype),
-        "crs": grid.crs.to_wkt(),
-        "transform": grid.transform,
-        "nodata": nodata,
+    data = da2.data
+    if not np.isnan(nodata) and np.issubdtype(data.dtype, np.floating):
+        data = np.where(np.isnan(data), nodata, data).astype(data.dtype, copy=False)
+    options = {
         "tiled": True,
         "blockxsize": opts["blocksize"],
         "blockysize": opts["blocksize"],
         "compress": "NONE",
         "BIGTIFF": "IF_SAFER",
     }
-    stage = temp_sibling(path.with_suffix(".stage.tif"))
-    data = da2.data
-    chunks = (
-        data.chunks if hasattr(data, "chunks") and data.chunks else ((grid.height,), (grid.width,))
-    )
-    try:
-        with rasterio.open(stage, "w", **profile) as dst:
-            dst.update_tags(**tags)
-            for rows, cols in iter_blocks(grid.shape, chunks):
-                block = np.asarray(data[rows, cols])
-                if not np.isnan(nodata) and np.issubdtype(block.dtype, np.floating):
-                    block = np.where(np.isnan(block), nodata, block)
-                win = rasterio.windows.Window(
-                    cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start
-                )
-                dst.write(block, 1, window=win)
-        with atomic_file(path, overwrite=ow) as tmp:
-            rasterio.shutil.copy(
-                stage, tmp, driver="COG", BLOCKSIZE=opts["blocksize"], COMPRESS=opts["compress"],
-                OVERVIEW_RESAMPLING=opts["resampling"].upper(), BIGTIFF="IF_SAFER",
-            )  # fmt: skip
-    finally:
-        remove_path(stage)
+    cog = {
+        "BLOCKSIZE": opts["blocksize"],
+        "COMPRESS": opts["compress"],
+        "OVERVIEW_RESAMPLING": opts["resampling"].upper(),
+        "BIGTIFF": "IF_SAFER",
+    }
+    write_geotiff(
+        path, data, grid, nodata=nodata, tags=tags, options=options, cog=cog, overwrite=ow,
+        blockwise=True,
+    )  # fmt: skip

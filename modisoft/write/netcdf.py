@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.write._common import atomic_file
+from modisoft.write._common import atomic_path
 from modisoft.write.cf import check_chunks, fill_value, prepare_cf, time_encoding, var_chunks
 from modisoft.write.provenance import Provenance
 
@@ -86,7 +86,7 @@ def write_netcdf(
         if var not in enc and np.issubdtype(ds[var].dtype, np.floating):
             enc[var] = {"_FillValue": None}  # CF: coordinates carry no fill value
     lazy = [str(v) for v in ds.data_vars if ds[v].chunks is not None]
-    with atomic_file(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         eager = ds.drop_vars(lazy)
         eager.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False,
                         encoding={k: v for k, v in enc.items() if k in eager.variables})

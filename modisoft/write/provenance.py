@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.grids import Grid
-from modisoft.write._common import PROVENANCE_ATTR, OutputError, atomic_file
+from modisoft.write._common import PROVENANCE_ATTR, OutputError, atomic_path
 
 __all__ = ["Provenance", "software_versions", "PROVENANCE_ATTR", "PROVENANCE_SCHEMA"]
 
@@ -228,7 +228,7 @@ class Provenance:
                 raise OutputError(path, f"sidecar key {key!r} clashes with a provenance key")
             doc[key] = _jsonable(value)
         path = Path(path)
-        with atomic_file(path) as tmp:
+        with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
         return path
 

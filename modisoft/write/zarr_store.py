@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from modisoft.write._common import OutputError, as_dataset, remove_path, temp_sibling
+from modisoft.write._common import OutputError, as_dataset, atomic_path
 from modisoft.write.cf import check_chunks, fill_value, prepare_cf, time_encoding, var_chunks
 from modisoft.write.provenance import Provenance
 
@@ -53,24 +53,6 @@ def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: An
         ds[var] = ds[var].chunk(dict(zip(ds[var].dims, shape, strict=True)))
     ds.attrs[STATUS_ATTR] = "incomplete"
     return ds, enc
-
-
-def _check_target(path: Path, overwrite: bool) -> None:
-    if not path.parent.is_dir():
-        raise OutputError(path, f"the directory {str(path.parent)!r} does not exist")
-    if path.exists() and not overwrite:
-        raise OutputError(path, "the output exists; pass overwrite=True to replace it")
-
-
-def _swap_in(tmp: Path, path: Path) -> None:
-    """Rename the finished store ``tmp`` onto ``path`` (moving an old store aside first)."""
-    if path.exists():
-        old = temp_sibling(path)
-        os.replace(path, old)
-        os.replace(tmp, path)
-        remove_path(old)
-    else:
-        os.replace(tmp, path)
 
 
 def _set_status(path: Path, status: str, provenance: Provenance | None = None) -> None:
@@ -142,16 +124,10 @@ def write_zarr(
     >>> write_zarr(lai, "lai_2012.zarr", chunks={"time": 1, "y": 512, "x": 512})  # doctest: +SKIP
     """
     path = Path(path)
-    _check_target(path, overwrite)
     ds, enc = _prepare(obj, path, name, chunks, provenance, compression_level)
-    tmp = temp_sibling(path)
-    try:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         ds.to_zarr(str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False)
         _set_status(tmp, "complete")
-        _swap_in(tmp, path)
-    except BaseException:
-        remove_path(tmp)
-        raise
     return path
 
 
@@ -200,17 +176,11 @@ def create_zarr(
     if path.exists() and if_exists == "keep":
         _check_compatible(path, ds, enc)
         return path
-    _check_target(path, overwrite=if_exists == "overwrite")
-    tmp = temp_sibling(path)
-    try:
+    with atomic_path(path, overwrite=if_exists == "overwrite") as tmp:
         ds.to_zarr(
             str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False, compute=False
         )
         _consolidate(tmp)  # array metadata is final now; readers open it without a warning
-        _swap_in(tmp, path)
-    except BaseException:
-        remove_path(tmp)
-        raise
     return path
 
 

@@ -4,36 +4,17 @@ and the AVHRR–MODIS relation.  Thin shells over :mod:`modisoft.lai`."""
 from __future__ import annotations
 
 import json
-import os
-import sys
-from typing import Any
 
 import click
 
+from modisoft.cli.options import variable, verbosity_options
+from modisoft.lai.inputs import open_input
 
-def _open(path: str, layers: list[str] | None = None) -> Any:
-    """A granule (decoded) or a NetCDF/Zarr stack."""
-    from modisoft.timeseries.cli import open_stack
-
-    if path.endswith((".nc", ".zarr")) or os.path.isdir(path):
-        return open_stack(path)
-    from modisoft import decode, open_granule
-
-    return decode(open_granule(path, layers) if layers else open_granule(path))
-
-
-def _fail(msg: str) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(2)
-
-
-def _var(ds: Any, name: str, path: str) -> Any:
-    if name not in ds:
-        _fail(f"{path}: no variable {name!r}; variables: {', '.join(map(str, ds.data_vars))}")
-    return ds[name]
+__all__ = ["lai_command"]
 
 
 @click.group("lai", context_settings={"help_option_names": ["-h", "--help"]})
+@verbosity_options
 def lai_command() -> None:
     """LAI: products with QA, retrieval from reflectance, calibration, validation, AVHRR."""
 
@@ -45,6 +26,7 @@ def lai_command() -> None:
     default=None,
     help="Curve table (default: the shipped model-derived table).",
 )
+@verbosity_options
 def curves_cmd(params: str | None) -> None:
     """List the curves of a curve table and their sources."""
     from modisoft.lai import load_curves
@@ -58,18 +40,15 @@ def curves_cmd(params: str | None) -> None:
 @lai_command.command("product")
 @click.argument("granules", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", required=True, type=click.Path(), help="Output .nc or .zarr.")
+@verbosity_options
 def product_cmd(granules: tuple[str, ...], out: str) -> None:
     """LAI product GRANULES (one tile) → (time, y, x) stack: lai, lai_class, qa_weight, qa_good."""
-    from modisoft.errors import ModisoftError
     from modisoft.lai import product_lai_stack
-    from modisoft.timeseries.cli import write_atomic
+    from modisoft.write.plain import write_dataset
 
-    try:
-        ds = product_lai_stack(list(granules))
-    except ModisoftError as exc:
-        _fail(str(exc))
+    ds = product_lai_stack(list(granules))
     ds["qa_good"] = ds["qa_good"].astype("uint8")
-    write_atomic(ds, out)
+    write_dataset(ds, out)
     click.echo(
         f"wrote {out}: {ds.sizes['time']} dates, lai valid "
         f"{int(ds.lai.notnull().sum())}, good QA {int(ds.qa_good.sum())}"
@@ -118,29 +97,26 @@ def product_cmd(granules: tuple[str, ...], out: str) -> None:
     show_default=True,
 )
 @click.option("--out", required=True, type=click.Path(), help="Output .nc or .zarr.")
+@verbosity_options
 def retrieve_cmd(
     reflectance, landcover, lc_layer, mapping_path, params, omega_path, clumping, index, out
 ) -> None:
     """Retrieve true LAI from a REFLECTANCE granule (MOD09A1, MOD13, VNP09, AVHRR …)."""
-    from modisoft.errors import ModisoftError
     from modisoft.lai import default_params, retrieve_lai
-    from modisoft.timeseries.cli import write_atomic
+    from modisoft.write.plain import write_dataset
 
-    try:
-        p = default_params(params, clumping=omega_path, mapping=lc_layer, mapping_path=mapping_path)
-        refl = _open(reflectance)
-        lc = (
-            _open(landcover, [lc_layer])
-            if not landcover.endswith((".nc", ".zarr"))
-            else _open(landcover)
-        )
-        clump = _var(_open(clumping), "clumping", clumping) if clumping else None
-        ds = retrieve_lai(
-            refl, lc, p, clumping=clump, index=index, landcover_layer=lc_layer, return_dataset=True
-        )
-    except ModisoftError as exc:
-        _fail(str(exc))
-    write_atomic(ds.drop_vars("spatial_ref", errors="ignore").compute(), out)
+    p = default_params(params, clumping=omega_path, mapping=lc_layer, mapping_path=mapping_path)
+    refl = open_input(reflectance)
+    lc = (
+        open_input(landcover, [lc_layer])
+        if not landcover.endswith((".nc", ".zarr"))
+        else open_input(landcover)
+    )
+    clump = variable(open_input(clumping), "clumping", clumping) if clumping else None
+    ds = retrieve_lai(
+        refl, lc, p, clumping=clump, index=index, landcover_layer=lc_layer, return_dataset=True
+    )
+    write_dataset(ds.drop_vars("spatial_ref", errors="ignore").compute(), out)
     click.echo(f"wrote {out}: retrieved {int((ds.lai_flag < 10).sum())} pixels")
 
 
@@ -176,43 +152,40 @@ def retrieve_cmd(
 )
 @click.option("--min-pairs", type=int, default=30, show_default=True)
 @click.option("--out", required=True, type=click.Path(), help="Output curve table (TOML).")
+@verbosity_options
 def calibrate_cmd(
     index_path, index_var, reference, reference_var, weights_var, cover_path, form, min_pairs, out
 ) -> None:
     """Fit curves per cover type against a reference LAI; write a parameter file with n, R²,
     RMSE, bias per type."""
-    from modisoft.errors import ModisoftError
     from modisoft.lai import calibrate, default_params, write_curves
 
-    try:
-        p = default_params()
-        idx = _var(_open(index_path), index_var, index_path)
-        ref_ds = _open(reference)
-        ref = _var(ref_ds, reference_var, reference)
-        w = _var(ref_ds, weights_var, reference).values if weights_var else None
-        cov = _var(_open(cover_path), "cover", cover_path)
-        curves, stats = calibrate(
-            idx.values,
-            ref.values,
-            cov.values,
-            p,
-            index_name=index_var,
-            forms=form,
-            weights=w,
-            min_pairs=min_pairs,
-        )
-        if not curves:
-            _fail(f"no cover type had {min_pairs} pairs: {stats}")
-        write_curves(
-            curves,
-            out,
-            header={
-                "title": "calibrated by modisoft lai calibrate",
-                "source": f"reference {reference}",
-            },
-        )
-    except ModisoftError as exc:
-        _fail(str(exc))
+    p = default_params()
+    idx = variable(open_input(index_path), index_var, index_path)
+    ref_ds = open_input(reference)
+    ref = variable(ref_ds, reference_var, reference)
+    w = variable(ref_ds, weights_var, reference).values if weights_var else None
+    cov = variable(open_input(cover_path), "cover", cover_path)
+    curves, stats = calibrate(
+        idx.values,
+        ref.values,
+        cov.values,
+        p,
+        index_name=index_var,
+        forms=form,
+        weights=w,
+        min_pairs=min_pairs,
+    )
+    if not curves:
+        raise click.ClickException(f"no cover type had {min_pairs} pairs: {stats}")
+    write_curves(
+        curves,
+        out,
+        header={
+            "title": "calibrated by modisoft lai calibrate",
+            "source": f"reference {reference}",
+        },
+    )
     click.echo(json.dumps(stats, indent=2))
 
 
@@ -229,13 +202,14 @@ def calibrate_cmd(
     help="Stack with variable 'cover' for per-type statistics.",
 )
 @click.option("--plot", type=click.Path(), default=None, help="Write a density PNG here.")
+@verbosity_options
 def validate_cmd(retrieved, reference, var, reference_var, cover_path, plot) -> None:
     """RMSE, bias, R² of RETRIEVED vs REFERENCE LAI per cover type (JSON on stdout)."""
     from modisoft.lai import default_params, density_plot, validation_stats
 
-    a = _var(_open(retrieved), var, retrieved)
-    b = _var(_open(reference), reference_var, reference)
-    cov = _var(_open(cover_path), "cover", cover_path) if cover_path else None
+    a = variable(open_input(retrieved), var, retrieved)
+    b = variable(open_input(reference), reference_var, reference)
+    cov = variable(open_input(cover_path), "cover", cover_path) if cover_path else None
     stats = validation_stats(a, b, cov, default_params().mapping.cover_types)
     if plot:
         density_plot(a, b, plot, stats=stats["all"])
@@ -250,21 +224,22 @@ def validate_cmd(retrieved, reference, var, reference_var, cover_path, plot) -> 
 @click.option("--n-min", type=int, default=10, show_default=True)
 @click.option("--r2-min", type=float, default=0.5, show_default=True)
 @click.option("--out", required=True, type=click.Path())
+@verbosity_options
 def avhrr_cmd(stack, sr_var, lai_var, overlap, n_min, r2_min, out) -> None:
     """Tie AVHRR SR to MODIS LAI pixel by pixel over --overlap; apply to the whole series.
 
     STACK holds (time, y, x) SR_AVHRR and MODIS LAI (NaN where not good), optionally 'cover'.
     """
     from modisoft.lai import apply_avhrr_relation, fit_avhrr_relation
-    from modisoft.timeseries.cli import write_atomic
+    from modisoft.write.plain import write_dataset
 
-    ds = _open(stack)
-    sr, lai = _var(ds, sr_var, stack), _var(ds, lai_var, stack)
+    ds = open_input(stack)
+    sr, lai = variable(ds, sr_var, stack), variable(ds, lai_var, stack)
     start, _, end = overlap.partition(":")
     sel = {"time": slice(start or None, end or None)}
     rel = fit_avhrr_relation(sr.sel(sel), lai.sel(sel), ds.get("cover"), n_min=n_min, r2_min=r2_min)
     res = rel.assign(lai=apply_avhrr_relation(sr, rel))
-    write_atomic(res.compute(), out)
+    write_dataset(res.compute(), out)
     counts = {
         v: int((rel.fit_source == k).sum())
         for k, v in {0: "pixel", 1: "fallback", 2: "none"}.items()

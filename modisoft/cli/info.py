@@ -1,36 +1,16 @@
-"""The ``modisoft`` command: thin shells over the library."""
+"""``modisoft info``: describe granules (the library side is :mod:`modisoft.info`)."""
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from typing import Any
 
 import click
 
-from modisoft import __version__
+from modisoft.cli.options import verbosity_options
+from modisoft.info import describe_all, granule_paths
 
-log = logging.getLogger("modisoft")
-
-
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = (
-        logging.ERROR
-        if quiet
-        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING)
-    )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("modisoft").setLevel(level)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="modisoft")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-def main(verbose: int, quiet: bool) -> None:
-    """modisoft: satellite granules to LAI maps for carbon-cycle models."""
-    _setup_logging(verbose, quiet)
+__all__ = ["info_command"]
 
 
 def _fmt_layer(lyr: dict[str, Any]) -> str:
@@ -102,10 +82,12 @@ def _print_text(d: dict[str, Any]) -> None:
         click.echo(f"  note        {n}")
 
 
-@main.command()
+@click.command("info")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one entry per file).")
-def info(files: tuple[str, ...], as_json: bool) -> None:
+@verbosity_options
+@click.pass_context
+def info_command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     """Describe granules: product, tile, dates, grids and layers.
 
     FILES may be files or folders (every file directly inside is described, text files such as
@@ -113,66 +95,24 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
     any file could not be read (empty, truncated, corrupted); files that are recognised but not
     fully readable yet are described as far as possible and do not fail the command.
     """
-    import os
-
-    from modisoft.info import TEXT_EXTENSIONS, describe
-
-    paths: list[str] = []
-    for f in files:
-        if os.path.isdir(f):
-            paths.extend(
-                sorted(
-                    os.path.join(f, n)
-                    for n in os.listdir(f)
-                    if os.path.isfile(os.path.join(f, n))
-                    and not n.startswith(".")
-                    and os.path.splitext(n)[1].lower() not in TEXT_EXTENSIONS
-                )
-            )
-        else:
-            paths.append(f)
-    results, failed = [], 0
-    for p in paths:
-        try:
-            d = describe(p)
-        except (OSError, ValueError) as exc:  # ModisoftError subclasses OSError/KeyError/...
-            failed += 1
-            log.error("%s", exc)
-            d = {"path": os.path.abspath(p), "status": "error", "error": str(exc)}
-        results.append(d)
-        if not as_json:
+    results = describe_all(granule_paths(files))
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+    else:
+        for d in results:
             if d["status"] == "error":
                 click.echo(f"{d['path']}\n  ERROR       {d['error']}")
             else:
                 _print_text(d)
-    if as_json:
-        click.echo(json.dumps(results, indent=2, default=str))
-    elif len(paths) > 1:
-        ok = sum(r["status"] == "ok" for r in results)
-        part = sum(r["status"] == "partial" for r in results)
-        skipped = sum(r["status"] == "skipped" for r in results)
-        click.echo(
-            f"{len(paths)} files: {ok} read, {part} partly read (format not fully "
-            f"supported yet), {skipped} skipped (not granules), {failed} failed",
-            err=True,
-        )
-    if failed:
-        sys.exit(1)
+        if len(results) > 1:
+            click.echo(_totals(results), err=True)
+    if any(r["status"] == "error" for r in results):
+        ctx.exit(1)
 
 
-# Subcommands that live beside their library modules register here, one line each.
-# (keep this block: other commands are added below it)
-from modisoft.lai.cli import lai_command  # noqa: E402
-from modisoft.pipeline.cli import run_command  # noqa: E402
-from modisoft.plot_cli import plot_command  # noqa: E402
-from modisoft.qa.cli import qa_command  # noqa: E402
-from modisoft.timeseries.cli import smooth_command  # noqa: E402
-from modisoft.warp.cli import mosaic_command  # noqa: E402
-
-for _command in (qa_command, mosaic_command, smooth_command, lai_command, run_command,
-                 plot_command):
-    main.add_command(_command)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def _totals(results: list[dict[str, Any]]) -> str:
+    n = {s: sum(r["status"] == s for r in results) for s in ("ok", "partial", "skipped", "error")}
+    return (
+        f"{len(results)} files: {n['ok']} read, {n['partial']} partly read (format not fully "
+        f"supported yet), {n['skipped']} skipped (not granules), {n['error']} failed"
+    )

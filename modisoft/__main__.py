@@ -1,0 +1,5 @@
+"""``python -m modisoft``."""
+
+from modisoft.cli import main
+
+main()

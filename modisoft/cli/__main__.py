@@ -1,0 +1,5 @@
+"""``python -m modisoft.cli``."""
+
+from modisoft.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""Named national grids and tile sets: China Albers at 1 km / 500 m / 250 m and the MODIS tiles
+of China (``reference/GRIDS.md`` §2-3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyproj import CRS
+
+from modisoft.grids.core import Grid, grid_from_bounds
+
+__all__ = [
+    "CHINA_TILE_PRESETS",
+    "CHINA_ALBERS_PROJ",
+    "CHINA_ALBERS_BOUNDS",
+    "NATIONAL_GRIDS",
+    "china_albers_crs",
+    "national_grid",
+    "tile_ids",
+]
+
+
+def _tiles(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((int(t[1:3]), int(t[4:6])) for t in text.split())
+
+
+_CHINA_18 = (
+    "h23v04 h23v05 h24v04 h24v05 h25v03 h25v04 h25v05 h25v06 h26v03 h26v04 h26v05 h26v06 "
+    "h27v04 h27v05 h27v06 h28v05 h28v06 h28v07"
+)
+CHINA_TILE_PRESETS: dict[str, tuple[tuple[int, int], ...]] = {
+    "china18": _tiles(_CHINA_18),
+    "china19": _tiles(_CHINA_18 + " h29v06"),
+    "china22": _tiles(_CHINA_18 + " h29v06 h29v07 h28v08 h29v08"),
+}
+"""MODIS tiles of China (GRIDS.md §2, computed): mainland + Hainan (18), + Taiwan (19),
++ South China Sea islands (22)."""
+
+CHINA_ALBERS_PROJ = (
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=krass +units=m +no_defs"
+)
+"""China Albers equal-area on the Krasovsky ellipsoid (GRIDS.md §3.1; no EPSG code)."""
+
+CHINA_ALBERS_BOUNDS = (-2750000.0, 1750000.0, 2300000.0, 6050000.0)
+"""Outer edges ``(left, bottom, right, top)`` in metres of the named China Albers grids (choice).
+
+Computed: the extreme points of mainland China, Hainan and Taiwan (Pamir 73.50° E 39.38° N →
+x −2622762; Fuyuan 134.77° E 48.45° N → x 2182968; Hainan 109.5° E 18.15° N → y 1875438; the
+Amur north of Mohe → y ≈ 5950711) plus at least 100 km, snapped to 10 km so that the 1 km,
+500 m and 250 m grids share their edges."""
+
+
+def china_albers_crs(ellps: str = "krass") -> CRS:
+    """The China Albers CRS; ``ellps="WGS84"`` gives the WGS84 variant (GRIDS.md §3.1).
+
+    Examples
+    --------
+    >>> china_albers_crs().to_epsg() is None
+    True
+    """
+    return CRS.from_proj4(CHINA_ALBERS_PROJ.replace("+ellps=krass", f"+ellps={ellps}"))
+
+
+NATIONAL_GRIDS: dict[str, tuple[str, float, tuple[float, float, float, float]]] = {
+    f"china_albers_{name}": (CHINA_ALBERS_PROJ, res, CHINA_ALBERS_BOUNDS)
+    for name, res in (("1km", 1000.0), ("500m", 500.0), ("250m", 250.0))
+}
+"""Named national grids: name → (CRS, resolution in CRS units, outer-edge bounds)."""
+
+
+def national_grid(name: str) -> Grid:
+    """A named national grid, e.g. ``"china_albers_1km"`` (see :data:`NATIONAL_GRIDS`).
+
+    Examples
+    --------
+    >>> national_grid("china_albers_1km").shape
+    (4300, 5050)
+    """
+    try:
+        crs, res, bounds = NATIONAL_GRIDS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown national grid {name!r}; named grids: {', '.join(sorted(NATIONAL_GRIDS))}"
+        ) from None
+    return grid_from_bounds(crs, res, bounds)
+
+
+def tile_ids(spec: str | Sequence[str]) -> list[str]:
+    """Tile ids from a preset name (``"china19"``, see :data:`CHINA_TILE_PRESETS`), a
+    comma-separated list (``"h26v05,h27v05"``) or a sequence of ids.
+
+    Examples
+    --------
+    >>> tile_ids("h26v05, h27v05")
+    ['h26v05', 'h27v05']
+    >>> len(tile_ids("china19"))
+    19
+    """
+    if isinstance(spec, str):
+        if spec in CHINA_TILE_PRESETS:
+            return [f"h{h:02d}v{v:02d}" for h, v in CHINA_TILE_PRESETS[spec]]
+        spec = spec.split(",")
+    return [t.strip() for t in spec if t.strip()]
