@@ -38,9 +38,10 @@ def open_for_plot(path: str | os.PathLike[str]) -> Any:
     if ext in (".tif", ".tiff"):
         return open_geotiff(p)
     if ext in (".hdf", ".h5", ".he5"):
-        import modisoft
+        from modisoft.decode import decode
+        from modisoft.io.granule import open_granule
 
-        return modisoft.decode(modisoft.open_granule(p))
+        return decode(open_granule(p))
     raise PlotError(f"{p}: cannot plot {ext or 'this'} files; give a Zarr, NetCDF or GeoTIFF")
 
 

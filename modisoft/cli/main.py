@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from modisoft import __version__
+from modisoft._version import __version__
 from modisoft.cli.info import info_command
 from modisoft.cli.lai import lai_command
 from modisoft.cli.mosaic import mosaic_command

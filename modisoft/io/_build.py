@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft._version import __version__
 from modisoft.catalog import odl_value
 from modisoft.io.hdf4 import HDF4Array
 from modisoft.io.hdf5 import H5Array
@@ -60,7 +61,6 @@ _FORMATS = {"hdf4": "HDF-EOS2 (HDF4)", "hdf5": "HDF5/netCDF4"}
 
 def dataset_attrs(info: GranuleInfo, grid_names: list[str]) -> dict[str, Any]:
     """Identity and provenance attributes of an opened granule."""
-    import modisoft  # the version, looked up once the package is initialised
 
     st = os.stat(info.path)
     attrs: dict[str, Any] = {
@@ -69,7 +69,7 @@ def dataset_attrs(info: GranuleInfo, grid_names: list[str]) -> dict[str, Any]:
         "source_path": info.path,
         "source_size_bytes": int(st.st_size),
         "format": info.format_name or _FORMATS.get(info.format, info.format),
-        "history": f"opened by modisoft {modisoft.__version__}",
+        "history": f"opened by modisoft {__version__}",
         **info.granule.to_attrs(),
     }
     if grid_names:

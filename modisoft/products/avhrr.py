@@ -25,16 +25,31 @@ Sources and status:
 
 from __future__ import annotations
 
-from modisoft.products.model import BitField, Layer, Product, Scaling
+from modisoft.products.model import BitField, Layer, Product, QAPreset, Scaling, WeightScheme
 from modisoft.products.qa_bits import (
-    AVHRR_CDR_PRESETS,
-    AVHRR_CDR_WEIGHTS,
-    AVHRR_LAI_PRESETS,
-    AVHRR_LAI_WEIGHTS,
     MOD11_PRESETS,
     MOD11_QC,
     MOD11_WEIGHTS,
 )
+
+# --- NOAA CDR AVHRR (QA.md §4) ----------------------------------------------------------------
+
+AVHRR_CDR_PRESETS = (
+    QAPreset(
+        "clear_land",
+        "not cloudy and not cloud_shadow and not water and not night and not ch1_invalid"
+        " and not ch2_invalid and not brdf_invalid",
+        "no cloud, shadow, water or night; channels 1, 2 and the BRDF correction valid",
+        "choice (the candidate bits 1, 2, 3, 6, 8, 9, 14 suggested in QA.md §4)",
+    ),
+)
+AVHRR_CDR_WEIGHTS = WeightScheme(
+    "default", (("clear_land", 1.0),), 0.0, "clear_land 1.0, else 0", "choice"
+)
+AVHRR_LAI_PRESETS = (
+    QAPreset("lai_ok", "quality == ok", "AVH15C1 quality bits 0-1 = 0 (ok)", "GEE"),
+)
+AVHRR_LAI_WEIGHTS = WeightScheme("default", (("lai_ok", 1.0),), 0.0, "ok 1.0, else 0", "choice")
 
 _GEE = "GEE catalogue NOAA_CDR_AVHRR_*_V5 (scales verified); fill -9999 and dtype not verified"
 

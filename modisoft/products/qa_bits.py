@@ -632,22 +632,3 @@ VNP15_WEIGHTS = WeightScheme(
     "good_lai 1.0; main algorithm not confident clear 0.5; back-up or not produced 0",
     "choice (docs/concepts/qa.md)",
 )
-
-# --- NOAA CDR AVHRR (QA.md §4) ----------------------------------------------------------------
-
-AVHRR_CDR_PRESETS = (
-    QAPreset(
-        "clear_land",
-        "not cloudy and not cloud_shadow and not water and not night and not ch1_invalid"
-        " and not ch2_invalid and not brdf_invalid",
-        "no cloud, shadow, water or night; channels 1, 2 and the BRDF correction valid",
-        "choice (the candidate bits 1, 2, 3, 6, 8, 9, 14 suggested in QA.md §4)",
-    ),
-)
-AVHRR_CDR_WEIGHTS = WeightScheme(
-    "default", (("clear_land", 1.0),), 0.0, "clear_land 1.0, else 0", "choice"
-)
-AVHRR_LAI_PRESETS = (
-    QAPreset("lai_ok", "quality == ok", "AVH15C1 quality bits 0-1 = 0 (ok)", "GEE"),
-)
-AVHRR_LAI_WEIGHTS = WeightScheme("default", (("lai_ok", 1.0),), 0.0, "ok 1.0, else 0", "choice")

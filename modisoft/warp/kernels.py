@@ -200,7 +200,7 @@ _entries_lock = threading.Lock()
 _entries_used = [0]
 
 
-def _clear_entries_memory() -> None:
+def clear_entries_memory() -> None:
     """Forget every expanded plan window (see :func:`modisoft.warp.plan.clear_plan_memory`)."""
     with _entries_lock:
         _entries_memory.clear()

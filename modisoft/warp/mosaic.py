@@ -35,7 +35,7 @@ from modisoft.warp.policy import (
     check_fuse,
     check_method,
 )
-from modisoft.warp.transform import _same_crs, _transformer, inverse_geotransform
+from modisoft.warp.transform import crs_equal, crs_transformer, inverse_geotransform
 
 __all__ = ["mosaic", "reproject", "MosaicError"]
 
@@ -276,7 +276,7 @@ def _offset(ref: Grid, g: Grid, tol: float = 1e-6) -> tuple[int, int] | None:
     col, row = (b.c - a.c) / a.a, (b.f - a.f) / a.e
     if abs(col - round(col)) > tol or abs(row - round(row)) > tol:
         return None
-    if not _same_crs(ref.crs_wkt, g.crs_wkt):
+    if not crs_equal(ref.crs_wkt, g.crs_wkt):
         return None
     return round(row), round(col)
 
@@ -355,10 +355,10 @@ def _footprints(virtuals, dst_grid: Grid, rows, cols) -> list[tuple[int, int, in
     for v in virtuals:
         wkt = v.grid.crs_wkt
         if wkt not in by_crs:
-            if _same_crs(dst_grid.crs_wkt, wkt):
+            if crs_equal(dst_grid.crs_wkt, wkt):
                 by_crs[wkt] = (np.asarray(x), np.asarray(y))
             else:
-                tx, ty = _transformer(dst_grid.crs_wkt, wkt).transform(x, y)
+                tx, ty = crs_transformer(dst_grid.crs_wkt, wkt).transform(x, y)
                 by_crs[wkt] = (np.asarray(tx, "float64"), np.asarray(ty, "float64"))
         sx, sy = by_crs[wkt]
         i = inverse_geotransform(v.grid.transform)

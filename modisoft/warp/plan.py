@@ -85,12 +85,12 @@ class PlanWindow:
 def clear_plan_memory() -> None:
     """Forget every plan window cached in this process's memory, and what the kernels
     derived from them (their expanded entries hold the windows too)."""
-    from modisoft.warp.kernels import _clear_entries_memory
+    from modisoft.warp.kernels import clear_entries_memory
 
     with _memory_lock:
         _memory.clear()
         _memory_used[0] = 0
-    _clear_entries_memory()
+    clear_entries_memory()
 
 
 def _grid_key(g: Grid) -> list:

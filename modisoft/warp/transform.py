@@ -18,6 +18,7 @@ exact per-pixel transform makes; fractional parts elsewhere differ by less than 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -55,14 +56,16 @@ def inverse_geotransform(t: Affine) -> tuple[float, ...]:
 
 
 @lru_cache(maxsize=64)
-def _transformer(dst_wkt: str, src_wkt: str):
+def crs_transformer(dst_wkt: str, src_wkt: str) -> Any:
+    """A cached ``pyproj`` transformer from ``dst_wkt`` to ``src_wkt`` (x/y axis order)."""
     from pyproj import Transformer
 
     return Transformer.from_crs(dst_wkt, src_wkt, always_xy=True)
 
 
 @lru_cache(maxsize=256)
-def _same_crs(a: str, b: str) -> bool:
+def crs_equal(a: str, b: str) -> bool:
+    """Whether two WKT strings describe the same CRS (cached; equal strings short-cut)."""
     if a == b:
         return True
     from pyproj import CRS
@@ -83,7 +86,7 @@ class PixelMapper:
         self.src_grid, self.dst_grid = src_grid, dst_grid
         self.dst_gt = dst_grid.transform.to_gdal()
         self.src_igt = inverse_geotransform(src_grid.transform)
-        self.same_crs = _same_crs(src_grid.crs_wkt, dst_grid.crs_wkt)
+        self.same_crs = crs_equal(src_grid.crs_wkt, dst_grid.crs_wkt)
         self.n_exact = 0  # points transformed exactly (for tests and benchmarks)
 
     def points(self, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +97,7 @@ class PixelMapper:
         y = g[3] + cols * g[4] + rows * g[5]
         self.n_exact += x.size
         if not self.same_crs:
-            x, y = _transformer(self.dst_grid.crs_wkt, self.src_grid.crs_wkt).transform(x, y)
+            x, y = crs_transformer(self.dst_grid.crs_wkt, self.src_grid.crs_wkt).transform(x, y)
             x, y = np.asarray(x, "float64"), np.asarray(y, "float64")
             bad = ~(np.isfinite(x) & np.isfinite(y))
             if bad.any():

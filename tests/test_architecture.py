@@ -1,0 +1,116 @@
+"""The package's shape (ARCHITECTURE.md): imports run down the flow only, no cycles, small files.
+
+The import graph is read with ``ast`` from the source (every ``import`` statement, also the
+ones inside functions, so a cycle cannot hide behind a function-local import).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "modisoft"
+
+#: The flow, top-level packages and modules from the bottom up: each may import only those
+#: before it (and itself).  ``write`` is a sink that needs only ``errors`` and ``grids``, so
+#: it sits low: a stage that writes (the warp plan cache, a quicklook PNG) uses its one
+#: atomic-write helper instead of its own ``os.replace``.
+FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "decode",
+        "qa", "warp", "timeseries", "lai", "plot", "quicklook", "pipeline", "cli", "__main__"]
+
+#: The national run's stages, in order: each may import only those before it.
+PIPELINE = ["config", "manifest", "inventory", "inputs", "qa", "mosaic", "series", "lai",
+            "outputs", "tasks", "staged", "run"]
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_name(p): p for p in sorted(PKG.rglob("*.py"))}
+
+
+def _imports(module: str) -> set[str]:
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            for a in node.names:
+                found.add(f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base)
+    return {m for m in found if m in MODULES and m != module}
+
+
+GRAPH = {m: _imports(m) for m in MODULES}
+
+
+def _rank(module: str, order: list[str], depth: int) -> int | None:
+    parts = module.split(".")
+    return order.index(parts[depth]) if len(parts) > depth and parts[depth] in order else None
+
+
+def test_there_is_no_import_cycle():
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = 1
+        for t in sorted(GRAPH[m]):
+            if state.get(t) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(t):], t]))
+            elif t not in state:
+                visit(t, [*stack, t])
+        state[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == []
+
+
+def test_imports_run_down_the_flow_only():
+    upward = []
+    for m, targets in GRAPH.items():
+        for t in targets:
+            if t == "modisoft":
+                if m != "modisoft":
+                    upward.append(f"{m} -> modisoft (import from the defining module)")
+                continue
+            a, b = _rank(m, FLOW, 1), _rank(t, FLOW, 1)
+            if a is None and m != "modisoft":
+                pytest.fail(f"{m}: not in the flow of tests/test_architecture.py")
+            if a is not None and b is not None and b > a:
+                upward.append(f"{m} -> {t}")
+            if m.startswith("modisoft.pipeline.") and t.startswith("modisoft.pipeline."):
+                pa, pb = _rank(m, PIPELINE, 2), _rank(t, PIPELINE, 2)
+                if pa is None or pb is None:
+                    pytest.fail(f"{m} or {t}: not a stage of tests/test_architecture.py")
+                if pb > pa:
+                    upward.append(f"{m} -> {t}")
+    assert sorted(upward) == []
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    crossing = []
+    for m, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("modisoft"):
+                crossing += [f"{m}: from {node.module} import {a.name}" for a in node.names
+                             if a.name.startswith("_") and not a.name.startswith("__")]
+    assert crossing == []
+
+
+def test_modules_are_small():
+    sizes = {m: len(p.read_text().splitlines()) for m, p in MODULES.items()}
+    assert {m: n for m, n in sizes.items() if n > 650} == {}
+    assert {m: n for m, n in sizes.items() if m.startswith("modisoft.pipeline") and n > 300} == {}
+    assert sizes["modisoft.pipeline.run"] <= 200
