@@ -18,6 +18,8 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
+from modisoft.errors import GridError
+
 __all__ = ["Grid", "grid_from_bounds", "grid_like"]
 
 
@@ -51,7 +53,7 @@ class Grid:
 
     def __post_init__(self) -> None:
         if len(self.shape) != 2 or min(self.shape) < 0:
-            raise ValueError(f"Grid shape must be (ny, nx) with ny, nx >= 0, got {self.shape!r}")
+            raise GridError(f"Grid shape must be (ny, nx) with ny, nx >= 0, got {self.shape!r}")
         object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
         object.__setattr__(self, "transform", Affine(*tuple(self.transform)[:6]))
 
@@ -132,7 +134,7 @@ class Grid:
 
     def _require_rectilinear(self) -> None:
         if not self.is_rectilinear:
-            raise ValueError("rotated grids have no 1-D coordinates")
+            raise GridError("rotated grids have no 1-D coordinates")
 
     # slicing / comparison -----------------------------------------------------------------
     def __getitem__(self, key: tuple[slice, slice]) -> Grid:
@@ -140,7 +142,7 @@ class Grid:
             raise TypeError("index a Grid with two slices: grid[rows, cols]")
         (r0, r1, rs), (c0, c1, cs) = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
         if rs != 1 or cs != 1:
-            raise ValueError("Grid slices must have step 1")
+            raise GridError("Grid slices must have step 1")
         tr = self.transform @ Affine.translation(c0, r0)
         return Grid(self.crs_wkt, tr, (max(r1 - r0, 0), max(c1 - c0, 0)))
 
@@ -222,14 +224,14 @@ class Grid:
 
         Raises
         ------
-        ValueError
+        GridError
             If the object has no grid-mapping coordinate or no regular x/y coordinates.
         """
         ref_name = obj.attrs.get("grid_mapping", "spatial_ref")
         if ref_name not in obj.coords:
             refs = [n for n in obj.coords if "crs_wkt" in obj.coords[n].attrs]
             if len(refs) != 1:
-                raise ValueError("no grid-mapping coordinate (e.g. 'spatial_ref') with crs_wkt")
+                raise GridError("no grid-mapping coordinate (e.g. 'spatial_ref') with crs_wkt")
             ref_name = refs[0]
         ref = obj.coords[ref_name]
         dims = [d for d in obj.dims if d in obj.coords]
@@ -253,7 +255,7 @@ def _transform_from_centres(x: np.ndarray, y: np.ndarray, gt: list[float] | None
             if abs(col - round(col)) < 1e-6 and abs(row - round(row)) < 1e-6:
                 return parent @ Affine.translation(round(col), round(row))
     if len(x) < 2 or len(y) < 2:
-        raise ValueError("cannot infer the pixel size from fewer than 2 coordinates")
+        raise GridError("cannot infer the pixel size from fewer than 2 coordinates")
     dx = (x[-1] - x[0]) / (len(x) - 1)
     dy = (y[-1] - y[0]) / (len(y) - 1)
     return Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
@@ -286,7 +288,7 @@ def grid_from_bounds(
     dx, dy = float(dx), float(dy)
     left, bottom, right, top = (float(b) for b in bounds)
     if dx <= 0 or dy <= 0 or not (right > left and top > bottom):
-        raise ValueError(f"need positive resolution and left < right, bottom < top: {bounds}")
+        raise GridError(f"need positive resolution and left < right, bottom < top: {bounds}")
     if snap:
         left, right = math.floor(left / dx) * dx, math.ceil(right / dx) * dx
         bottom, top = math.floor(bottom / dy) * dy, math.ceil(top / dy) * dy
@@ -317,7 +319,7 @@ def grid_like(template: Any) -> Grid:
 
 def _grid_of_dataset(src: Any, name: Any) -> Grid:
     if src.crs is None:
-        raise ValueError(f"{name}: the template raster has no CRS")
+        raise GridError(f"{name}: the template raster has no CRS")
     return Grid.from_crs(src.crs.to_wkt(), src.transform, (src.height, src.width))
 
 

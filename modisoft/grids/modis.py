@@ -14,6 +14,7 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
 
+from modisoft.errors import GridError
 from modisoft.grids.core import Grid
 from modisoft.grids.geometry import box_ring, densify_ring, ring_intersects_box
 
@@ -81,11 +82,11 @@ def modis_tile_grid(h: int, v: int, resolution: str = "1km") -> Grid:
     0.0
     """
     if not (0 <= h <= 35 and 0 <= v <= 17):
-        raise ValueError(f"MODIS tile h{h:02d}v{v:02d} is outside h 0-35, v 0-17")
+        raise GridError(f"MODIS tile h{h:02d}v{v:02d} is outside h 0-35, v 0-17")
     try:
         n = MODIS_TILE_PIXELS[resolution]
     except KeyError:
-        raise ValueError(
+        raise GridError(
             f"unknown MODIS resolution {resolution!r}; use one of {sorted(MODIS_TILE_PIXELS)}"
         ) from None
     s = MODIS_TILE_SIZE / n
@@ -173,7 +174,7 @@ def modis_tiles_covering(area: Any, crs: Any = "EPSG:4326") -> list[tuple[int, i
             )
         arr = box_ring(left, bottom, right, top)
     if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 3:
-        raise ValueError("area must be (left, bottom, right, top) or an (n, 2) ring of vertices")
+        raise GridError("area must be (left, bottom, right, top) or an (n, 2) ring of vertices")
     if src.is_geographic:
         lon, lat = densify_ring(arr, 0.01).T
     else:

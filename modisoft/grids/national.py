@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from pyproj import CRS
 
+from modisoft.errors import GridError
 from modisoft.grids.core import Grid, grid_from_bounds
 
 __all__ = [
@@ -79,7 +80,7 @@ def national_grid(name: str) -> Grid:
     try:
         crs, res, bounds = NATIONAL_GRIDS[name]
     except KeyError:
-        raise ValueError(
+        raise GridError(
             f"unknown national grid {name!r}; named grids: {', '.join(sorted(NATIONAL_GRIDS))}"
         ) from None
     return grid_from_bounds(crs, res, bounds)

@@ -19,7 +19,7 @@ import numpy as np
 from affine import Affine
 
 from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
-from modisoft.errors import MetadataError
+from modisoft.errors import GridError, MetadataError
 from modisoft.grids import Grid, modis_tile_of_grid
 from modisoft.io.hdf5 import HDF5_LOCK, attr_text, h5_attrs, h5_catalog, open_h5, read_h5_block
 from modisoft.io.hdfeos import FieldInfo, GridInfo, StructMetadataError, parse_struct_metadata
@@ -168,14 +168,14 @@ def grid_from_centres(x: np.ndarray, y: np.ndarray, crs: Any, rtol: float = 1e-3
     x = np.asarray(x, "float64")
     y = np.asarray(y, "float64")
     if len(x) < 2 or len(y) < 2:
-        raise ValueError("need at least 2 coordinates along each axis")
+        raise GridError("need at least 2 coordinates along each axis")
     dx = (x[-1] - x[0]) / (len(x) - 1)
     dy = (y[-1] - y[0]) / (len(y) - 1)
     if not (
         np.allclose(np.diff(x), dx, rtol=rtol, atol=0)
         and np.allclose(np.diff(y), dy, rtol=rtol, atol=0)
     ):
-        raise ValueError("coordinates are not regularly spaced")
+        raise GridError("coordinates are not regularly spaced")
     return Grid.from_crs(
         crs, Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2), (len(y), len(x))
     )
