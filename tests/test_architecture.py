@@ -114,3 +114,19 @@ def test_modules_are_small():
     assert {m: n for m, n in sizes.items() if n > 650} == {}
     assert {m: n for m, n in sizes.items() if m.startswith("modisoft.pipeline") and n > 300} == {}
     assert sizes["modisoft.pipeline.run"] <= 200
+
+
+def test_every_test_asserts_something():
+    """A test function asserts, expects an exception or warning, or calls a helper that does."""
+    empty = []
+    for path in sorted(PKG.parent.joinpath("tests").rglob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        helpers = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)
+                   and not f.name.startswith("test_")}
+        for f in tree.body:
+            if isinstance(f, ast.FunctionDef) and f.name.startswith("test_"):
+                src = ast.unparse(f)
+                if not any(k in src for k in ("assert", "raises", "warns", "fail(")) \
+                        and not any(f"{h}(" in src for h in helpers):
+                    empty.append(f"{path.name}::{f.name}")
+    assert empty == []
