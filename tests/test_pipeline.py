@@ -354,24 +354,27 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
     from modisoft.pipeline.manifest import Manifest
     from modisoft.warp import kernels, plan
 
-    runmod = importlib.import_module("modisoft.pipeline.run")  # the package exports run()
-    monkeypatch.setattr(runmod, "_WORKER_WORK", {})
+    execute = importlib.import_module("modisoft.pipeline.execute")
+    from modisoft.pipeline import resolve_grid
+    from modisoft.pipeline.staging import prepare
+
+    monkeypatch.setattr(execute, "_WORKER_WORK", {})
     cfg = load_config(write_config(tmp_path, formats='["zarr"]'))
     out = cfg.resolve(cfg.output.dir)
     out.mkdir()
     manifest = Manifest(out / "modisoft-run.json", cfg.digest(), force=True)
-    main = runmod._prepare(cfg, discover(cfg), manifest, quiet, runmod.resolve_grid(cfg))
+    main = prepare(cfg, discover(cfg), manifest, quiet, resolve_grid(cfg))
     main.create_stage()
     plan.clear_plan_memory()
     first, second = main.stage_args()[:2]
-    runmod._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
+    execute._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
     assert len(plan._memory) > 0  # the windows it used stay for the next date
-    runmod._task(cfg, "stage", second)
+    execute._task(cfg, "stage", second)
     assert len(plan._memory) > 0  # not dropped between dates
     seen = []
-    monkeypatch.setattr(runmod, "_do", lambda *_a: seen.append(
+    monkeypatch.setattr(execute, "_do", lambda *_a: seen.append(
         (len(plan._memory), len(kernels._entries_memory))))
-    runmod._task(cfg, "piece", (0, 16, 0, 16))
+    execute._task(cfg, "piece", (0, 16, 0, 16))
     assert seen == [(0, 0)]
     import zarr
 

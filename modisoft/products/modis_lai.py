@@ -100,6 +100,12 @@ def _layers(res: str) -> tuple[Layer, ...]:
 _PLATFORM = {"MOD": "Terra", "MYD": "Aqua", "MCD": "Terra+Aqua"}
 
 
+def _roles(res: str) -> dict[str, str]:
+    """The LAI layer and its QA word (MOD15 ATBD / user guide: ``FparLai_QC`` qualifies
+    ``Lai_<res>``; reference/QA.md §2)."""
+    return {"lai": f"Lai_{res}", "lai_qa": "FparLai_QC"}
+
+
 def _products() -> list[Product]:
     out = []
     for sat in ("MOD", "MYD", "MCD"):
@@ -116,6 +122,7 @@ def _products() -> list[Product]:
                 source=_SRC,
                 qa_presets=MOD15_PRESETS,
                 qa_weights=(MOD15_WEIGHTS,),
+                roles=_roles("1km"),
             )
         )
     for coll in ("006", "061"):
@@ -133,6 +140,7 @@ def _products() -> list[Product]:
                     source=_SRC,
                     qa_presets=MOD15_PRESETS,
                     qa_weights=(MOD15_WEIGHTS,),
+                    roles=_roles("500m"),
                 )
             )
         out.append(
@@ -148,6 +156,7 @@ def _products() -> list[Product]:
                 source=_SRC,
                 qa_presets=MOD15_PRESETS,
                 qa_weights=(MOD15_WEIGHTS,),
+                roles=_roles("500m"),
             )
         )
     return out
