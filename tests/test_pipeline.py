@@ -385,3 +385,31 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
     # the first date was really staged (January: fill classes, water, a few values)
     assert np.any(classes[0] != classes.fill_value) or np.any(np.isfinite(stored[0]))
     assert np.all(np.isnan(stored[2])) and np.all(classes[2] == classes.fill_value)  # not yet
+
+
+def test_the_stages_import_only_earlier_stages_and_no_private_names():
+    """``modisoft/pipeline`` reads as the flow: no module imports a later stage (so no
+    cycle), no private helper crosses a module boundary, every module stays short."""
+    import ast
+    from pathlib import Path
+
+    import modisoft.pipeline
+
+    order = ["schema", "config", "manifest", "inventory", "inputs", "qa", "mosaic", "series",
+             "lai", "outputs", "staging", "execute", "run", "cli"]
+    folder = Path(modisoft.pipeline.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for name in order:
+        text = (folder / f"{name}.py").read_text()
+        assert len(text.splitlines()) <= 300, name
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                    "modisoft"):
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{name} imports private {private} from {node.module}"
+            parts = node.module.split(".")
+            if parts[:2] == ["modisoft", "pipeline"] and name != "cli":
+                assert len(parts) == 3, f"{name} imports the pipeline package"
+                assert order.index(parts[2]) < order.index(name), \
+                    f"{name} imports the later stage {parts[2]}"

@@ -26,9 +26,28 @@ __all__ = ["cluster", "plan_pieces", "run_tasks"]
 
 @contextlib.contextmanager
 def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
-             memory_limit: str | None, echo: Callable[[str], None]) -> Iterator[Any]:
+            memory_limit: str | None, echo: Callable[[str], None]) -> Iterator[Any]:
     """A dask.distributed client: an existing scheduler, a LocalCluster of processes, or
-    none (``workers = 0``: the synchronous scheduler, for small runs and debugging)."""
+    none (``workers = 0``: the synchronous scheduler, for small runs and debugging).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[compute]``).
+    scheduler, workers, memory_limit
+        Overrides of ``[compute]`` scheduler, workers and memory_limit (``None``: keep).
+    echo
+        Where the dashboard address goes.
+
+    Yields
+    ------
+    distributed.Client or None
+
+    Raises
+    ------
+    ConfigError
+        When a cluster is asked for and dask.distributed is not installed.
+    """
     import dask
 
     address = scheduler or cfg.compute.scheduler
@@ -68,7 +87,24 @@ _PIECE_CHUNKS = 1
 
 
 def plan_pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """The run's pieces of work: (manifest key, (row0, row1, col0, col1)), chunk-aligned."""
+    """The run's pieces of work: (manifest key, (row0, row1, col0, col1)), chunk-aligned.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[output] chunk``, ``[compute] band_rows``).
+    grid
+        The output grid.
+
+    Returns
+    -------
+    list of (str, (int, int, int, int))
+
+    Raises
+    ------
+    ConfigError
+        When ``band_rows`` is not a multiple of the chunk.
+    """
     chunk = cfg.output.chunk
     band = cfg.compute.band_rows or chunk
     if band % chunk:
@@ -82,7 +118,7 @@ def plan_pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, in
 
 
 def run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
-               client: Any) -> Iterator[tuple[str, dict[str, int]]]:
+              client: Any) -> Iterator[tuple[str, dict[str, int]]]:
     """Run ``todo`` (``(manifest key, argument)``) tasks of ``kind`` (``"stage"``: a date of
     pass 1, ``"piece"``: a piece of pass 2); yield each key as soon as its work is on disk,
     with the pixels it lost per date (see :func:`_do`).
@@ -127,7 +163,7 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
         with dask.config.set(scheduler="synchronous"):
             if cfg.steps.lai == "retrieve":
                 work = prepare(cfg, discover(cfg), NoManifest(), lambda _m: None,
-                                resolve_grid(cfg))
+                               resolve_grid(cfg))
             else:  # opens no granule until a date needs it
                 work = Staged(cfg, resolve_grid(cfg), discover(cfg))
         _WORKER_WORK[ident] = work

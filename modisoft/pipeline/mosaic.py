@@ -40,12 +40,18 @@ def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
 
 def class_method(method: str) -> str:
     """How a categorical companion (fill classes, QA, land cover) is resampled when the
-    values use ``method``: ``mode`` for the area methods, else ``nearest``."""
+    values use ``method``: ``mode`` for the area methods, else ``nearest``.
+
+    Examples
+    --------
+    >>> class_method("average"), class_method("bilinear")
+    ('mode', 'nearest')
+    """
     return "nearest" if method in ("nearest", "bilinear") else "mode"
 
 
 def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
-                    cache_dir: Any = None) -> tuple[Any, Any]:
+                   cache_dir: Any = None) -> tuple[Any, Any]:
     """Per-tile stacks of one stored layer decoded and mosaicked onto ``grid``: the physical
     values (float32, NaN where none) and the ``<layer>_class`` fill codes (or ``None``).
 
@@ -54,6 +60,22 @@ def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
     resolution and the physical values are resampled, so an area average keeps full
     precision (no rounding to the stored DN step). The fill classes are mosaicked beside
     (``nearest``, or ``mode`` for the area methods) and are 0 wherever a value exists.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[steps]`` resampling and fuse, ``[output]`` chunk).
+    stacks
+        Per tile, a lazy ``(time, y, x)`` stack of stored values (QA applied at source).
+    grid
+        The output grid.
+    cache_dir
+        Where resample plans are cached on disk (``None``: in memory only).
+
+    Returns
+    -------
+    (xarray.DataArray, xarray.DataArray or None)
+        The lazy values and fill classes on ``grid``.
     """
     from modisoft.warp import mosaic
 
@@ -87,7 +109,19 @@ def _decode_stack(raw: Any) -> tuple[Any, Any]:
 
 
 def mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None) -> Any:
-    """The QA layer on ``grid`` (``mode`` for area resampling, else ``nearest``), or None."""
+    """The QA layer on ``grid`` (``mode`` for area resampling, else ``nearest``).
+
+    Parameters
+    ----------
+    cfg, grid, cache_dir
+        As for :func:`mosaic_decoded`.
+    qa_stacks
+        Per tile, a lazy ``(time, y, x)`` stack of the QA layer (empty: no QA to mosaic).
+
+    Returns
+    -------
+    xarray.DataArray or None
+    """
     from modisoft.warp import mosaic
 
     if not qa_stacks:
@@ -108,6 +142,20 @@ def lost_in_mosaic(cfg: RunConfig, stacks: list, grid: Any, values: np.ndarray) 
     the footprint each of them reads. For ``nearest`` runs the date's mosaic *is* that
     lookup; the check then guards the later stages
     (:func:`modisoft.pipeline.series.lost_in_series`).
+
+    Parameters
+    ----------
+    cfg, grid
+        As for :func:`mosaic_decoded`.
+    stacks
+        The date's per-tile stacks of stored values, as given to :func:`mosaic_decoded`.
+    values
+        The date's computed mosaic.
+
+    Returns
+    -------
+    int
+        The pixels lost (0 for a correct run).
     """
     if cfg.steps.resampling == "nearest":
         return 0

@@ -68,7 +68,26 @@ class RunSummary:
 
 
 def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
-                retrieval: dict[str, Any] | None = None) -> Any:
+                   retrieval: dict[str, Any] | None = None) -> Any:
+    """The provenance every output of the run carries.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (recorded whole, and step by step).
+    used
+        The granules the run read.
+    manifest
+        The run manifest (its failed granules are recorded).
+    grid
+        The output grid.
+    retrieval
+        The provenance of the ``lai = "retrieve"`` step, else ``None``.
+
+    Returns
+    -------
+    modisoft.write.Provenance
+    """
     from modisoft.write import Provenance
 
     p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
@@ -90,13 +109,46 @@ def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
 
 def stage_path(cfg: RunConfig) -> Path:
     """Where a product run keeps its per-date mosaics between the two passes (removed when the
-    Zarr store is complete)."""
+    Zarr store is complete).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[output]`` dir and name).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<output dir>/.<name>.stage``.
+    """
     return cfg.resolve(cfg.output.dir) / f".{cfg.output.name}.stage"
 
 
 def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
-                        manifest: Manifest, summary: RunSummary, progress: bool,
-                        writers: tuple) -> None:
+                         manifest: Manifest, summary: RunSummary, progress: bool,
+                         writers: tuple) -> None:
+    """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS) and the quicklooks,
+    read back from the finished Zarr store; each kind skipped when the manifest has it.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    store
+        The complete Zarr store.
+    out_dir
+        The output folder.
+    prov
+        The provenance each file carries.
+    manifest
+        The run manifest (each kind is marked done when written).
+    summary
+        Where the written files are listed (``summary.outputs``).
+    progress
+        Whether the run shows progress (passed on to the quicklooks).
+    writers
+        ``(write_netcdf, write_cog, write_beps, BepsOptions)`` from :mod:`modisoft.write`.
+    """
     import xarray as xr
 
     write_netcdf, write_cog, write_beps, BepsOptions = writers

@@ -23,13 +23,39 @@ def mask_at_source(raw: Any, qa: Any, cfg: RunConfig) -> Any:
 
     Masking before resampling lets an area average use exactly the good sub-pixels, and saves
     resampling the QA layer (a mode) on every date.
+
+    Parameters
+    ----------
+    raw
+        A granule's stored layer (lazy).
+    qa
+        Its QA layer (or a Dataset of QA layers) carrying ``registry_product``.
+    cfg
+        The run configuration (``[steps] qa_rule``).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``raw`` with failing observations set to the layer's first fill value.
     """
     return apply_source_mask(raw, source_mask(qa, cfg), cfg)
 
 
 def source_mask(qa: Any, cfg: RunConfig) -> Any:
-    """Where the QA rule holds, at source resolution (``qa``: a QA layer or a Dataset of
-    them carrying ``registry_product``)."""
+    """Where the QA rule holds, at source resolution.
+
+    Parameters
+    ----------
+    qa
+        A QA layer or a Dataset of them, carrying ``registry_product``.
+    cfg
+        The run configuration (``[steps] qa_rule``, ``[inputs] product`` as a fallback).
+
+    Returns
+    -------
+    xarray.DataArray
+        bool, True where the rule holds.
+    """
     from modisoft.qa import qa_mask
 
     product = qa.attrs.get("registry_product") or cfg.inputs.product
@@ -37,7 +63,26 @@ def source_mask(qa: Any, cfg: RunConfig) -> Any:
 
 
 def apply_source_mask(raw: Any, good: Any, cfg: RunConfig) -> Any:
-    """``raw`` with the layer's generic fill code where ``good`` is False (fill classes stay)."""
+    """``raw`` with the layer's generic fill code where ``good`` is False (fill classes stay).
+
+    Parameters
+    ----------
+    raw
+        A stored layer carrying ``fill_values`` (and ``fill_class_codes``).
+    good
+        Where the QA rule holds (:func:`source_mask`).
+    cfg
+        The run configuration (recorded in ``attrs["qa_applied"]``).
+
+    Returns
+    -------
+    xarray.DataArray
+
+    Raises
+    ------
+    ConfigError
+        When the layer has no fill value to mark failing observations with.
+    """
     fills = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_values", []))]
     classes = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_class_codes", []))]
     if not fills:
@@ -55,7 +100,13 @@ def apply_source_mask(raw: Any, good: Any, cfg: RunConfig) -> Any:
 
 
 def mask_kernel(raw: np.ndarray, good: np.ndarray, fill: int, classes: tuple) -> np.ndarray:
-    """Kernel: ``raw`` where ``good`` or a fill-class code, else ``fill``."""
+    """Kernel: ``raw`` where ``good`` or a fill-class code, else ``fill``.
+
+    Examples
+    --------
+    >>> mask_kernel(np.array([5, 254, 7], "uint8"), np.array([True, False, False]), 255, (254,))
+    array([  5, 254, 255], dtype=uint8)
+    """
     keep = good.copy()
     if classes:
         if raw.dtype.kind in "iu" and raw.dtype.itemsize == 1:
@@ -69,6 +120,22 @@ def mask_kernel(raw: np.ndarray, good: np.ndarray, fill: int, classes: tuple) ->
 
 
 def observation_weights(values: Any, qa: Any, cfg: RunConfig) -> Any:
+    """Per date and pixel, the weight of an observation in the series stage.
+
+    Parameters
+    ----------
+    values
+        The per-date values ``(time, y, x)`` (NaN: none).
+    qa
+        The QA layer on the same grid, or ``None``: then 1 wherever a value exists.
+    cfg
+        The run configuration (``[steps]`` weights scheme and QA rule).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 in [0, 1]; 0 where there is no value or the QA rule fails.
+    """
     import xarray as xr
 
     from modisoft.qa import qa_mask, qa_weights

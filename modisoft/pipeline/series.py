@@ -20,7 +20,22 @@ __all__ = ["build_output", "lost_in_series", "series_inputs", "series_output"]
 
 def series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
     """The per-date values and weights the series stage smooths or composites, chunked as
-    it reads them (whole series, ``min(chunk, 128)`` pixels square)."""
+    it reads them (whole series, ``min(chunk, 128)`` pixels square).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    values
+        The per-date values on the grid (or a piece of it), ``(time, y, x)``.
+    qa
+        The per-date QA layer on the same grid, or ``None`` (weights 1 where a value exists).
+
+    Returns
+    -------
+    (xarray.DataArray, xarray.DataArray)
+        The values and their float32 weights (0: not usable).
+    """
     c = cfg.output.chunk
     w = observation_weights(values, qa, cfg)
     ts = min(c, 128)  # series are independent: the block size sets memory, not values
@@ -29,7 +44,7 @@ def series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
 
 
 def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
-                   class_attrs: dict[str, Any] | None = None) -> Any:
+                  class_attrs: dict[str, Any] | None = None) -> Any:
     """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid`` (the
     whole output grid or a piece of it), and the output Dataset (``lai``, ``n_obs``,
     ``fill_class`` when ``classes`` is given).
@@ -38,6 +53,31 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
     ``spatial_ref``), and every variable is checked to share them exactly
     (``join="exact"``): coordinates recomputed for a piece can differ from the whole grid's
     in the last bit, and a label alignment would then silently drop those rows and columns.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[steps]`` period, reducer, smoother; ``[output]`` chunk).
+    values
+        The per-date LAI ``(time, y, x)`` on ``grid``.
+    classes
+        The per-date fill-class codes on ``grid`` (0 where a value exists), or ``None``.
+    qa
+        The per-date QA layer on ``grid`` when the QA gives weights, else ``None``.
+    grid
+        The output grid or a piece of it.
+    class_attrs
+        The attributes of ``fill_class`` (default: MOD15-style fill classes of ``values``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``lai`` ``(time, y, x)`` float32 per period, ``n_obs`` int16, ``fill_class``.
+
+    Raises
+    ------
+    ValueError
+        When ``values`` is not on ``grid`` (a programming error, not a user's).
     """
     import xarray as xr
 
@@ -92,6 +132,20 @@ def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -
     Variables: ``lai`` ``(time, y, x)`` float32 per period (NaN where no value), ``n_obs``
     ``(y, x)`` usable observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code
     of pixels that never had a valid value (0 elsewhere).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    lai_stacks, qa_stacks
+        Per tile, lazy ``(time, y, x)`` stacks of the LAI layer and of its QA layer (see
+        :func:`modisoft.pipeline.inputs.open_stacks`).
+    grid
+        The output grid.
+
+    Returns
+    -------
+    xarray.Dataset
     """
     values, classes = mosaic_decoded(cfg, lai_stacks, grid)
     qa = mosaic_qa(cfg, qa_stacks, grid)
@@ -102,7 +156,23 @@ def lost_in_series(cfg: RunConfig, out: Any, values: Any, w: Any) -> dict[str, i
     """Per date (ISO), the pixels of a computed piece with a usable observation that date
     (a value and a weight > 0) whose output period has no value, although the series
     stage should have given one: always for a composite, and with a smoother wherever the
-    pixel has at least ``min_obs`` usable observations (fewer give NaN by design)."""
+    pixel has at least ``min_obs`` usable observations (fewer give NaN by design).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    out
+        The computed output of the piece (``lai`` per period).
+    values, w
+        The computed per-date values and weights it was made from (see
+        :func:`series_inputs`); ``values = None`` checks nothing.
+
+    Returns
+    -------
+    dict
+        ``{ISO date: pixels lost}`` (all 0 for a correct run).
+    """
     if values is None:
         return {}
     times = np.asarray(values["time"].values, "datetime64[ns]")

@@ -213,8 +213,27 @@ class Staged:
 
 
 def prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
-             grid: Any) -> SinglePass | Staged:
-    """Open the granules and build the run's lazy work (see :class:`Staged`)."""
+            grid: Any) -> SinglePass | Staged:
+    """Open the granules and build the run's lazy work.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    inv
+        Its inventory.
+    manifest
+        Where granules that fail to open are recorded (:class:`NoManifest` on a worker).
+    echo
+        Where messages go.
+    grid
+        The output grid.
+
+    Returns
+    -------
+    SinglePass or Staged
+        One pass for ``lai = "retrieve"``, two (:class:`Staged`) for LAI products.
+    """
     if cfg.steps.lai == "retrieve":
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
         full, retrieval, inputs = build_retrieval_output(cfg, bands, qa, grid,
