@@ -197,3 +197,17 @@ def test_date_offsets_and_role_checks():
         Product("X", "001", "x", (lyr,), roles={"leaf": "Lai"})
     with pytest.raises(ValueError, match="not a layer"):
         Product("X", "001", "x", (lyr,), roles={"lai": "Lai_1km"})
+
+
+def test_mod15_non_vegetated_classes():
+    """The registry's non-vegetated MOD15 fill classes are the land-cover classes of the
+    legend other than "unclassified", and what the BEPS writer codes as non-vegetated."""
+    from modisoft.write.beps import MOD15_NONVEG_CLASSES
+
+    for name in ("MCD15A2", "MOD15A2H", "MCD15A3H", "VNP15A2H"):
+        p = get_product(name)
+        lai = p.layer(p.role_layer("lai"))
+        by_legend = tuple(c.code for c in lai.fill_classes
+                          if c.meaning.startswith("land cover assigned as")
+                          and "unclassified" not in c.meaning)
+        assert lai.nonveg_codes == by_legend == MOD15_NONVEG_CLASSES, name

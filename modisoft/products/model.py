@@ -94,11 +94,16 @@ class Scaling:
 
 @dataclass(frozen=True)
 class FillClass:
-    """A stored value that is not a measurement but has a meaning (e.g. LAI 254 = water)."""
+    """A stored value that is not a measurement but has a meaning (e.g. LAI 254 = water).
+
+    ``nonvegetated`` marks classes that say the pixel is not vegetation (urban, water, ...),
+    which a BEPS writer codes as non-vegetated rather than missing.
+    """
 
     code: int
     name: str
     meaning: str
+    nonvegetated: bool = False
 
 
 def _slug(text: str) -> str:
@@ -250,6 +255,11 @@ class Layer:
     def key(self) -> str:
         """The qualifier of this layer's bit fields in QA expressions (``qa_key`` or name)."""
         return self.qa_key or self.name
+
+    @property
+    def nonveg_codes(self) -> tuple[int, ...]:
+        """The fill-class codes that mean "not vegetated" (see :class:`FillClass`)."""
+        return tuple(c.code for c in self.fill_classes if c.nonvegetated)
 
     @property
     def nodata_codes(self) -> tuple[int, ...]:
