@@ -10,14 +10,20 @@ in the grid corners.  The metadata wins
 
 from __future__ import annotations
 
+import glob
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "GRANULE_SUFFIXES",
+    "RASTER_SUFFIXES",
     "Granule",
+    "find_files",
     "parse_filename",
     "identity_from_metadata",
     "reconcile",
@@ -32,6 +38,61 @@ _NAME = re.compile(
     r"\.(?P<collection>\d{3})\.(?P<prod>\d{13})(?:\.(?P<ext>hdf|h5|nc|he5))?$",
     re.IGNORECASE,
 )
+
+
+GRANULE_SUFFIXES = (".hdf", ".h5", ".he5", ".nc")
+"""File name endings of granules (HDF4, HDF5, HDF-EOS5, netCDF)."""
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
+"""File name endings of rasters GDAL reads (land cover or clumping GeoTIFFs)."""
+
+
+def find_files(
+    patterns: Iterable[str | os.PathLike[str]],
+    *,
+    suffixes: tuple[str, ...] = GRANULE_SUFFIXES,
+    base: str | os.PathLike[str] | None = None,
+) -> tuple[list[Path], list[str]]:
+    """The files named by folders, globs or paths: the one finder of modisoft.
+
+    A folder is searched recursively for files whose name ends in one of ``suffixes``
+    (case-insensitive); a glob (or a plain path) gives the files it matches, whatever their
+    names.
+
+    Parameters
+    ----------
+    patterns
+        Folders, glob patterns or file paths; ``~`` is expanded, and relative ones are
+        relative to ``base`` (the current folder when ``None``).
+    suffixes
+        The file name endings a folder search keeps.
+    base
+        The folder relative patterns start from (a run's config folder).
+
+    Returns
+    -------
+    (list of Path, list of str)
+        The files found, sorted and without duplicates; the patterns (as given) that match
+        nothing, in order.
+
+    Examples
+    --------
+    >>> files, unmatched = find_files(["sample_tiles"])  # doctest: +SKIP
+    """
+    found: set[Path] = set()
+    unmatched: list[str] = []
+    for pattern in patterns:
+        p = Path(pattern).expanduser()
+        if base is not None and not p.is_absolute():
+            p = Path(base) / p
+        if p.is_dir():
+            found.update(q for q in p.rglob("*") if q.suffix.lower() in suffixes)
+            continue
+        hits = sorted(glob.glob(str(p)))
+        if not hits:
+            unmatched.append(os.fspath(pattern))
+        found.update(Path(h) for h in hits if Path(h).is_file())
+    return sorted(found), unmatched
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,21 @@ def test_mcd43_centre_date_is_not_a_mismatch():
     assert g.mismatches == ()
     assert g.nominal_date == date(2017, 7, 18)
     assert (g.start_date, g.end_date) == (date(2017, 7, 10), date(2017, 7, 25))
+
+
+def test_find_files_folders_globs_and_unmatched_patterns(tmp_path):
+    from modisoft.catalog import GRANULE_SUFFIXES, RASTER_SUFFIXES, find_files
+
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    for rel in ("a/x.hdf", "a/deep/y.H5", "a/notes.txt", "a/lc.tif", "b.hdf"):
+        (tmp_path / rel).write_bytes(b"")
+    files, unmatched = find_files(["a"], base=tmp_path)  # a folder: recursive, by suffix
+    assert files == [tmp_path / "a/deep/y.H5", tmp_path / "a/x.hdf"] and unmatched == []
+    files, _ = find_files(["a"], suffixes=RASTER_SUFFIXES + GRANULE_SUFFIXES, base=tmp_path)
+    assert tmp_path / "a/lc.tif" in files and tmp_path / "a/notes.txt" not in files
+    # a glob keeps every file it matches, whatever its name; duplicates count once
+    files, unmatched = find_files([str(tmp_path / "a/*"), "b.hdf", "b.hdf", "nowhere/*.hdf"],
+                                  base=tmp_path)
+    assert files == sorted([tmp_path / "a/lc.tif", tmp_path / "a/notes.txt",
+                            tmp_path / "a/x.hdf", tmp_path / "b.hdf"])
+    assert unmatched == ["nowhere/*.hdf"]

@@ -354,24 +354,27 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
     from modisoft.pipeline.manifest import Manifest
     from modisoft.warp import kernels, plan
 
-    runmod = importlib.import_module("modisoft.pipeline.run")  # the package exports run()
-    monkeypatch.setattr(runmod, "_WORKER_WORK", {})
+    execute = importlib.import_module("modisoft.pipeline.execute")
+    from modisoft.pipeline import resolve_grid
+    from modisoft.pipeline.staging import prepare
+
+    monkeypatch.setattr(execute, "_WORKER_WORK", {})
     cfg = load_config(write_config(tmp_path, formats='["zarr"]'))
     out = cfg.resolve(cfg.output.dir)
     out.mkdir()
     manifest = Manifest(out / "modisoft-run.json", cfg.digest(), force=True)
-    main = runmod._prepare(cfg, discover(cfg), manifest, quiet, runmod.resolve_grid(cfg))
+    main = prepare(cfg, discover(cfg), manifest, quiet, resolve_grid(cfg))
     main.create_stage()
     plan.clear_plan_memory()
     first, second = main.stage_args()[:2]
-    runmod._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
+    execute._task(cfg, "stage", first)  # a real mosaic of one date, as on a worker
     assert len(plan._memory) > 0  # the windows it used stay for the next date
-    runmod._task(cfg, "stage", second)
+    execute._task(cfg, "stage", second)
     assert len(plan._memory) > 0  # not dropped between dates
     seen = []
-    monkeypatch.setattr(runmod, "_do", lambda *_a: seen.append(
+    monkeypatch.setattr(execute, "_do", lambda *_a: seen.append(
         (len(plan._memory), len(kernels._entries_memory))))
-    runmod._task(cfg, "piece", (0, 16, 0, 16))
+    execute._task(cfg, "piece", (0, 16, 0, 16))
     assert seen == [(0, 0)]
     import zarr
 
@@ -382,3 +385,31 @@ def test_a_worker_drops_the_mosaic_plans_before_its_first_piece(tmp_path, monkey
     # the first date was really staged (January: fill classes, water, a few values)
     assert np.any(classes[0] != classes.fill_value) or np.any(np.isfinite(stored[0]))
     assert np.all(np.isnan(stored[2])) and np.all(classes[2] == classes.fill_value)  # not yet
+
+
+def test_the_stages_import_only_earlier_stages_and_no_private_names():
+    """``modisoft/pipeline`` reads as the flow: no module imports a later stage (so no
+    cycle), no private helper crosses a module boundary, every module stays short."""
+    import ast
+    from pathlib import Path
+
+    import modisoft.pipeline
+
+    order = ["schema", "config", "manifest", "inventory", "inputs", "qa", "mosaic", "series",
+             "lai", "outputs", "staging", "execute", "run", "cli"]
+    folder = Path(modisoft.pipeline.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for name in order:
+        text = (folder / f"{name}.py").read_text()
+        assert len(text.splitlines()) <= 300, name
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                    "modisoft"):
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{name} imports private {private} from {node.module}"
+            parts = node.module.split(".")
+            if parts[:2] == ["modisoft", "pipeline"] and name != "cli":
+                assert len(parts) == 3, f"{name} imports the pipeline package"
+                assert order.index(parts[2]) < order.index(name), \
+                    f"{name} imports the later stage {parts[2]}"

@@ -502,7 +502,7 @@ def test_mcd12q1_landcover_granules_are_mosaicked_by_nearest(tmp_path):
     native 500 m sinusoidal window of the tile, the land cover on the grid is exactly the
     file's LC_Type1 pixels read with pyhdf."""
     from modisoft.pipeline import resolve_grid
-    from modisoft.pipeline.retrieve import landcover_on_grid
+    from modisoft.pipeline.inputs import landcover_on_grid
 
     f = SAMPLE_DIR / "MCD12Q1.A2020001.h24v07.061.2022172012059.hdf"
     if not f.exists():

@@ -162,3 +162,52 @@ def test_lookup_and_errors():
     with pytest.raises(UnknownLayerError, match="Lai_500m") as exc:
         get_product("MCD15A2H").layer("LAI")
     assert isinstance(exc.value, KeyError)
+
+
+def test_roles_name_the_layers_the_name_rules_find():
+    """Every product's roles against independent rules on its layer names: the LAI layer is the
+    ``Lai*`` layer that is not a standard deviation, its QA word is ``FparLai_QC``, and the
+    reflectance bands are those :func:`modisoft.lai.find_bands` recognises by name."""
+    from modisoft.lai import find_bands
+
+    class Names:  # a Dataset's layer names, for find_bands
+        def __init__(self, names):
+            self.data_vars = names
+
+    for p in all_products():
+        names = [x.name for x in p.layers]
+        lai = next((n for n in names if n.lower().startswith("lai")
+                    and "stddev" not in n.lower()), None)
+        assert p.role_layer("lai") == lai, p.key
+        assert p.role_layer("lai_qa") == ("FparLai_QC" if lai and "FparLai_QC" in names
+                                          else None), p.key
+        bands = {r: n for r, n in p.roles.items() if r in ("red", "nir", "swir", "blue")}
+        assert bands == find_bands(Names(names)), p.key
+    assert get_product("MOD09A1", "061").roles["swir"] == "sur_refl_b06"  # 1.6 um, not b07
+    assert "swir" not in get_product("MOD13A2", "061").roles  # its MIR is band 7 (2.1 um)
+
+
+def test_date_offsets_and_role_checks():
+    offsets = {p.name: p.date_offset_days for p in all_products() if p.date_offset_days}
+    assert offsets == {f"MYD13{k}": 8 for k in ("A1", "A2", "Q1")}  # Aqua VI: day 9, 25, ...
+    from modisoft.products.model import Product
+
+    lyr = Layer("Lai", "uint8")
+    with pytest.raises(ValueError, match="unknown role 'leaf'"):
+        Product("X", "001", "x", (lyr,), roles={"leaf": "Lai"})
+    with pytest.raises(ValueError, match="not a layer"):
+        Product("X", "001", "x", (lyr,), roles={"lai": "Lai_1km"})
+
+
+def test_mod15_non_vegetated_classes():
+    """The registry's non-vegetated MOD15 fill classes are the land-cover classes of the
+    legend other than "unclassified", and what the BEPS writer codes as non-vegetated."""
+    from modisoft.write.beps import MOD15_NONVEG_CLASSES
+
+    for name in ("MCD15A2", "MOD15A2H", "MCD15A3H", "VNP15A2H"):
+        p = get_product(name)
+        lai = p.layer(p.role_layer("lai"))
+        by_legend = tuple(c.code for c in lai.fill_classes
+                          if c.meaning.startswith("land cover assigned as")
+                          and "unclassified" not in c.meaning)
+        assert lai.nonveg_codes == by_legend == MOD15_NONVEG_CLASSES, name

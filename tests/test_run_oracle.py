@@ -118,8 +118,7 @@ def run_case(tmp: Path, paths: list[Path], crs: str, res: float, bounds, method:
     """``modisoft run`` onto one grid; returns (summary, grid, the date's LAI from the Zarr)."""
     import xarray as xr
 
-    from modisoft.pipeline import load_config, run
-    from modisoft.pipeline.run import resolve_grid
+    from modisoft.pipeline import load_config, resolve_grid, run
 
     cfg = load_config(case_config(tmp, paths, crs, res, bounds, method, chunk=chunk,
                                   band_rows=band_rows, snap=snap))
@@ -483,8 +482,8 @@ def test_the_pixel_check_catches_the_old_label_alignment_and_exits_3(tmp_path, m
 
     from modisoft.cli import main
 
-    runmod = importlib.import_module("modisoft.pipeline.run")
-    original = runmod._series_output
+    staging = importlib.import_module("modisoft.pipeline.staging")  # where pass 2 looks it up
+    original = staging.series_output
 
     def label_aligned(cfg, values, classes, qa, grid, class_attrs=None):
         out = original(cfg, values, classes, qa, grid, class_attrs)
@@ -493,7 +492,7 @@ def test_the_pixel_check_catches_the_old_label_alignment_and_exits_3(tmp_path, m
         out["lai"] = lai.assign_coords(x=out["x"].values, y=out["y"].values)
         return out
 
-    monkeypatch.setattr(runmod, "_series_output", label_aligned)
+    monkeypatch.setattr(staging, "series_output", label_aligned)
     paths = tile_paths(PAIR)
     crs, res, bounds, chunk, band = grid_case(paths, "native", True)
     cfg = case_config(tmp_path, paths, crs, res, bounds, "nearest", chunk=chunk,
@@ -518,15 +517,15 @@ def test_the_pixel_check_catches_a_mosaic_that_drops_pixels(tmp_path, monkeypatc
     blanked pixels that have a valid source pixel under their centre."""
     import importlib
 
-    runmod = importlib.import_module("modisoft.pipeline.run")
-    original = runmod._mosaic_decoded
+    staging = importlib.import_module("modisoft.pipeline.staging")  # where pass 1 looks it up
+    original = staging.mosaic_decoded
 
     def lossy(cfg, stacks, grid, cache_dir=None):
         values, classes = original(cfg, stacks, grid, cache_dir)
         rows = (np.arange(grid.height) % 5 == 0)[:, None]
         return values.where(~rows), classes
 
-    monkeypatch.setattr(runmod, "_mosaic_decoded", lossy)
+    monkeypatch.setattr(staging, "mosaic_decoded", lossy)
     paths = tile_paths(PAIR)
     crs, res, bounds, chunk, band = grid_case(paths, "albers_1km", True)
     summary, grid, _ours = run_case(tmp_path, paths, crs, res, bounds, "average",
@@ -572,9 +571,8 @@ def test_run_landcover_mode_equals_mosaic_and_gdal(grid_name, tmp_path):
     """The land cover a retrieval run puts on its grid (``landcover_on_grid``, ``mode`` with
     area resampling) equals ``mosaic(..., method="mode")`` and ``gdalwarp -r mode`` except
     on tied windows and grazing pixels."""
-    from modisoft.pipeline import load_config
-    from modisoft.pipeline.retrieve import landcover_on_grid
-    from modisoft.pipeline.run import resolve_grid
+    from modisoft.pipeline import load_config, resolve_grid
+    from modisoft.pipeline.inputs import landcover_on_grid
 
     lc = sample(LANDCOVER)
     tile = modisoft.open_granule(lc, ["LC_Type1"])["LC_Type1"]

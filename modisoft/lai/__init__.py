@@ -9,7 +9,17 @@ from modisoft.lai.brdf import BrdfTable, iterate_lai, load_brdf_table
 from modisoft.lai.calibrate import agreement, calibrate, fit_curve
 from modisoft.lai.cover import decode_polder_clumping, map_cover
 from modisoft.lai.curves import FORMS, Curve, curve_index, curve_lai
-from modisoft.lai.indices import INDICES, evi, find_bands, msr, ndvi, rsr, spectral_index, sr
+from modisoft.lai.indices import (
+    INDEX_BANDS,
+    INDICES,
+    evi,
+    find_bands,
+    msr,
+    ndvi,
+    rsr,
+    spectral_index,
+    sr,
+)
 from modisoft.lai.params import (
     LaiParameterError,
     LaiParams,
@@ -20,13 +30,15 @@ from modisoft.lai.params import (
     write_curves,
 )
 from modisoft.lai.product import product_lai, product_lai_stack
-from modisoft.lai.retrieve import LAI_FLAGS, retrieve_lai
+from modisoft.lai.retrieve import LAI_FLAGS, NONVEG_FLAGS, retrieve_lai
 from modisoft.lai.validate import density_plot, validation_stats
 
 __all__ = [
     "FORMS",
+    "INDEX_BANDS",
     "INDICES",
     "LAI_FLAGS",
+    "NONVEG_FLAGS",
     "BrdfTable",
     "Curve",
     "LaiParameterError",

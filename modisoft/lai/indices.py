@@ -28,6 +28,7 @@ import numpy as np
 from modisoft.errors import SpectralIndexError
 
 __all__ = [
+    "INDEX_BANDS",
     "INDICES",
     "SpectralIndexError",
     "sr",
@@ -218,13 +219,14 @@ def _as_fraction(da: Any) -> Any:
     return da
 
 
-_NEEDS = {
+INDEX_BANDS = {
     "SR": ("red", "nir"),
     "NDVI": ("red", "nir"),
     "MSR": ("red", "nir"),
     "EVI": ("red", "nir", "blue"),
     "RSR": ("red", "nir", "swir"),
 }
+"""The reflectance roles (``red``, ``nir``, ``swir``, ``blue``) each index reads, in order."""
 
 
 def spectral_index(
@@ -275,16 +277,16 @@ def spectral_index(
     import xarray as xr
 
     key = index.upper()
-    if key not in _NEEDS:
+    if key not in INDEX_BANDS:
         raise SpectralIndexError(f"unknown index {index!r}; accepted: {', '.join(INDICES)}")
     found = find_bands(ds, bands)
-    missing = [r for r in _NEEDS[key] if r not in found]
+    missing = [r for r in INDEX_BANDS[key] if r not in found]
     if missing:
         raise SpectralIndexError(
             f"{key} needs the {', '.join(missing)} band(s); none found among "
             f"{', '.join(map(str, ds.data_vars))} (pass bands={{'{missing[0]}': NAME}})"
         )
-    arrs = [_as_fraction(ds[found[r]]) for r in _NEEDS[key]]
+    arrs = [_as_fraction(ds[found[r]]) for r in INDEX_BANDS[key]]
     attrs: dict[str, Any] = {
         "long_name": {
             "SR": "simple ratio",
@@ -295,7 +297,7 @@ def spectral_index(
         }[key],
         "units": "1",
         "index": key,
-        "bands": "; ".join(f"{r}={found[r]}" for r in _NEEDS[key]),
+        "bands": "; ".join(f"{r}={found[r]}" for r in INDEX_BANDS[key]),
         "invalid_rule": "NaN where a band is fill/NaN or negative, or the denominator is 0",
     }
     kwargs: dict[str, Any] = {}

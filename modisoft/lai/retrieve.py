@@ -19,7 +19,7 @@ from modisoft.lai.curves import Curve, curve_lai
 from modisoft.lai.indices import spectral_index
 from modisoft.lai.params import NOT_VEGETATED, UNMAPPED, LaiParams, default_params
 
-__all__ = ["LAI_FLAGS", "RetrievalError", "retrieve_kernel", "retrieve_lai"]
+__all__ = ["LAI_FLAGS", "NONVEG_FLAGS", "RetrievalError", "retrieve_kernel", "retrieve_lai"]
 
 LAI_FLAGS = {
     0: "retrieved",
@@ -31,6 +31,10 @@ LAI_FLAGS = {
     13: "clumping invalid at this pixel (POLDER 253/254/255 or fill)",
     14: "no curve for this cover type and index",
 }
+
+
+NONVEG_FLAGS = (10,)
+"""The :data:`LAI_FLAGS` codes of non-vegetated pixels (a BEPS writer's non-vegetated class)."""
 
 
 def retrieve_kernel(

@@ -1,16 +1,23 @@
 """The national run: a TOML config → discover granules → QA → mosaic → composite/smooth → LAI
 → Zarr / NetCDF / COG / BEPS with provenance, resumable, on a dask cluster.  LAI comes from an
 LAI product (``[steps] lai = "product"``) or is retrieved from reflectance (``"retrieve"``,
-:mod:`modisoft.pipeline.retrieve`).
+:mod:`modisoft.pipeline.lai`).
+
+One module per stage, in the order data flows: ``config`` (and ``schema``) → ``inventory`` →
+``inputs`` → ``qa`` → ``mosaic`` → ``series`` → ``lai`` → ``outputs``; ``staging`` and
+``execute`` build and run the tasks, and ``run`` sequences them.  No module imports a later one.
 
 :func:`load_config` reads and checks a config; :func:`run` executes it; :func:`discover` lists
 the granules a config selects and what is missing.
 """
 
-from modisoft.pipeline.config import ConfigError, LaiConfig, RunConfig, load_config
-from modisoft.pipeline.discover import Inventory, discover, expected_dates
+from modisoft.pipeline.config import ConfigError, LaiConfig, RunConfig, load_config, resolve_grid
+from modisoft.pipeline.inventory import Inventory, discover, expected_dates
 from modisoft.pipeline.manifest import Manifest
-from modisoft.pipeline.run import RunSummary, build_output, dominant_fill_class, resolve_grid, run
+from modisoft.pipeline.mosaic import dominant_fill_class
+from modisoft.pipeline.outputs import RunSummary
+from modisoft.pipeline.run import run
+from modisoft.pipeline.series import build_output
 
 __all__ = ["ConfigError", "Inventory", "LaiConfig", "Manifest", "RunConfig", "RunSummary",
            "build_output", "discover", "dominant_fill_class", "expected_dates", "load_config",

@@ -1,21 +1,36 @@
 """The run configuration: a TOML file read into frozen dataclasses, checked key by key.
 
-Every key is documented in ``docs/reference/config.md``; an unknown key or a wrong type is an
-error that names the file, the table and the accepted keys (a typo never silently falls back
-to a default).
+The dataclasses live in :mod:`modisoft.pipeline.schema`.  Every key is documented in
+``docs/reference/config.md``; an unknown key or a wrong type is an error that names the file,
+the table and the accepted keys (a typo never silently falls back to a default).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from modisoft.errors import ConfigError
+from modisoft.pipeline.schema import (
+    BAND_ROLES,
+    FORMATS,
+    LAI_METHODS,
+    SWIR_MODES,
+    ComputeConfig,
+    ConfigError,
+    GridConfig,
+    InputsConfig,
+    LaiConfig,
+    OutputConfig,
+    RunConfig,
+    StepsConfig,
+    clumping_kind,
+    reflectance_bands,
+    resolve_grid,
+    retrieval_params,
+)
 
 __all__ = [
     "ConfigError",
@@ -26,132 +41,13 @@ __all__ = [
     "OutputConfig",
     "ComputeConfig",
     "LaiConfig",
+    "clumping_kind",
     "load_config",
+    "reflectance_bands",
+    "resolve_grid",
+    "retrieval_params",
 ]
 
-
-@dataclass(frozen=True)
-class InputsConfig:
-    """``[inputs]``: which granules to use."""
-
-    paths: tuple[str, ...]
-    product: str
-    layer: str | None = None
-    qa_layer: str | None = None
-    start: date | None = None
-    end: date | None = None
-    years: tuple[int, ...] = ()
-    tiles: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GridConfig:
-    """``[grid]``: a named national grid, an explicit grid, or a template raster."""
-
-    name: str | None = None
-    crs: str | None = None
-    resolution: float | None = None
-    bounds: tuple[float, float, float, float] | None = None
-    like: str | None = None
-    snap: bool = True
-
-
-@dataclass(frozen=True)
-class StepsConfig:
-    """``[steps]``: QA rule, resampling, compositing, smoothing and LAI method."""
-
-    qa_rule: str = "none"
-    weights: str | None = None
-    resampling: str = "nearest"
-    fuse: str = "first"
-    period: str = "beps10"
-    reducer: str = "qa_best"
-    smoother: str = "none"
-    smoother_params: dict[str, Any] = field(default_factory=dict)
-    min_obs: int | None = None
-    lai: str = "product"
-
-
-@dataclass(frozen=True)
-class OutputConfig:
-    """``[output]``: where, which writers, and their options."""
-
-    dir: str
-    formats: tuple[str, ...] = ("zarr",)
-    name: str = "lai"
-    beps_stem: str = "lai"
-    beps_suffixes: str = "beps_d"
-    beps_combine: str = "mean"
-    quicklooks: bool = False
-    chunk: int = 512
-
-
-@dataclass(frozen=True)
-class ComputeConfig:
-    """``[compute]``: the dask cluster."""
-
-    workers: int = 2
-    threads_per_worker: int = 1
-    memory_limit: str = "4GiB"
-    scheduler: str | None = None
-    band_rows: int | None = None
-
-
-@dataclass(frozen=True)
-class LaiConfig:
-    """``[lai]``: LAI retrieval from reflectance (used with ``[steps] lai = "retrieve"``).
-
-    ``swir`` and ``clumping`` take several kinds of value (a string or numbers); they are
-    checked by :func:`load_config`.
-    """
-
-    landcover: tuple[str, ...] = ()
-    landcover_layer: str = "LC_Type1"
-    cover_mapping: str | None = None
-    index: str = "SR"
-    swir: Any = "table"
-    params: str = "default"
-    clumping: Any = "table"
-    bands: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """A whole national run (see :func:`load_config`)."""
-
-    inputs: InputsConfig
-    grid: GridConfig
-    steps: StepsConfig
-    output: OutputConfig
-    compute: ComputeConfig
-    source: str = ""
-    base_dir: str = "."
-    lai: LaiConfig | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The configuration as plain JSON-able data (dates as ISO strings)."""
-        d = asdict(self)
-        d.pop("source", None)
-        d.pop("base_dir", None)
-        if d.get("lai") is None:  # no [lai] table: the record of a product run is unchanged
-            d.pop("lai", None)
-        return json.loads(json.dumps(d, default=str))
-
-    def digest(self) -> str:
-        """A hash of everything that changes the outputs (not the compute settings)."""
-        d = self.as_dict()
-        d.pop("compute")
-        d["output"].pop("quicklooks", None)
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-    def resolve(self, p: str) -> Path:
-        """A path from the config, relative to the config file's folder."""
-        path = Path(p).expanduser()
-        return path if path.is_absolute() else Path(self.base_dir) / path
-
-
-FORMATS = ("zarr", "netcdf", "cog", "beps")
-PERIODS_HINT = "'beps10', 'dekad', 'pentad', 'month' or '<N>day'"
 
 
 def _coerce(where: str, key: str, value: Any, typ: Any) -> Any:
@@ -253,22 +149,9 @@ def _check(cfg: RunConfig) -> None:
         pass  # qa_best with no QA is max-value: allowed
 
 
-LAI_METHODS = ("product", "retrieve")
-SWIR_MODES = ("table", "scene", "percentiles")
-BAND_ROLES = ("red", "nir", "swir", "blue")
-
-
-class _Layers:
-    """The layer names of a registry product, shaped like a Dataset for ``find_bands``."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.data_vars = names
-
-
 def _check_retrieve(cfg: RunConfig) -> None:
     """``[steps] lai = "retrieve"``: the ``[lai]`` table and the inputs product."""
-    from modisoft.lai import INDICES, find_bands
-    from modisoft.lai.indices import SpectralIndexError
+    from modisoft.lai import INDEX_BANDS, INDICES
     from modisoft.products import find_product
 
     lai = cfg.lai
@@ -314,20 +197,15 @@ def _check_retrieve(cfg: RunConfig) -> None:
     if product is None:
         raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
     names = [x.name for x in product.layers]
-    if any(n.lower().startswith("lai") for n in names):
+    if product.role_layer("lai") is not None:
         raise ConfigError(f"[inputs] product {product.name} is an LAI product: use [steps] "
                           "lai = 'product' for it; lai = 'retrieve' takes reflectance products "
                           "(MOD09A1, MYD09A1, MOD13A1/A2, VNP09A1, VNP13A1, ...)")
     if cfg.inputs.layer is not None:
         raise ConfigError("[inputs] layer: not used with [steps] lai = 'retrieve'; choose the "
                           "reflectance layers with [lai] bands = { red = ..., nir = ... }")
-    from modisoft.lai.indices import _NEEDS
-
-    try:
-        found = find_bands(_Layers(names), lai.bands)
-    except SpectralIndexError as exc:
-        raise ConfigError(f"[lai] bands: {product.name}: {exc}") from None
-    missing = [r for r in _NEEDS[index] if r not in found]
+    found = reflectance_bands(product, lai.bands)
+    missing = [r for r in INDEX_BANDS[index] if r not in found]
     if missing:
         raise ConfigError(f"[inputs] product {product.name} has no {', '.join(missing)} "
                           f"reflectance layer for index {index} (layers: {', '.join(names)}); "
@@ -343,41 +221,6 @@ def _check_retrieve(cfg: RunConfig) -> None:
         raise ConfigError(f"[lai] params: the curve table {params.curves_path} has no {index} "
                           "curves; choose another index or table")
 
-
-def clumping_kind(cfg: RunConfig) -> str:
-    """``"table"`` (Omega per cover type from a table), ``"number"`` (one Omega everywhere)
-    or ``"raster"`` (Omega per pixel from a raster) for ``[lai] clumping``."""
-    c = cfg.lai.clumping if cfg.lai is not None else "table"
-    if not isinstance(c, str):
-        return "number"
-    if c == "table" or c.lower().endswith(".toml"):
-        return "table"
-    return "raster"
-
-
-def retrieval_params(cfg: RunConfig) -> Any:
-    """The :class:`~modisoft.lai.LaiParams` of ``[lai]``: curves, Omega per type, mapping.
-
-    Raises
-    ------
-    ConfigError
-        When a table cannot be read; the message names the ``[lai]`` key and the file.
-    """
-    from modisoft.lai import LaiParameterError, default_params
-
-    lai = cfg.lai or LaiConfig()
-    curves = None if lai.params == "default" else str(cfg.resolve(lai.params))
-    clump = lai.clumping
-    table = str(cfg.resolve(clump)) if clumping_kind(cfg) == "table" and clump != "table" \
-        else None
-    mapping_path = str(cfg.resolve(lai.cover_mapping)) if lai.cover_mapping else None
-    try:
-        return default_params(curves, clumping=table, mapping=lai.landcover_layer,
-                              mapping_path=mapping_path)
-    except LaiParameterError as exc:
-        key = "params" if curves and curves in str(exc) else \
-            "clumping" if table and table in str(exc) else "cover_mapping / landcover_layer"
-        raise ConfigError(f"[lai] {key}: {exc}") from None
 
 
 def load_config(path: str | Path) -> RunConfig:

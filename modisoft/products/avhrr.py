@@ -312,6 +312,7 @@ def _products() -> list[Product]:
                 _GEE,
                 AVHRR_CDR_PRESETS,
                 (AVHRR_CDR_WEIGHTS,),
+                roles={"red": "SREFL_CH1", "nir": "SREFL_CH2"},  # channels 1, 2 (0.63, 0.86 µm)
             ),
             Product(
                 "AVH13C1",
@@ -338,6 +339,7 @@ def _products() -> list[Product]:
                 _GEE,
                 AVHRR_LAI_PRESETS,
                 (AVHRR_LAI_WEIGHTS,),
+                roles={"lai": "LAI"},
             ),
         ]
     out.append(
@@ -364,6 +366,7 @@ def _products() -> list[Product]:
             "1050m",
             {},
             _FDR,
+            roles={"red": "reflectance_channel_1", "nir": "reflectance_channel_2"},
         )
     )
     for sat in ("MOD", "MYD"):

@@ -29,6 +29,7 @@ __all__ = [
     "QAPreset",
     "WeightScheme",
     "Product",
+    "ROLES",
 ]
 
 Convention = Literal["hdfeos", "cf", "divide"]
@@ -42,6 +43,17 @@ Convention = Literal["hdfeos", "cf", "divide"]
 LayerKind = Literal["value", "qa", "class"]
 """``value`` layers decode to float32; ``qa`` (bit words) and ``class`` (categorical codes)
 keep their integer dtype."""
+
+
+ROLES = {
+    "lai": "the leaf area index layer a run uses from an LAI product",
+    "lai_qa": "the QA word of the LAI layer (the QA rule of a run reads it)",
+    "red": "red surface reflectance (MODIS band 1, VIIRS I1/M5, AVHRR channel 1)",
+    "nir": "near-infrared surface reflectance (MODIS band 2, VIIRS I2/M7, AVHRR channel 2)",
+    "swir": "shortwave-infrared reflectance near 1.6 µm for the RSR (MODIS band 6, VIIRS I3/M10)",
+    "blue": "blue surface reflectance for the EVI (MODIS band 3, VIIRS M3)",
+}
+"""What a layer can be for the rest of modisoft: a product's ``roles`` maps these to its layers."""
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -84,11 +96,16 @@ class Scaling:
 
 @dataclass(frozen=True)
 class FillClass:
-    """A stored value that is not a measurement but has a meaning (e.g. LAI 254 = water)."""
+    """A stored value that is not a measurement but has a meaning (e.g. LAI 254 = water).
+
+    ``nonvegetated`` marks classes that say the pixel is not vegetation (urban, water, ...),
+    which a BEPS writer codes as non-vegetated rather than missing.
+    """
 
     code: int
     name: str
     meaning: str
+    nonvegetated: bool = False
 
 
 def _slug(text: str) -> str:
@@ -243,6 +260,11 @@ class Layer:
         return self.qa_key or self.name
 
     @property
+    def nonveg_codes(self) -> tuple[int, ...]:
+        """The fill-class codes that mean "not vegetated" (see :class:`FillClass`)."""
+        return tuple(c.code for c in self.fill_classes if c.nonvegetated)
+
+    @property
     def nodata_codes(self) -> tuple[int, ...]:
         """Every stored value that is not a measurement (fills and fill classes)."""
         return tuple(sorted(set(self.fill_values) | {c.code for c in self.fill_classes}))
@@ -334,6 +356,12 @@ class Product:
         Named QA predicates (``good_lai``, ``clear_land``, ``vi_good``).
     qa_weights
         Weight schemes; the first is the default one.
+    roles
+        Role (one of :data:`ROLES`) → the layer that plays it (``{"lai": "Lai_500m",
+        "lai_qa": "FparLai_QC"}``, ``{"red": "sur_refl_b01", ...}``).
+    date_offset_days
+        Days from 1 January to the first compositing period of each year (8 for Aqua's
+        16-day vegetation indices, whose periods start on day 9; else 0).
     """
 
     name: str
@@ -347,12 +375,33 @@ class Product:
     source: str = ""
     qa_presets: tuple[QAPreset, ...] = ()
     qa_weights: tuple[WeightScheme, ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)
+    date_offset_days: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "grids", _frozen(self.grids))
+        object.__setattr__(self, "roles", _frozen(self.roles))
         names = [lyr.name for lyr in self.layers]
         if len(set(names)) != len(names):
             raise RegistryError(f"{self.name}.{self.collection}: duplicate layer names")
+        for role, layer in self.roles.items():
+            if role not in ROLES:
+                raise RegistryError(f"{self.name}.{self.collection}: unknown role {role!r}; "
+                                 f"known: {', '.join(ROLES)}")
+            if layer not in names:
+                raise RegistryError(f"{self.name}.{self.collection}: role {role!r} names "
+                                 f"{layer!r}, not a layer of the product")
+
+    def role_layer(self, role: str) -> str | None:
+        """The name of the layer playing ``role`` (see :data:`ROLES`), or ``None``.
+
+        Examples
+        --------
+        >>> from modisoft.products import get_product
+        >>> get_product("MCD15A2H", "061").role_layer("lai")
+        'Lai_500m'
+        """
+        return self.roles.get(role)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -24,15 +24,22 @@ from modisoft.products.qa_bits import (
 _SRC = "real MCD15A2/MCD15A2H/MCD15A3H files; GEE; MODIStsp (reference/PRODUCTS.md §2)"
 _LEGEND_SRC = "MOD15A2_FILLVALUE_DOC attribute of a real MCD15A3H granule (PRODUCTS.md §2.3)"
 
+# 250-254 are land cover the algorithm does not retrieve (not vegetated, per the legend);
+# 249 (unclassified) and 255 (fill) say nothing about vegetation.
 LAI_FILL_CLASSES = (
     FillClass(249, "unclassified", "land cover assigned as unclassified or not able to determine"),
-    FillClass(250, "urban", "land cover assigned as urban/built-up"),
-    FillClass(251, "wetland", "land cover assigned as permanent wetlands/inundated marshland"),
-    FillClass(252, "snow_ice", "land cover assigned as perennial snow, ice"),
+    FillClass(250, "urban", "land cover assigned as urban/built-up", True),
     FillClass(
-        253, "barren", "land cover assigned as barren, sparse vegetation (rock, tundra, desert)"
+        251, "wetland", "land cover assigned as permanent wetlands/inundated marshland", True
     ),
-    FillClass(254, "water", "land cover assigned as perennial salt or inland fresh water"),
+    FillClass(252, "snow_ice", "land cover assigned as perennial snow, ice", True),
+    FillClass(
+        253,
+        "barren",
+        "land cover assigned as barren, sparse vegetation (rock, tundra, desert)",
+        True,
+    ),
+    FillClass(254, "water", "land cover assigned as perennial salt or inland fresh water", True),
     FillClass(255, "fill", "_FillValue: surface reflectance or land cover input was fill"),
 )
 """Fill classes of the MOD15 LAI/FPAR value layers (stored 249-255)."""
@@ -100,6 +107,12 @@ def _layers(res: str) -> tuple[Layer, ...]:
 _PLATFORM = {"MOD": "Terra", "MYD": "Aqua", "MCD": "Terra+Aqua"}
 
 
+def _roles(res: str) -> dict[str, str]:
+    """The LAI layer and its QA word (MOD15 ATBD / user guide: ``FparLai_QC`` qualifies
+    ``Lai_<res>``; reference/QA.md §2)."""
+    return {"lai": f"Lai_{res}", "lai_qa": "FparLai_QC"}
+
+
 def _products() -> list[Product]:
     out = []
     for sat in ("MOD", "MYD", "MCD"):
@@ -116,6 +129,7 @@ def _products() -> list[Product]:
                 source=_SRC,
                 qa_presets=MOD15_PRESETS,
                 qa_weights=(MOD15_WEIGHTS,),
+                roles=_roles("1km"),
             )
         )
     for coll in ("006", "061"):
@@ -133,6 +147,7 @@ def _products() -> list[Product]:
                     source=_SRC,
                     qa_presets=MOD15_PRESETS,
                     qa_weights=(MOD15_WEIGHTS,),
+                    roles=_roles("500m"),
                 )
             )
         out.append(
@@ -148,6 +163,7 @@ def _products() -> list[Product]:
                 source=_SRC,
                 qa_presets=MOD15_PRESETS,
                 qa_weights=(MOD15_WEIGHTS,),
+                roles=_roles("500m"),
             )
         )
     return out

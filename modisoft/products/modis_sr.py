@@ -234,6 +234,11 @@ def _mod09ga_layers() -> tuple[Layer, ...]:
     )
 
 
+_BAND_ROLES = {"red": 1, "nir": 2, "swir": 6, "blue": 3}
+"""MODIS band of each reflectance role (:data:`BANDS_NM`: band 6, 1628-1652 nm, is the 1.6 µm
+SWIR of the RSR; MOD09 user guide, Vermote et al., table 1)."""
+
+
 def _products() -> list[Product]:
     out = []
     for coll in ("006", "061"):
@@ -260,6 +265,7 @@ def _products() -> list[Product]:
                         ),
                     ),
                     qa_weights=(MOD09_WEIGHTS,),
+                    roles={r: f"sur_refl_b{b:02d}" for r, b in _BAND_ROLES.items()},
                 )
             )
             out.append(
@@ -275,6 +281,7 @@ def _products() -> list[Product]:
                     source=_SRC_GA,
                     qa_presets=(*MOD09_STATE_PRESETS, *MOD09_QC_PRESETS),
                     qa_weights=(MOD09_WEIGHTS,),
+                    roles={r: f"sur_refl_b{b:02d}_1" for r, b in _BAND_ROLES.items()},
                 )
             )
     return out

@@ -124,6 +124,11 @@ def _layers(kind: str, collection: str) -> tuple[Layer, ...]:
     )
 
 
+_BAND_ROLES = {"red": "red", "nir": "NIR", "blue": "blue"}
+"""Reflectance roles of the MOD13 layers.  The "MIR" layer is MODIS band 7 (2.1 µm), not the
+1.6 µm SWIR of the RSR, so it plays no role (MOD13 C6 user guide, Didan et al. 2015)."""
+
+
 def _products() -> list[Product]:
     out = []
     for coll in ("006", "061"):
@@ -142,6 +147,13 @@ def _products() -> list[Product]:
                         source=_SRC,
                         qa_presets=MOD13_PRESETS,
                         qa_weights=MOD13_WEIGHTS,
+                        roles={
+                            role: f"{_PREFIX[kind]} {band} reflectance"
+                            for role, band in _BAND_ROLES.items()
+                        },
+                        # Aqua's 16-day periods are phased 8 days after Terra's (day 9, 25, ...;
+                        # MOD13 C6 user guide, Didan et al. 2015, §2)
+                        date_offset_days=8 if sat == "MYD" else 0,
                     )
                 )
     return out

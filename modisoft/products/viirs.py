@@ -180,6 +180,13 @@ def _vnp09(bands: tuple[str, ...]) -> tuple[Layer, ...]:
     )
 
 
+def _vnp13_roles(prefix: str) -> dict[str, str]:
+    """Reflectance roles of the VNP13 layers; "SWIR2" is taken as the 1.6 µm band M10 (not
+    verified; PRODUCTS.md §10)."""
+    return {r: f"{prefix} {b} reflectance"
+            for r, b in (("red", "red"), ("nir", "NIR"), ("swir", "SWIR2"), ("blue", "blue"))}
+
+
 def _products() -> list[Product]:
     out = []
     for coll in ("001", "002"):
@@ -196,6 +203,7 @@ def _products() -> list[Product]:
                 _SRC13,
                 VNP13_PRESETS,
                 (VNP13_WEIGHTS,),
+                roles=_vnp13_roles("1 km 16 days"),
             )
         )
         out.append(
@@ -211,6 +219,7 @@ def _products() -> list[Product]:
                 _UNVERIFIED,
                 VNP13_PRESETS,
                 (VNP13_WEIGHTS,),
+                roles=_vnp13_roles("500 m 16 days"),
             )
         )
         out.append(
@@ -226,6 +235,7 @@ def _products() -> list[Product]:
                 _UNVERIFIED,
                 VNP15_PRESETS,
                 (VNP15_WEIGHTS,),
+                roles={"lai": "Lai", "lai_qa": "FparLai_QC"},
             )
         )
         out.append(
@@ -239,6 +249,7 @@ def _products() -> list[Product]:
                 "500m",
                 {},
                 _UNVERIFIED,
+                roles={"red": "SurfReflect_I1", "nir": "SurfReflect_I2", "swir": "SurfReflect_I3"},
             )
         )
         out.append(
@@ -252,6 +263,12 @@ def _products() -> list[Product]:
                 "1km",
                 {},
                 _UNVERIFIED,
+                roles={
+                    "red": "SurfReflect_M5",
+                    "nir": "SurfReflect_M7",
+                    "swir": "SurfReflect_M10",
+                    "blue": "SurfReflect_M3",
+                },
             )
         )
     return out

@@ -1,8 +1,8 @@
-"""Find the granules of a run, group them by date and tile, and say up front what is missing."""
+"""The run's inventory: find its granules (:func:`modisoft.catalog.find_files`), group them by
+date and tile, and say up front what is missing."""
 
 from __future__ import annotations
 
-import glob
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -10,12 +10,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from modisoft.catalog import Granule, parse_filename
-from modisoft.pipeline.config import ConfigError, RunConfig
+from modisoft.catalog import GRANULE_SUFFIXES, Granule, find_files, parse_filename
+from modisoft.pipeline.schema import ConfigError, RunConfig
 
 __all__ = ["Inventory", "discover", "expected_dates"]
-
-_EXTENSIONS = (".hdf", ".h5", ".he5", ".nc")
 
 
 @dataclass
@@ -76,39 +74,36 @@ class Inventory:
 
 
 def _files(cfg: RunConfig) -> list[Path]:
-    out: list[Path] = []
-    for pattern in cfg.inputs.paths:
-        p = cfg.resolve(pattern)
-        if p.is_dir():
-            out += [q for q in sorted(p.rglob("*")) if q.suffix.lower() in _EXTENSIONS]
-        else:
-            hits = sorted(glob.glob(str(p)))
-            if not hits:
-                raise ConfigError(f"[inputs] paths: nothing matches {pattern!r} (looked for {p})")
-            out += [Path(h) for h in hits if Path(h).is_file()]
-    return sorted(set(out))
+    files, unmatched = find_files(cfg.inputs.paths, suffixes=GRANULE_SUFFIXES, base=cfg.base_dir)
+    if unmatched:
+        pattern = unmatched[0]
+        raise ConfigError(f"[inputs] paths: nothing matches {pattern!r} "
+                          f"(looked for {cfg.resolve(pattern)})")
+    return files
 
 
-def _period_days(product: str) -> int:
-    """The product's compositing period from the registry (8 when it does not say)."""
+def _calendar(product: str) -> tuple[int, int]:
+    """The product's compositing period (8 days when the registry does not say) and the day
+    offset of its first period in a year, from the registry."""
     from modisoft.products import find_product
 
     p = find_product(product)
-    return int(p.period_days) if p is not None and p.period_days else 8
+    step = int(p.period_days) if p is not None and p.period_days else 8
+    return step, p.date_offset_days if p is not None else 0
 
 
 def expected_dates(product: str, start: date, end: date) -> list[date]:
     """The acquisition start dates of a MODIS composite product inside ``[start, end]``.
 
-    MODIS 8-day (4-day, 16-day) periods restart on 1 January every year.
+    MODIS 8-day (4-day, 16-day) periods restart on 1 January every year (day 9 for Aqua's
+    16-day products: the registry's ``date_offset_days``).
 
     Examples
     --------
     >>> [d.isoformat() for d in expected_dates("MCD15A2", date(2012, 12, 20), date(2013, 1, 9))]
     ['2012-12-26', '2013-01-01', '2013-01-09']
     """
-    step = _period_days(product)
-    offset = 8 if product.upper().startswith("MYD13") else 0  # Aqua's 16-day phase (day 9)
+    step, offset = _calendar(product)
     out = []
     for year in range(start.year, end.year + 1):
         d = date(year, 1, 1) + timedelta(days=offset)

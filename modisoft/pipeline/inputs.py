@@ -1,0 +1,252 @@
+"""The run's inputs, opened lazily: per tile a ``(time, y, x)`` stack of the granules' layers,
+and the static rasters a retrieval reads (land cover, clumping) on the output grid.
+
+Nothing here reads pixels: granules are opened for their metadata, and the arrays stay dask
+arrays until a task of the run computes them.  A granule that does not open is recorded in the
+manifest and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modisoft.catalog import GRANULE_SUFFIXES, RASTER_SUFFIXES, find_files
+from modisoft.errors import GranuleReadError, ModisoftError
+from modisoft.pipeline.inventory import Inventory
+from modisoft.pipeline.schema import ConfigError, RunConfig, clumping_kind
+from modisoft.write._common import sha256
+
+__all__ = [
+    "clumping_on_grid",
+    "lai_layers",
+    "landcover_on_grid",
+    "open_stacks",
+    "readable_granules",
+    "stack_tiles",
+    "static_method",
+]
+
+
+def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
+    """The LAI layer of ``[inputs]`` and the layers to open.
+
+    Parameters
+    ----------
+    cfg
+        A configuration with ``[steps] lai = "product"``.
+
+    Returns
+    -------
+    (str, list of str)
+        The LAI layer (``[inputs] layer``, else the product's ``lai`` role in the registry),
+        and the layers to open: the LAI layer, then its QA layer (``[inputs] qa_layer``, else
+        the ``lai_qa`` role) when the QA rule needs it.
+
+    Raises
+    ------
+    ConfigError
+        When the product is not in the registry or has no LAI layer.
+    """
+    from modisoft.products import find_product
+
+    product = find_product(cfg.inputs.product)
+    if product is None:
+        raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
+    layer = cfg.inputs.layer or product.role_layer("lai")
+    if layer is None:
+        raise ConfigError(f"[inputs] {product.name} has no LAI layer; give layer = ...")
+    qa_layer = cfg.inputs.qa_layer or product.role_layer("lai_qa")
+    return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
+
+
+def readable_granules(inv: Inventory, want: list[str], manifest: Any,
+                      echo: Callable[[str], None]) -> Iterator[tuple[Any, Any, np.datetime64]]:
+    """The granules of ``inv`` that open, with the layers ``want``.
+
+    Parameters
+    ----------
+    inv
+        The run's inventory.
+    want
+        The layers to open.
+    manifest
+        Where a granule that does not open is recorded (``add_failure(path, reason)``).
+    echo
+        Where the message about a skipped granule goes.
+
+    Returns
+    -------
+    iterator of (Granule, xarray.Dataset, numpy.datetime64)
+        Per granule that opens: the granule, its lazy layers (each carrying the granule's
+        ``registry_product``) and its date.
+    """
+    from modisoft.io.granule import open_granule
+
+    for g in inv.granules:
+        try:
+            ds = open_granule(g.path, want)
+        except (ModisoftError, OSError) as exc:
+            manifest.add_failure(g.path, str(exc))
+            echo(f"skipping {Path(g.path).name}: {exc}")
+            continue
+        if "registry_product" in ds.attrs:
+            for v in want:
+                ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
+        yield g, ds, np.datetime64(g.start_date, "ns")
+
+
+def stack_tiles(by_tile: dict[str, list]) -> list:
+    """Per tile, in tile order, the ``time`` stack of its one-date arrays.
+
+    Parameters
+    ----------
+    by_tile
+        ``{tile id: [one-date (time, y, x) arrays, in date order]}``.
+
+    Returns
+    -------
+    list of xarray.DataArray
+    """
+    import xarray as xr
+
+    return [xr.concat(parts, "time", combine_attrs="override") if len(parts) > 1 else parts[0]
+            for _, parts in sorted(by_tile.items())]
+
+
+def open_stacks(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str], None],
+                *, mask: Callable[[Any, Any, RunConfig], Any]) -> tuple[list, list, list]:
+    """The LAI layer of every readable granule as lazy per-tile stacks.
+
+    Parameters
+    ----------
+    cfg, inv, manifest, echo
+        As for :func:`readable_granules`.
+    mask
+        ``mask(values, qa, cfg)``: the QA rule applied at source
+        (:func:`modisoft.pipeline.qa.mask_at_source`), used unless the QA gives weights.
+
+    Returns
+    -------
+    (list, list, list)
+        Per tile a lazy ``(time, y, x)`` stack of the LAI layer (QA rule applied at source);
+        when the QA gives weights instead, per tile a stack of its QA layer (else empty); the
+        granules used.
+
+    Raises
+    ------
+    ConfigError
+        When no granule can be read.
+    """
+    layer, want = lai_layers(cfg)
+    lai_by_tile: dict[str, list] = {}
+    qa_by_tile: dict[str, list] = {}
+    used = []
+    for g, ds, t in readable_granules(inv, want, manifest, echo):
+        values = ds[layer]
+        if len(want) > 1 and not cfg.steps.weights:
+            values = mask(values, ds[want[1]], cfg)
+        elif len(want) > 1:
+            qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
+        lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
+        used.append(g)
+    if not used:
+        raise ConfigError("[inputs] no granule could be read; see the failures above")
+    return stack_tiles(lai_by_tile), stack_tiles(qa_by_tile), used
+
+
+# ----------------------------------------------------------------- static inputs of a retrieval
+def _read_raster(path: Any, kind: str) -> Any:
+    from modisoft.io.rasters import read_raster
+
+    try:
+        return read_raster(path, kind=kind)
+    except GranuleReadError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _expand(cfg: RunConfig, patterns: tuple[str, ...] | list[str], key: str) -> list[Path]:
+    out, unmatched = find_files(patterns, suffixes=RASTER_SUFFIXES + GRANULE_SUFFIXES,
+                                base=cfg.base_dir)
+    if unmatched:
+        pattern = unmatched[0]
+        raise ConfigError(f"[lai] {key}: nothing matches {pattern!r} (looked for "
+                          f"{cfg.resolve(pattern)})")
+    if not out:
+        raise ConfigError(f"[lai] {key}: no file found under {', '.join(patterns)}")
+    return out
+
+
+def static_method(cfg: RunConfig) -> str:
+    """How a categorical static input (land cover, POLDER-coded clumping) is resampled:
+    ``mode`` with area resampling, else ``nearest``."""
+    return "mode" if cfg.steps.resampling in ("average", "mode") else "nearest"
+
+
+def landcover_on_grid(cfg: RunConfig, grid: Any) -> tuple[Any, list[str]]:
+    """The ``[lai] landcover`` codes mosaicked onto ``grid`` and the files used."""
+    from modisoft.io.granule import open_granule
+    from modisoft.warp import mosaic
+
+    layer = cfg.lai.landcover_layer
+    files = _expand(cfg, cfg.lai.landcover, "landcover")
+    parts = []
+    for f in files:
+        if f.suffix.lower() in RASTER_SUFFIXES:
+            parts.append(_read_raster(f, "class"))
+            continue
+        try:
+            ds = open_granule(f, [layer])
+        except (ModisoftError, OSError) as exc:
+            raise ConfigError(
+                f"[lai] landcover: {f}: cannot read layer {layer!r} (landcover_layer): {exc}"
+            ) from None
+        parts.append(ds[layer])
+    lc = mosaic(parts, grid, method=static_method(cfg), chunks=cfg.output.chunk, fuse="first")
+    return lc, [str(f) for f in files]
+
+
+def clumping_on_grid(cfg: RunConfig, grid: Any, cover: Any) -> tuple[Any, dict[str, Any]]:
+    """What :func:`~modisoft.lai.retrieve_lai` takes as ``clumping`` (None: per cover type;
+    a uint8 POLDER-coded or float Omega ``DataArray`` on ``grid``), and its description."""
+    import xarray as xr
+
+    from modisoft.warp import mosaic
+
+    kind = clumping_kind(cfg)
+    c = cfg.lai.clumping
+    if kind == "table":
+        src = "shipped default (BEPS_D values)" if c == "table" else str(cfg.resolve(c))
+        desc = {"kind": "per cover type", "table": src}
+        if c != "table":
+            desc["sha256"] = sha256(cfg.resolve(c))
+        return None, desc
+    if kind == "number":
+        om = xr.full_like(cover, float(c), dtype="float64")
+        om.attrs = {"long_name": "clumping index", "units": "1"}
+        return om, {"kind": "one value everywhere", "omega": float(c)}
+    path = cfg.resolve(c)
+    ras = _read_raster(path, "value")
+    is_int = ras.dtype.kind in "ui"
+    if is_int:
+        ras.attrs["kind"] = "class"
+        ras.attrs.pop("fill_values", None)  # 253/254/255 stay as POLDER codes
+        method = static_method(cfg)
+        nodata = 255
+    else:
+        method = "average" if cfg.steps.resampling == "average" else "nearest"
+        nodata = np.nan
+    om = mosaic([ras], grid, method=method, chunks=cfg.output.chunk, nodata=nodata)
+    desc = {
+        "kind": "per pixel raster",
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "encoding": "POLDER uint8 (Omega x 100; 253 non-vegetated, 254 water, 255 none)"
+        if is_int
+        else "Omega as float",
+        "resampling": method,
+    }
+    return om, desc

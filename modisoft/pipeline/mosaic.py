@@ -1,0 +1,167 @@
+"""One date's layers on the output grid: the decoded values and their fill classes, the QA
+layer, and the run's own check that every valid source pixel reached the mosaic.
+
+Each tile is decoded at its own resolution and mosaicked with :func:`modisoft.warp.mosaic`,
+exactly what a user writes with the public API, so a run's per-date output *is* ``mosaic()``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modisoft.pipeline.schema import RunConfig
+
+__all__ = ["class_method", "dominant_fill_class", "lost_in_mosaic", "mosaic_decoded",
+           "mosaic_qa"]
+
+
+def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
+    """Kernel: per pixel of a ``(..., time)`` array of fill-class codes (0 = valid value), the
+    most frequent non-zero code when the pixel never had a valid value, else 0.
+
+    Examples
+    --------
+    >>> dominant_fill_class(np.array([[254, 254, 250], [0, 254, 254]], "uint8"))
+    array([254,   0], dtype=uint8)
+    """
+    codes = np.asarray(codes)
+    flat = codes.reshape(-1, codes.shape[-1])
+    out = np.zeros(len(flat), codes.dtype)
+    never = ~(flat == 0).any(axis=1)
+    if never.any():
+        sub = flat[never]
+        vals = np.unique(sub)
+        counts = np.stack([(sub == v).sum(axis=1) for v in vals], axis=1)
+        out[never] = vals[np.argmax(counts, axis=1)]
+    return out.reshape(codes.shape[:-1])
+
+
+def class_method(method: str) -> str:
+    """How a categorical companion (fill classes, QA, land cover) is resampled when the
+    values use ``method``: ``mode`` for the area methods, else ``nearest``.
+
+    Examples
+    --------
+    >>> class_method("average"), class_method("bilinear")
+    ('mode', 'nearest')
+    """
+    return "nearest" if method in ("nearest", "bilinear") else "mode"
+
+
+def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
+                   cache_dir: Any = None) -> tuple[Any, Any]:
+    """Per-tile stacks of one stored layer decoded and mosaicked onto ``grid``: the physical
+    values (float32, NaN where none) and the ``<layer>_class`` fill codes (or ``None``).
+
+    This is exactly what a user writes with the public API,
+    ``mosaic([decode(tile)[layer] ...], grid, method=...)``: each tile is decoded at its own
+    resolution and the physical values are resampled, so an area average keeps full
+    precision (no rounding to the stored DN step). The fill classes are mosaicked beside
+    (``nearest``, or ``mode`` for the area methods) and are 0 wherever a value exists.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[steps]`` resampling and fuse, ``[output]`` chunk).
+    stacks
+        Per tile, a lazy ``(time, y, x)`` stack of stored values (QA applied at source).
+    grid
+        The output grid.
+    cache_dir
+        Where resample plans are cached on disk (``None``: in memory only).
+
+    Returns
+    -------
+    (xarray.DataArray, xarray.DataArray or None)
+        The lazy values and fill classes on ``grid``.
+    """
+    from modisoft.warp import mosaic
+
+    s = cfg.steps
+    decoded = [_decode_stack(raw) for raw in stacks]
+    values = mosaic([v for v, _c in decoded], grid, method=s.resampling,
+                    chunks=cfg.output.chunk, fuse=s.fuse, cache_dir=cache_dir)
+    if any(c is None for _v, c in decoded):
+        return values, None
+    classes = mosaic([c for _v, c in decoded], grid, method=class_method(s.resampling),
+                     chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
+                     cache_dir=cache_dir)
+    return values, classes.where(~np.isfinite(values), classes.dtype.type(0))
+
+
+def _decode_stack(raw: Any) -> tuple[Any, Any]:
+    """Decode one tile's stack of stored values: (physical values, ``<layer>_class`` codes or
+    None), each keeping the tile's coordinates and grid."""
+    from modisoft.decode import decode
+
+    name = raw.name
+    raw_ds = raw.to_dataset(name=name)
+    raw_ds.attrs["registry_product"] = raw.attrs.get("registry_product", "")
+    dec = decode(raw_ds)
+    values = dec[name]
+    values.attrs.setdefault("layer", raw.attrs.get("layer", name))
+    for key in ("registry_product", "granule_id", "source"):
+        if key in raw.attrs:
+            values.attrs[key] = raw.attrs[key]
+    return values, dec.get(f"{name}_class")
+
+
+def mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None) -> Any:
+    """The QA layer on ``grid`` (``mode`` for area resampling, else ``nearest``).
+
+    Parameters
+    ----------
+    cfg, grid, cache_dir
+        As for :func:`mosaic_decoded`.
+    qa_stacks
+        Per tile, a lazy ``(time, y, x)`` stack of the QA layer (empty: no QA to mosaic).
+
+    Returns
+    -------
+    xarray.DataArray or None
+    """
+    from modisoft.warp import mosaic
+
+    if not qa_stacks:
+        return None
+    s = cfg.steps
+    return mosaic(qa_stacks, grid, method=class_method(s.resampling),
+                  chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
+                  cache_dir=cache_dir)
+
+
+def lost_in_mosaic(cfg: RunConfig, stacks: list, grid: Any, values: np.ndarray) -> int:
+    """Output pixels of one date (``values``: its mosaic, ``(1, y, x)``) without a value
+    although the source pixel under their centre is valid.
+
+    The source pixel under a centre is found by a ``nearest`` mosaic of the same decoded
+    tiles (GDAL's nearest rule, its own plan): every method (``average``, ``mode``, ``min``,
+    ``max``, ``bilinear``) gives a value wherever that pixel is valid, since it lies inside
+    the footprint each of them reads. For ``nearest`` runs the date's mosaic *is* that
+    lookup; the check then guards the later stages
+    (:func:`modisoft.pipeline.series.lost_in_series`).
+
+    Parameters
+    ----------
+    cfg, grid
+        As for :func:`mosaic_decoded`.
+    stacks
+        The date's per-tile stacks of stored values, as given to :func:`mosaic_decoded`.
+    values
+        The date's computed mosaic.
+
+    Returns
+    -------
+    int
+        The pixels lost (0 for a correct run).
+    """
+    if cfg.steps.resampling == "nearest":
+        return 0
+    from modisoft.warp import mosaic
+
+    decoded = [_decode_stack(raw)[0] for raw in stacks]
+    support = mosaic(decoded, grid, method="nearest", chunks=cfg.output.chunk,
+                     fuse="first").data.compute()
+    return int(np.count_nonzero(np.isfinite(support) & ~np.isfinite(values)))

@@ -1,0 +1,203 @@
+"""What a run leaves behind besides the Zarr store's pixels: the provenance, the per-period
+files read back from the store (NetCDF, COG, BEPS, quicklooks), where the two-pass stage lives,
+and the run's summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modisoft.lai import NONVEG_FLAGS
+from modisoft.pipeline.manifest import Manifest
+from modisoft.pipeline.schema import RunConfig
+
+__all__ = ["RunSummary", "run_provenance", "stage_path", "write_period_outputs"]
+
+
+@dataclass
+class RunSummary:
+    """What a run did: outputs, failed granules, resumed pieces, timings per stage."""
+
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    inventory: str = ""
+    bands_total: int = 0  # pieces of the output (row band x output chunk) to compute
+    bands_skipped: int = 0  # pieces a resumed run found already done
+    timings: dict[str, float] = field(default_factory=dict)
+    dashboard: str | None = None
+    lost: dict[str, int] = field(default_factory=dict)
+    """Per date (ISO): output pixels without a value although a valid source pixel lies
+    under them (see ``docs/reference/resampling.md``, "A run checks itself"); all 0 in a
+    correct run."""
+
+    @property
+    def lost_total(self) -> int:
+        """Pixels lost over all dates (0 in a correct run)."""
+        return sum(self.lost.values())
+
+    def pixel_check(self) -> dict[str, Any]:
+        """The pixel check as recorded in the provenance of every output."""
+        bad = {d: n for d, n in sorted(self.lost.items()) if n}
+        return {"description": "per date, output pixels without a value although a valid "
+                               "source pixel lies under their centre",
+                "dates_checked": len(self.lost), "lost_pixels": self.lost_total,
+                "dates_with_losses": bad, "status": "failed" if bad else "passed"}
+
+    def report(self) -> str:
+        """A human summary."""
+        lines = [self.inventory]
+        lines.append(f"pieces: {self.bands_total} ({self.bands_skipped} already done)")
+        for kind, files in self.outputs.items():
+            lines.append(f"{kind}: {len(files)} file(s), e.g. {files[0]}" if files else kind)
+        lines.append("stage times: " + ", ".join(f"{k} {v:.1f} s"
+                                                 for k, v in self.timings.items()))
+        bad = {d: n for d, n in sorted(self.lost.items()) if n}
+        if bad:
+            lines.append(f"pixel check FAILED: {self.lost_total} output pixel(s) got no value "
+                         "although a valid source pixel lies under them:")
+            lines += [f"  {d}: {n} pixel(s)" for d, n in bad.items()]
+        else:
+            lines.append(f"pixel check: every valid source pixel reached the output "
+                         f"({len(self.lost)} date(s) checked)")
+        if self.failures:
+            lines.append(f"{len(self.failures)} granule(s) failed:")
+            lines += [f"  {f['file']}: {f['reason']}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
+                   retrieval: dict[str, Any] | None = None) -> Any:
+    """The provenance every output of the run carries.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (recorded whole, and step by step).
+    used
+        The granules the run read.
+    manifest
+        The run manifest (its failed granules are recorded).
+    grid
+        The output grid.
+    retrieval
+        The provenance of the ``lai = "retrieve"`` step, else ``None``.
+
+    Returns
+    -------
+    modisoft.write.Provenance
+    """
+    from modisoft.write import Provenance
+
+    p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
+    for f in manifest.failures:
+        p.add_failure(f["file"], f["reason"])
+    s = cfg.steps
+    p.set_step("qa_rule", {"rule": s.qa_rule, "product": cfg.inputs.product,
+                           "applied": "per granule at source resolution, before resampling"
+                           if not s.weights else "as weights after resampling"})
+    p.set_step("weights", {"scheme": s.weights or "none (1 where the rule holds)"})
+    p.set_step("resampling", {"method": s.resampling, "fuse": s.fuse})
+    p.set_step("compositing", {"period": s.period, "reducer": s.reducer if s.smoother == "none"
+                               else "mean of the daily smoothed curve"})
+    p.set_step("smoother", {"method": s.smoother, "params": s.smoother_params,
+                            "min_obs": s.min_obs})
+    p.set_step("retrieval", retrieval if retrieval is not None else {"method": s.lai})
+    return p
+
+
+def stage_path(cfg: RunConfig) -> Path:
+    """Where a product run keeps its per-date mosaics between the two passes (removed when the
+    Zarr store is complete).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[output]`` dir and name).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<output dir>/.<name>.stage``.
+    """
+    return cfg.resolve(cfg.output.dir) / f".{cfg.output.name}.stage"
+
+
+def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
+                         manifest: Manifest, summary: RunSummary, progress: bool,
+                         writers: tuple) -> None:
+    """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS) and the quicklooks,
+    read back from the finished Zarr store; each kind skipped when the manifest has it.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    store
+        The complete Zarr store.
+    out_dir
+        The output folder.
+    prov
+        The provenance each file carries.
+    manifest
+        The run manifest (each kind is marked done when written).
+    summary
+        Where the written files are listed (``summary.outputs``).
+    progress
+        Whether the run shows progress (passed on to the quicklooks).
+    writers
+        ``(write_netcdf, write_cog, write_beps, BepsOptions)`` from :mod:`modisoft.write`.
+    """
+    import xarray as xr
+
+    write_netcdf, write_cog, write_beps, BepsOptions = writers
+    o = cfg.output
+    ds = xr.open_zarr(store)
+    ds = ds.assign_coords({k: ds[k].compute() for k in ds.coords if k not in ds.dims})
+    lai = ds["lai"]
+    fc = ds.get("fill_class")
+    if "netcdf" in o.formats:
+        path = out_dir / f"{o.name}.nc"
+        if not manifest.is_done("netcdf"):
+            write_netcdf(ds, path, provenance=prov)
+            manifest.mark_done("netcdf")
+        summary.outputs["netcdf"] = [str(path)]
+    if "cog" in o.formats:
+        d = out_dir / "cog"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("cog"):
+            write_cog(lai, d, name=o.name, provenance=prov)
+            manifest.mark_done("cog")
+        summary.outputs["cog"] = sorted(str(p) for p in d.glob("*.tif"))
+    if "beps" in o.formats:
+        d = out_dir / "beps"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("beps"):
+            extra = {}
+            if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
+                extra["nonveg_classes"] = NONVEG_FLAGS
+            write_beps(lai, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
+                       options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine,
+                                           **extra))
+            manifest.mark_done("beps")
+        summary.outputs["beps"] = sorted(str(p) for p in d.iterdir()
+                                         if p.suffix not in (".hdr", ".json"))
+    if o.quicklooks:
+        d = out_dir / "quicklooks"
+        d.mkdir(exist_ok=True)
+        if not manifest.is_done("quicklooks"):
+            _quicklooks(lai, fc, d, progress)
+            manifest.mark_done("quicklooks")
+        summary.outputs["quicklooks"] = sorted(str(p) for p in d.glob("*.png"))
+
+
+def _quicklooks(lai: Any, fc: Any, d: Path, progress: bool) -> None:
+    from modisoft.plot import plot_map
+
+    for k in range(lai.sizes["time"]):
+        one = lai.isel(time=k)
+        label = str(one["period_label"].values) if "period_label" in one.coords else \
+            str(one.time.values)[:10]
+        plot_map(one, d / f"lai_{label}.png", title=f"LAI {label}", vmax=8,
+                 fill_class=fc)

@@ -1,0 +1,197 @@
+"""The series stage: per pixel, the dates' values and weights composited or smoothed into the
+output periods, and the output Dataset (``lai``, ``n_obs``, ``fill_class``).
+
+The stage also checks itself: :func:`lost_in_series` counts the pixels of a computed piece
+that had a usable observation but got no value although they should have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modisoft.pipeline.mosaic import dominant_fill_class, mosaic_decoded, mosaic_qa
+from modisoft.pipeline.qa import observation_weights
+from modisoft.pipeline.schema import RunConfig
+
+__all__ = ["build_output", "lost_in_series", "series_inputs", "series_output"]
+
+
+def series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
+    """The per-date values and weights the series stage smooths or composites, chunked as
+    it reads them (whole series, ``min(chunk, 128)`` pixels square).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    values
+        The per-date values on the grid (or a piece of it), ``(time, y, x)``.
+    qa
+        The per-date QA layer on the same grid, or ``None`` (weights 1 where a value exists).
+
+    Returns
+    -------
+    (xarray.DataArray, xarray.DataArray)
+        The values and their float32 weights (0: not usable).
+    """
+    c = cfg.output.chunk
+    w = observation_weights(values, qa, cfg)
+    ts = min(c, 128)  # series are independent: the block size sets memory, not values
+    return (values.chunk({"time": -1, "y": ts, "x": ts}),
+            w.chunk({"time": -1, "y": ts, "x": ts}))
+
+
+def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
+                  class_attrs: dict[str, Any] | None = None) -> Any:
+    """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid`` (the
+    whole output grid or a piece of it), and the output Dataset (``lai``, ``n_obs``,
+    ``fill_class`` when ``classes`` is given).
+
+    The output keeps ``values``' own ``x``/``y`` coordinate values (``grid`` gives only the
+    ``spatial_ref``), and every variable is checked to share them exactly
+    (``join="exact"``): coordinates recomputed for a piece can differ from the whole grid's
+    in the last bit, and a label alignment would then silently drop those rows and columns.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration (``[steps]`` period, reducer, smoother; ``[output]`` chunk).
+    values
+        The per-date LAI ``(time, y, x)`` on ``grid``.
+    classes
+        The per-date fill-class codes on ``grid`` (0 where a value exists), or ``None``.
+    qa
+        The per-date QA layer on ``grid`` when the QA gives weights, else ``None``.
+    grid
+        The output grid or a piece of it.
+    class_attrs
+        The attributes of ``fill_class`` (default: MOD15-style fill classes of ``values``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``lai`` ``(time, y, x)`` float32 per period, ``n_obs`` int16, ``fill_class``.
+
+    Raises
+    ------
+    ValueError
+        When ``values`` is not on ``grid`` (a programming error, not a user's).
+    """
+    import xarray as xr
+
+    from modisoft.timeseries import composite, smooth
+
+    s, c = cfg.steps, cfg.output.chunk
+    name = values.name
+    values, w = series_inputs(cfg, values, qa)
+    if s.smoother != "none":
+        res = smooth(values, s.smoother, weights=w, min_obs=s.min_obs, period=s.period,
+                     **s.smoother_params)
+        lai, n_obs = res[name], res["n_obs"]
+    else:
+        res = composite(values, s.period, s.reducer, weights=w)
+        lai = res[name]
+        n_obs = (w > 0).sum("time")
+    space = grid.xarray_coords()
+    if (values.sizes["y"], values.sizes["x"]) != grid.shape:
+        raise ValueError(f"values {values.shape} are not on the grid {grid.shape}")
+    space["x"], space["y"] = values["x"].variable, values["y"].variable
+    out = xr.Dataset(coords=space)
+
+    def place(arr: Any) -> Any:  # positional, never aligned by label
+        xr.align(arr, values.isel(time=0, drop=True), join="exact")
+        return arr
+
+    out["lai"] = place(lai).astype("float32").chunk({"time": -1, "y": c, "x": c})
+    out["lai"].attrs = {"long_name": "leaf area index (one-sided)", "units": "m2 m-2",
+                        "grid_mapping": "spatial_ref"}
+    out["n_obs"] = place(n_obs).astype("int16").chunk({"y": c, "x": c})
+    out["n_obs"].attrs = {"long_name": "usable observations in the series", "units": "1",
+                          "grid_mapping": "spatial_ref"}
+    if classes is not None:
+        fc = xr.apply_ufunc(dominant_fill_class, place(classes).chunk({"time": -1}),
+                            input_core_dims=[["time"]], dask="parallelized",
+                            output_dtypes=[classes.dtype])
+        out["fill_class"] = fc.chunk({"y": c, "x": c})
+        out["fill_class"].attrs = class_attrs or {
+            "long_name": "fill class of pixels without any valid value (0 = has values)",
+            "grid_mapping": "spatial_ref", "source_layer": name}
+    if "period_end" in lai.coords:
+        out = out.assign_coords(period_end=lai["period_end"])
+    if "period_label" in lai.coords:  # variable-length strings (stable in Zarr v3)
+        out = out.assign_coords(period_label=("time", np.asarray(lai["period_label"].values,
+                                                                  dtype=object)))
+    return out
+
+
+def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -> Any:
+    """The whole run's output as one lazy Dataset on ``grid``.
+
+    Variables: ``lai`` ``(time, y, x)`` float32 per period (NaN where no value), ``n_obs``
+    ``(y, x)`` usable observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code
+    of pixels that never had a valid value (0 elsewhere).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    lai_stacks, qa_stacks
+        Per tile, lazy ``(time, y, x)`` stacks of the LAI layer and of its QA layer (see
+        :func:`modisoft.pipeline.inputs.open_stacks`).
+    grid
+        The output grid.
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    values, classes = mosaic_decoded(cfg, lai_stacks, grid)
+    qa = mosaic_qa(cfg, qa_stacks, grid)
+    return series_output(cfg, values, classes, qa, grid)
+
+
+def lost_in_series(cfg: RunConfig, out: Any, values: Any, w: Any) -> dict[str, int]:
+    """Per date (ISO), the pixels of a computed piece with a usable observation that date
+    (a value and a weight > 0) whose output period has no value, although the series
+    stage should have given one: always for a composite, and with a smoother wherever the
+    pixel has at least ``min_obs`` usable observations (fewer give NaN by design).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    out
+        The computed output of the piece (``lai`` per period).
+    values, w
+        The computed per-date values and weights it was made from (see
+        :func:`series_inputs`); ``values = None`` checks nothing.
+
+    Returns
+    -------
+    dict
+        ``{ISO date: pixels lost}`` (all 0 for a correct run).
+    """
+    if values is None:
+        return {}
+    times = np.asarray(values["time"].values, "datetime64[ns]")
+    v = np.asarray(values.transpose("time", "y", "x").values)
+    usable = np.isfinite(v) & (np.asarray(w.transpose("time", "y", "x").values) > 0)
+    if cfg.steps.smoother != "none":
+        n = len(times)
+        min_obs = max(4, int(np.ceil(0.2 * n))) if cfg.steps.min_obs is None \
+            else int(cfg.steps.min_obs)
+        usable &= usable.sum(axis=0) >= min_obs
+    lai = np.asarray(out["lai"].transpose("time", "y", "x").values)
+    starts = np.asarray(out["time"].values, "datetime64[ns]")
+    ends = np.asarray(out["period_end"].values, "datetime64[ns]") \
+        if "period_end" in out.coords else starts
+    lost = {}
+    for t, when in enumerate(times):
+        k = int(np.searchsorted(starts, when, side="right")) - 1
+        if k < 0 or when > ends[k]:
+            continue  # a date outside every output period: not the series stage's to give
+        day = str(when.astype("datetime64[D]"))
+        lost[day] = int(np.count_nonzero(usable[t] & ~np.isfinite(lai[k])))
+    return lost
