@@ -27,46 +27,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from modisoft import errors
 from modisoft._version import __version__
-from modisoft.catalog import Granule, parse_filename
+from modisoft.catalog import Granule, find_files, find_granules, parse_filename
 from modisoft.decode import decode, decode_values, fill_class_codes
-from modisoft.errors import (
-    AvhrrFitError,
-    CalibrationError,
-    ConfigError,
-    CurveError,
-    GranuleReadError,
-    GridError,
-    IdentityMismatchWarning,
-    LaiError,
-    LaiParameterError,
-    MetadataError,
-    MissingQALayerError,
-    ModisoftError,
-    ModisoftWarning,
-    MosaicError,
-    NotHDFError,
-    ODLSyntaxError,
-    OutputError,
-    PlotError,
-    PointOutsideGridError,
-    ProductLaiError,
-    QAError,
-    QAExpressionError,
-    RegistryError,
-    RegistryMismatchWarning,
-    ResamplingPolicyError,
-    RetrievalError,
-    SpectralIndexError,
-    StructMetadataError,
-    TimeSeriesError,
-    UnknownGridError,
-    UnknownLayerError,
-    UnknownProductWarning,
-    UnknownQAFieldError,
-    UnknownQAValueError,
-    WarpError,
-)
+from modisoft.errors import *  # noqa: F403  (the whole error tree, see errors.__all__)
 from modisoft.grids import (
     Grid,
     grid_from_bounds,
@@ -137,6 +102,8 @@ __all__ = [
     "get_product",
     "Granule",
     "parse_filename",
+    "find_files",
+    "find_granules",
     "GranuleInfo",
     "inspect_granule",
     "open_granule",
@@ -146,41 +113,7 @@ __all__ = [
     # later stages (lazy)
     *_LAZY,
     # errors and warnings
-    "ModisoftError",
-    "ConfigError",
-    "GranuleReadError",
-    "NotHDFError",
-    "MetadataError",
-    "StructMetadataError",
-    "ODLSyntaxError",
-    "UnknownLayerError",
-    "UnknownGridError",
-    "RegistryError",
-    "GridError",
-    "QAError",
-    "QAExpressionError",
-    "UnknownQAFieldError",
-    "UnknownQAValueError",
-    "MissingQALayerError",
-    "WarpError",
-    "MosaicError",
-    "ResamplingPolicyError",
-    "TimeSeriesError",
-    "LaiError",
-    "AvhrrFitError",
-    "CalibrationError",
-    "CurveError",
-    "SpectralIndexError",
-    "LaiParameterError",
-    "ProductLaiError",
-    "RetrievalError",
-    "OutputError",
-    "PlotError",
-    "PointOutsideGridError",
-    "ModisoftWarning",
-    "UnknownProductWarning",
-    "IdentityMismatchWarning",
-    "RegistryMismatchWarning",
+    *errors.__all__,
 ]
 
 

@@ -19,11 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from modisoft.errors import GranuleReadError
+
 __all__ = [
     "GRANULE_SUFFIXES",
     "RASTER_SUFFIXES",
     "Granule",
     "find_files",
+    "find_granules",
     "parse_filename",
     "identity_from_metadata",
     "reconcile",
@@ -52,6 +55,7 @@ def find_files(
     *,
     suffixes: tuple[str, ...] = GRANULE_SUFFIXES,
     base: str | os.PathLike[str] | None = None,
+    recursive: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """The files named by folders, globs or paths: the one finder of modisoft.
 
@@ -68,6 +72,8 @@ def find_files(
         The file name endings a folder search keeps.
     base
         The folder relative patterns start from (a run's config folder).
+    recursive
+        Search folders recursively (the default) or only their own files.
 
     Returns
     -------
@@ -86,7 +92,8 @@ def find_files(
         if base is not None and not p.is_absolute():
             p = Path(base) / p
         if p.is_dir():
-            found.update(q for q in p.rglob("*") if q.suffix.lower() in suffixes)
+            files = p.rglob("*") if recursive else p.iterdir()
+            found.update(q for q in files if q.suffix.lower() in suffixes and q.is_file())
             continue
         hits = sorted(glob.glob(str(p)))
         if not hits:
@@ -339,3 +346,44 @@ def reconcile(
             f"metadata says {from_meta.tile_id}"
         )
     return replace(merged, path=from_name.path, mismatches=tuple(problems))
+
+
+def find_granules(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    product: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    tiles: Iterable[str] | None = None,
+) -> list[Granule]:
+    """Granules among files and folders (not recursive), filtered by product, dates and tiles.
+
+    Identity comes from the standard file name; files without one are kept only when no
+    filter is given.  Sorted by product, tile and date.
+
+    Examples
+    --------
+    >>> gs = find_granules(["sample-data"], product="MCD15A2")  # doctest: +SKIP
+    """
+    files, missing = find_files(inputs, recursive=False)
+    if missing:
+        raise GranuleReadError(missing[0], "no such file or folder")
+    paths = [os.fspath(f) for f in files]
+    want_tiles = None if tiles is None else {t.lower() for t in tiles}
+    filtered = product is not None or start or end or want_tiles
+    out = []
+    for p in paths:
+        g = parse_filename(p)
+        if g.product is None:
+            if not filtered:
+                out.append(g)
+            continue
+        if product is not None and g.product.upper() != product.upper():
+            continue
+        d = g.nominal_date
+        if (start and d < start) or (end and d > end):
+            continue
+        if want_tiles is not None and (g.tile_id or "").lower() not in want_tiles:
+            continue
+        out.append(g)
+    return sorted(out, key=lambda g: (g.product or "", g.tile_id or "", g.nominal_date or date.min))

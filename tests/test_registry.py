@@ -211,3 +211,4 @@ def test_mod15_non_vegetated_classes():
                           if c.meaning.startswith("land cover assigned as")
                           and "unclassified" not in c.meaning)
         assert lai.nonveg_codes == by_legend == MOD15_NONVEG_CLASSES, name
+    assert MOD15_NONVEG_CLASSES == (250, 251, 252, 253, 254)  # QA.md §2: urban … water

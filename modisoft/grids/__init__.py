@@ -6,48 +6,9 @@ national` (China Albers and the China tile sets) and :mod:`~modisoft.grids.geome
 planar ring kernels the tiling and the warp share).
 """
 
-from modisoft.grids.core import Grid, grid_from_bounds, grid_like
-from modisoft.grids.modis import (
-    MODIS_SPHERE_RADIUS,
-    MODIS_TILE_PIXELS,
-    MODIS_TILE_SIZE,
-    MODIS_X0,
-    MODIS_Y0,
-    modis_tile_grid,
-    modis_tile_of_grid,
-    modis_tile_of_lonlat,
-    modis_tiles_covering,
-    sinusoidal_crs,
-)
-from modisoft.grids.national import (
-    CHINA_ALBERS_BOUNDS,
-    CHINA_ALBERS_PROJ,
-    CHINA_TILE_PRESETS,
-    NATIONAL_GRIDS,
-    china_albers_crs,
-    national_grid,
-    tile_ids,
-)
+from modisoft.grids import core, modis, national
+from modisoft.grids.core import *  # noqa: F403  (each module's __all__ is its public API)
+from modisoft.grids.modis import *  # noqa: F403
+from modisoft.grids.national import *  # noqa: F403
 
-__all__ = [
-    "Grid",
-    "MODIS_SPHERE_RADIUS",
-    "MODIS_TILE_SIZE",
-    "MODIS_X0",
-    "MODIS_Y0",
-    "MODIS_TILE_PIXELS",
-    "sinusoidal_crs",
-    "modis_tile_grid",
-    "modis_tile_of_grid",
-    "modis_tile_of_lonlat",
-    "modis_tiles_covering",
-    "CHINA_TILE_PRESETS",
-    "CHINA_ALBERS_PROJ",
-    "CHINA_ALBERS_BOUNDS",
-    "NATIONAL_GRIDS",
-    "china_albers_crs",
-    "national_grid",
-    "grid_from_bounds",
-    "grid_like",
-    "tile_ids",
-]
+__all__ = [*core.__all__, *modis.__all__, *national.__all__]

@@ -9,15 +9,14 @@ here and re-raised as :class:`~modisoft.errors.GranuleReadError` naming the file
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from modisoft.errors import GranuleReadError, NotHDFError
+from modisoft.io.handles import HandleCache
 
 __all__ = [
     "HDF4_LOCK",
@@ -36,9 +35,7 @@ HDF4_LOCK = threading.RLock()
 """The process-wide lock around every HDF4 library call."""
 
 HDF4_MAGIC = b"\x0e\x03\x13\x01"
-_CACHE_SIZE = 32
-_handles: OrderedDict[tuple[str, int], Any] = OrderedDict()
-_handles_pid = os.getpid()
+_handles = HandleCache(lambda sd: sd.end())
 
 
 def _hdf4_error() -> tuple[type[Exception], ...]:
@@ -50,14 +47,8 @@ def _hdf4_error() -> tuple[type[Exception], ...]:
 
 def clear_handle_cache() -> None:
     """Close every cached HDF4 handle of this process."""
-    global _handles_pid
     with HDF4_LOCK:
-        if _handles_pid == os.getpid():
-            for sd in _handles.values():
-                with contextlib.suppress(Exception):  # closing a broken handle must not raise
-                    sd.end()
         _handles.clear()
-        _handles_pid = os.getpid()
 
 
 def open_sd(path: str) -> Any:
@@ -70,32 +61,18 @@ def open_sd(path: str) -> Any:
     """
     from pyhdf.SD import SD, SDC
 
-    if _handles_pid != os.getpid():
-        clear_handle_cache()
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise GranuleReadError(path, "no such file") from None
-    key = (path, st.st_mtime_ns)
-    sd = _handles.get(key)
-    if sd is not None:
-        _handles.move_to_end(key)
-        return sd
-    check_hdf4_signature(path, st.st_size)
-    try:
-        sd = SD(path, SDC.READ)
-    except _hdf4_error() as exc:
-        raise NotHDFError(
-            path,
-            f"HDF4 library cannot open the file ({exc}); size {st.st_size} bytes: it may "
-            "be truncated or corrupted, re-download it",
-        ) from None
-    _handles[key] = sd
-    while len(_handles) > _CACHE_SIZE:
-        _, old = _handles.popitem(last=False)
-        with contextlib.suppress(Exception):
-            old.end()
-    return sd
+    def opener(path: str, st: os.stat_result) -> Any:
+        check_hdf4_signature(path, st.st_size)
+        try:
+            return SD(path, SDC.READ)
+        except _hdf4_error() as exc:
+            raise NotHDFError(
+                path,
+                f"HDF4 library cannot open the file ({exc}); size {st.st_size} bytes: it may "
+                "be truncated or corrupted, re-download it",
+            ) from None
+
+    return _handles.get(path, opener)
 
 
 def check_hdf4_signature(path: str, size: int | None = None) -> None:

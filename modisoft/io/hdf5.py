@@ -8,15 +8,14 @@ only through :func:`read_h5_block`, which tests wrap to prove laziness; library 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from modisoft.errors import GranuleReadError, NotHDFError
+from modisoft.io.handles import HandleCache
 
 __all__ = [
     "HDF5_LOCK",
@@ -32,52 +31,30 @@ __all__ = [
 HDF5_LOCK = threading.RLock()
 """The process-wide lock around every HDF5 library call."""
 
-_CACHE_SIZE = 32
-_handles: OrderedDict[tuple[str, int], Any] = OrderedDict()
-_handles_pid = os.getpid()
+_handles = HandleCache(lambda f: f.close())
 
 
 def clear_h5_cache() -> None:
     """Close every cached HDF5 handle of this process."""
-    global _handles_pid
     with HDF5_LOCK:
-        if _handles_pid == os.getpid():
-            for f in _handles.values():
-                with contextlib.suppress(Exception):
-                    f.close()
         _handles.clear()
-        _handles_pid = os.getpid()
 
 
 def open_h5(path: str) -> Any:
     """A cached, open ``h5py.File`` (call with :data:`HDF5_LOCK` held)."""
     import h5py
 
-    if _handles_pid != os.getpid():
-        clear_h5_cache()
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise GranuleReadError(path, "no such file") from None
-    key = (path, st.st_mtime_ns)
-    f = _handles.get(key)
-    if f is not None:
-        _handles.move_to_end(key)
-        return f
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise NotHDFError(
-            path,
-            f"HDF5 library cannot open the file ({exc}); size "
-            f"{st.st_size} bytes: it may be truncated or corrupted",
-        ) from None
-    _handles[key] = f
-    while len(_handles) > _CACHE_SIZE:
-        _, old = _handles.popitem(last=False)
-        with contextlib.suppress(Exception):
-            old.close()
-    return f
+    def opener(path: str, st: os.stat_result) -> Any:
+        try:
+            return h5py.File(path, "r")
+        except OSError as exc:
+            raise NotHDFError(
+                path,
+                f"HDF5 library cannot open the file ({exc}); size "
+                f"{st.st_size} bytes: it may be truncated or corrupted",
+            ) from None
+
+    return _handles.get(path, opener)
 
 
 def attr_text(value: Any) -> Any:

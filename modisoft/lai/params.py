@@ -30,6 +30,7 @@ from typing import Any
 
 from modisoft.errors import LaiParameterError
 from modisoft.lai.curves import Curve, CurveError
+from modisoft.write._common import atomic_path
 
 __all__ = [
     "LaiParameterError",
@@ -272,6 +273,7 @@ def write_curves(
         ]
         lines += [f"{k} = {_toml_value(v)}" for k, v in c.extra.items()]
     p = Path(path)
-    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    load_curves(p)  # what we write must read back
+    with atomic_path(p) as tmp:  # appears only once complete and read back
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        load_curves(tmp)  # what we write must read back
     return p

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from modisoft.write._common import atomic_path
 
 __all__ = ["Manifest"]
 
@@ -68,11 +69,5 @@ class Manifest:
     def save(self) -> None:
         """Write the manifest atomically (temporary file + rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".modisoft-run.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.data, f, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path) as tmp, open(tmp, "w") as f:
+            json.dump(self.data, f, indent=1)

@@ -7,11 +7,12 @@
 * :func:`check_method`: the resampling policy (categorical layers, downsampling).
 """
 
+from modisoft.catalog import find_granules  # re-exported: mosaic's usual first step
 from modisoft.warp.kernels import ValidRule
 from modisoft.warp.mosaic import MosaicError, mosaic, reproject
 from modisoft.warp.plan import ResamplePlan, clear_plan_memory
 from modisoft.warp.policy import FUSE_RULES, METHODS, ResamplingPolicyError, check_method
-from modisoft.warp.sources import find_granules, open_stacks, select_granules
+from modisoft.warp.sources import open_stacks, select_granules
 from modisoft.warp.swath import SwathPlan, resample_swath
 
 __all__ = [

@@ -21,81 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.catalog import Granule, parse_filename
-from modisoft.errors import GranuleReadError, ModisoftError
+from modisoft.catalog import Granule, find_granules, parse_filename
+from modisoft.errors import ModisoftError
 from modisoft.grids import Grid
 
-__all__ = ["find_granules", "select_granules", "open_stacks"]
-
-_EXTENSIONS = (".hdf", ".h5", ".he5", ".nc")
+__all__ = ["select_granules", "open_stacks"]
 
 
-def find_granules(
-    inputs: Iterable[str | os.PathLike[str]],
-    *,
-    product: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    tiles: Iterable[str] | None = None,
-) -> list[Granule]:
-    """Granules among files and folders (not recursive), filtered by product, dates and tiles.
-
-    Identity comes from the standard file name; files without one are kept only when no
-    filter is given.  Sorted by product, tile and date.
-
-    Examples
-    --------
-    >>> gs = find_granules(["sample-data"], product="MCD15A2")  # doctest: +SKIP
-    """
-    paths: list[str] = []
-    for p in inputs:
-        p = os.fspath(p)
-        if os.path.isdir(p):
-            paths += sorted(
-                os.path.join(p, n)
-                for n in os.listdir(p)
-                if n.lower().endswith(_EXTENSIONS) and os.path.isfile(os.path.join(p, n))
-            )
-        elif os.path.isfile(p):
-            paths.append(p)
-        else:
-            raise GranuleReadError(p, "no such file or folder")
-    want_tiles = None if tiles is None else {t.lower() for t in tiles}
-    filtered = product is not None or start or end or want_tiles
-    out = []
-    for p in paths:
-        g = parse_filename(p)
-        if g.product is None:
-            if not filtered:
-                out.append(g)
-            continue
-        if product is not None and g.product.upper() != product.upper():
-            continue
-        d = g.nominal_date
-        if (start and d < start) or (end and d > end):
-            continue
-        if want_tiles is not None and (g.tile_id or "").lower() not in want_tiles:
-            continue
-        out.append(g)
-    return sorted(out, key=lambda g: (g.product or "", g.tile_id or "", g.nominal_date or date.min))
-
-
-def select_granules(
-    inputs: Iterable[str | os.PathLike[str]],
-    *,
-    product: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    tiles: Iterable[str] | None = None,
-) -> list[Granule]:
-    """:func:`find_granules`, checked for a mosaic: at least one granule, of one product.
+def select_granules(inputs: Iterable[str | os.PathLike[str]], **filters: Any) -> list[Granule]:
+    """:func:`~modisoft.catalog.find_granules`, checked for a mosaic: at least one granule,
+    of one product.  ``filters`` are its keywords (``product``, ``start``, ``end``, ``tiles``).
 
     Raises
     ------
     ModisoftError
         When no granule matches, or the granules are of several products (give ``product``).
     """
-    granules = find_granules(inputs, product=product, start=start, end=end, tiles=tiles)
+    granules = find_granules(inputs, **filters)
     if not granules:
         raise ModisoftError("no granules match the inputs and filters")
     products = {g.product for g in granules}

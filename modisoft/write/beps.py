@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.products import get_product
 from modisoft.write._common import (
     OutputError,
     as_dataset,
@@ -55,8 +56,9 @@ __all__ = [
 MAX_BEPS_LAI = 25.4
 """The largest LAI a uint8 DN can carry: (255 − 1)/10."""
 
-MOD15_NONVEG_CLASSES = (250, 251, 252, 253, 254)
-"""MOD15 fill classes that mean "not vegetated": urban, wetland, snow/ice, barren, water."""
+MOD15_NONVEG_CLASSES = get_product("MCD15A2H", "061").layer("Lai_500m").nonveg_codes
+"""MOD15 fill classes that mean "not vegetated" (urban, wetland, snow/ice, barren, water),
+from the registry (``FillClass.nonvegetated``)."""
 
 
 @dataclass(frozen=True)

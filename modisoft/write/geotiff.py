@@ -79,7 +79,8 @@ def write_geotiff(
     Raises
     ------
     OutputError
-        If ``path`` exists and ``overwrite`` is false, or its directory does not exist.
+        As :func:`~modisoft.write._common.atomic_path` (an existing file without
+        ``overwrite``, a missing directory).
 
     Examples
     --------
