@@ -18,7 +18,7 @@ Recipe (every input in ``modisoft/lai/data/prosail_ranges.toml``, each with its 
    against *all* samples, so they show the spread leaf and soil variability leave around it.
 
 Deterministic: no random numbers.  Regenerating on the same numpy / numba / prosail versions
-gives the shipped table bit for bit; across versions ``tests/test_lai_default_curves.py``
+gives the shipped table bit for bit; across versions ``tests/lai/test_curves.py``
 accepts a relative difference of 1e-6.
 
 Usage::

@@ -130,3 +130,24 @@ def test_every_test_asserts_something():
                         and not any(f"{h}(" in src for h in helpers):
                     empty.append(f"{path.name}::{f.name}")
     assert empty == []
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_tests_mirror_the_package():
+    """A test file for module ``modisoft/<package>/<module>.py`` lives in ``tests/<package>/``:
+    every test folder is a package of ``modisoft`` and every file in it a ``test_*.py``."""
+    packages = {p.name for p in PKG.iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders, "no test folders"
+    assert folders <= packages, f"test folders with no package: {sorted(folders - packages)}"
+    for folder in folders:
+        stray = [p.name for p in (TESTS / folder).glob("*.py") if not p.name.startswith("test_")]
+        assert not stray, f"tests/{folder}: {stray} are not test_*.py files"
+    # Top-level tests are for top-level modules or for the whole package (docs, layout).
+    whole = {"architecture", "docs", "sample_tiles", "china_synth"}
+    for path in TESTS.glob("test_*.py"):
+        name = path.stem.removeprefix("test_")
+        assert name in whole or (PKG / f"{name}.py").exists(), (
+            f"{path.name}: no modisoft/{name}.py; move it to tests/<package>/")

@@ -69,7 +69,7 @@ pytestmark = [
 # --------------------------------------------------------------------------------------------
 def sample_dir() -> Path:
     """The shared sample granules: ``../shared/sample-data`` relative to the repository root."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "sample-data"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "sample-data"
 
 
 def sample_path(name: str) -> Path:

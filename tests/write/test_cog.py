@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import rasterio
-from test_write_common import (
+from write.test_common import (
     DEKADS,
     GRIDS,
     SHAPE,

@@ -45,7 +45,7 @@ import modisoft
 from modisoft.grids import Grid, grid_from_bounds
 from modisoft.warp import mosaic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TILES = ROOT / "sample_tiles"
 PAIR = ["MCD15A2.A2012105.h17v03.005.2012116125519.hdf",
         "MCD15A2.A2012105.h18v03.005.2012116125611.hdf"]

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 import zarr
 from pyproj import CRS
-from test_write_common import DEKADS, GRIDS, SHAPE, failing, make_lai, proj4
+from write.test_common import DEKADS, GRIDS, SHAPE, failing, make_lai, proj4
 
 from modisoft.write import (
     OutputError,

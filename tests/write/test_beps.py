@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import dask
 import numpy as np
 import pytest
-from test_write_common import (
+from write.test_common import (
     SHAPE,
     assert_gdal_georef,
     failing,

@@ -26,7 +26,7 @@ from pyproj import Transformer
 
 from modisoft.pipeline import ConfigError, discover, expected_dates, load_config, run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TILES = ROOT / "sample_tiles"
 SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 PIX = 2 * np.pi * 6371007.181 / 36 / 1200

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from pyproj import CRS
-from test_write_common import (
+from write.test_common import (
     DEKADS,
     GRIDS,
     assert_gdal_georef,

@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 import xarray as xr
 from conftest import SAMPLE_DIR
+from pipeline.test_run import SINU, quiet, write_config
 from pyhdf.SD import SD
 from pyproj import Transformer
-from test_pipeline import SINU, quiet, write_config
 
 from modisoft.pipeline import ConfigError, load_config, run
 
-LAI_DATA = Path(__file__).resolve().parents[1] / "modisoft" / "lai" / "data"
+LAI_DATA = Path(__file__).resolve().parents[2] / "modisoft" / "lai" / "data"
 FILES = sorted(SAMPLE_DIR.glob("MOD13A2.A2025*.h18v09.061.*.hdf"))
 PIX = 2 * np.pi * 6371007.181 / 36 / 1200
 RED, NIR, MIR = (f"1 km 16 days {b} reflectance" for b in ("red", "NIR", "MIR"))
@@ -463,8 +463,8 @@ def test_a_product_config_has_no_lai_table_in_its_record(tmp_path):
 @pytest.mark.slow
 def test_a_product_run_still_equals_the_independent_composite(tmp_path):
     """The product path after the build_output refactor: the whole run against the
-    independent nearest + max composite of tests/test_pipeline.py, and its provenance."""
-    from test_pipeline import independent_expectation
+    independent nearest + max composite of tests/pipeline/test_run.py, and its provenance."""
+    from pipeline.test_run import independent_expectation
 
     cfg_path = write_config(tmp_path, formats='["zarr"]')
     run(load_config(cfg_path), progress=False, echo=quiet)
@@ -485,7 +485,7 @@ def test_the_documented_example_config_loads(tmp_path):
     replaced by a local clumping raster)."""
     import re
 
-    doc = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "lai-retrieval.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "lai-retrieval.md"
     text = re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)[0]
     assert 'lai = "retrieve"' in text and "[lai]" in text
     write_raster(tmp_path / "omega.tif", polder_clumping(), RES)

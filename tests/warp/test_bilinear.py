@@ -3,7 +3,7 @@
 A destination grid shifted by a quarter pixel puts every destination centre at source pixel
 coordinate ``p = col + 0.75`` (``+ 0.25`` after ``- 0.5``), so the 2x2 weights are 0.75/0.25
 and the expected values follow from the bilinear formula written out here.  The GDAL-oracle
-comparisons are in ``test_warp_gdal.py``.
+comparisons are in ``tests/warp/test_gdal.py``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ Python loops (GDAL's rules: a destination pixel reads the source box of its plan
 rows/columns weighted by their fractional coverage, fills never averaged; a pixel that sees
 only invalid codes keeps their most frequent code, ties to the code that reached the winning
 count first in row-major scan order).  The kernel itself is vectorised over offsets; the
-boxes come from the plan, which ``test_warp_gdal.py`` checks against gdalwarp.
+boxes come from the plan, which ``tests/warp/test_gdal.py`` checks against gdalwarp.
 
 The source values are random (seeded) with long runs of fill codes so that every branch —
 valid averages, single-code fills, mixed-code ties, a partly missing source — occurs.
