@@ -103,14 +103,11 @@ def _decode_var(name: str, da: Any, layer: Layer) -> dict[str, Any]:
     keep = {k: v for k, v in da.attrs.items() if k in ("grid_mapping", "layer", "long_name")}
     if layer.kind != "value":
         return {name: da}
-    vals = xr.apply_ufunc(
-        decode_values,
-        da,
-        kwargs={"layer": layer},
-        dask="parallelized",
-        output_dtypes=[np.float32],
-        keep_attrs=False,
-    )
+    def per_block(func: Any, dtype: Any) -> Any:
+        return xr.apply_ufunc(func, da, kwargs={"layer": layer}, dask="parallelized",
+                              output_dtypes=[dtype], keep_attrs=False)
+
+    vals = per_block(decode_values, np.float32)
     vals.attrs = {
         **keep,
         "units": layer.units or "1",
@@ -121,14 +118,7 @@ def _decode_var(name: str, da: Any, layer: Layer) -> dict[str, Any]:
         vals.attrs["plausible_range"] = np.array(layer.physical_range, dtype="float32")
     out = {name: vals}
     if layer.keeps_classes:
-        cls = xr.apply_ufunc(
-            fill_class_codes,
-            da,
-            kwargs={"layer": layer},
-            dask="parallelized",
-            output_dtypes=[da.dtype],
-            keep_attrs=False,
-        )
+        cls = per_block(fill_class_codes, da.dtype)
         cls.attrs = {
             **{k: v for k, v in keep.items() if k != "long_name"},
             "long_name": f"fill class of {name} (0 = valid value)",

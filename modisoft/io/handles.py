@@ -13,9 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from modisoft.errors import GranuleReadError
 
-__all__ = ["HandleCache"]
+__all__ = ["HandleCache", "LazyArray"]
 
 
 class HandleCache:
@@ -70,3 +72,59 @@ class HandleCache:
             with contextlib.suppress(Exception):
                 self._close(old)
         return handle
+
+
+class LazyArray:
+    """A lazy, picklable view of one array in a file: ``shape``, ``dtype`` and ``__getitem__``.
+
+    Holds only the path and the array's name, so it pickles to dask worker processes.  Integer
+    and slice indices (positive steps) are turned into one contiguous block per axis, which
+    :meth:`read` fetches; steps and integer axes are applied to that block afterwards.
+    Subclasses implement :meth:`read`.
+    """
+
+    def __init__(self, path: str, name: str, shape: tuple[int, ...], dtype: str):
+        self.path = path
+        self.name = name
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def read(self, start: tuple[int, ...], count: tuple[int, ...]) -> np.ndarray:
+        """The block of ``count`` values from ``start`` on each axis."""
+        raise NotImplementedError
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        start, count, post, squeeze = [], [], [], []
+        for ax, (k, n) in enumerate(zip(key, self.shape, strict=True)):
+            if isinstance(k, int | np.integer):
+                k = int(k) + (n if k < 0 else 0)
+                if not 0 <= k < n:
+                    raise IndexError(f"index {k} out of range for axis {ax} of size {n}")
+                start.append(k)
+                count.append(1)
+                post.append(slice(None))
+                squeeze.append(ax)
+            elif isinstance(k, slice):
+                s0, s1, st = k.indices(n)
+                if st < 1:
+                    raise ValueError(f"negative steps are not supported ({st})")
+                start.append(s0)
+                count.append(max(0, s1 - s0))
+                post.append(slice(None, None, st))
+            else:
+                kind = type(self).__name__
+                raise TypeError(f"{kind} supports integer and slice indices, got {k!r}")
+        if 0 in count:
+            out = np.empty(tuple(count), dtype=self.dtype)
+        else:
+            out = self.read(tuple(start), tuple(count)).reshape(count)
+        out = out[tuple(post)]
+        return out.squeeze(axis=tuple(squeeze)) if squeeze else out
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.path!r}, {self.name!r}, shape={self.shape}, "
+                f"dtype={self.dtype})")

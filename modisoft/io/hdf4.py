@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.errors import GranuleReadError, NotHDFError
-from modisoft.io.handles import HandleCache
+from modisoft.io.handles import HandleCache, LazyArray
 
 __all__ = [
     "HDF4_LOCK",
@@ -221,53 +221,13 @@ def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, .
     return np.asarray(data)
 
 
-class HDF4Array:
+class HDF4Array(LazyArray):
     """A lazy, picklable view of one SDS: ``shape``, ``dtype`` and ``__getitem__``.
 
     Holds only the path and names, so it pickles to dask worker processes; every read reopens
     (or reuses this process's cached handle) under :data:`HDF4_LOCK`.
     """
 
-    def __init__(self, path: str, name: str, shape: tuple[int, ...], dtype: str):
-        self.path = path
-        self.name = name
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = np.dtype(dtype)
-        self.ndim = len(self.shape)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
-        start, count, steps, squeeze = [], [], [], []
-        for ax, (k, n) in enumerate(zip(key, self.shape, strict=True)):
-            if isinstance(k, (int, np.integer)):
-                k = int(k) + (n if k < 0 else 0)
-                if not 0 <= k < n:
-                    raise IndexError(f"index {k} out of range for axis {ax} of size {n}")
-                start.append(k)
-                count.append(1)
-                steps.append(1)
-                squeeze.append(ax)
-            elif isinstance(k, slice):
-                s0, s1, st = k.indices(n)
-                start.append(s0)
-                count.append(max(0, s1 - s0) if st > 0 else 0)
-                steps.append(st)
-            else:
-                raise TypeError(f"HDF4Array supports integer and slice indices, got {k!r}")
-        if st_neg := [s for s in steps if s < 1]:
-            raise ValueError(f"negative steps are not supported ({st_neg})")
-        if 0 in count:
-            out = np.empty(tuple(c for c in count), dtype=self.dtype)
-        else:
-            out = read_block(self.path, self.name, tuple(start), tuple(count))
-        out = out.reshape(count)
-        if any(s != 1 for s in steps):
-            out = out[tuple(slice(None, None, s) for s in steps)]
-        if squeeze:
-            out = out.squeeze(axis=tuple(squeeze))
-        return out
-
-    def __repr__(self) -> str:
-        return f"HDF4Array({self.path!r}, {self.name!r}, shape={self.shape}, dtype={self.dtype})"
+    def read(self, start: tuple[int, ...], count: tuple[int, ...]) -> np.ndarray:
+        """The block of ``count`` values from ``start`` (through :func:`read_block`)."""
+        return read_block(self.path, self.name, start, count)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.errors import GranuleReadError, NotHDFError
-from modisoft.io.handles import HandleCache
+from modisoft.io.handles import HandleCache, LazyArray
 
 __all__ = [
     "HDF5_LOCK",
@@ -143,41 +143,15 @@ def read_h5_block(path: str, key: str, selection: tuple[slice, ...]) -> np.ndarr
             ) from None
 
 
-class H5Array:
+class H5Array(LazyArray):
     """A lazy, picklable view of one HDF5 dataset (path + dataset name only)."""
 
-    def __init__(self, path: str, key: str, shape: tuple[int, ...], dtype: str):
-        self.path = path
-        self.key = key
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = np.dtype(dtype)
-        self.ndim = len(self.shape)
+    @property
+    def key(self) -> str:
+        """The dataset's path in the file."""
+        return self.name
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
-        sel, squeeze, post = [], [], []
-        for ax, (k, n) in enumerate(zip(key, self.shape, strict=True)):
-            if isinstance(k, int | np.integer):
-                k = int(k) + (n if k < 0 else 0)
-                sel.append(slice(k, k + 1))
-                squeeze.append(ax)
-                post.append(slice(None))
-            elif isinstance(k, slice):
-                s0, s1, st = k.indices(n)
-                if st < 1:
-                    raise ValueError("negative steps are not supported")
-                sel.append(slice(s0, max(s0, s1)))
-                post.append(slice(None, None, st))
-            else:
-                raise TypeError(f"H5Array supports integer and slice indices, got {k!r}")
-        if any(s.stop == s.start for s in sel):
-            out = np.empty(tuple(s.stop - s.start for s in sel), dtype=self.dtype)
-        else:
-            out = read_h5_block(self.path, self.key, tuple(sel))
-        out = out[tuple(post)]
-        return out.squeeze(axis=tuple(squeeze)) if squeeze else out
-
-    def __repr__(self) -> str:
-        return f"H5Array({self.path!r}, {self.key!r}, shape={self.shape}, dtype={self.dtype})"
+    def read(self, start: tuple[int, ...], count: tuple[int, ...]) -> np.ndarray:
+        """The block of ``count`` values from ``start`` (through :func:`read_h5_block`)."""
+        return read_h5_block(self.path, self.name,
+                             tuple(slice(s, s + c) for s, c in zip(start, count, strict=True)))

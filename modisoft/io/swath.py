@@ -256,24 +256,17 @@ def _geolocation(info, chunks) -> tuple[Any, Any]:
 
     ex = info.extra
     if ex["geo"] == "cf":
-        a_lat, a_lon = info.sds[ex["lat"]]["attrs"], info.sds[ex["lon"]]["attrs"]
-        lat_raw = lazy_array(info, ex["lat"], ("y", "x"), chunks)
-        lon_raw = lazy_array(info, ex["lon"], ("y", "x"), chunks)
-        lat = lat_raw.map_blocks(
-            _cf_decode,
-            a_lat.get("scale_factor", 1.0),
-            a_lat.get("add_offset", 0.0),
-            a_lat.get("_FillValue"),
-            dtype="float64",
-        )
-        lon = lon_raw.map_blocks(
-            _cf_decode,
-            a_lon.get("scale_factor", 1.0),
-            a_lon.get("add_offset", 0.0),
-            a_lon.get("_FillValue"),
-            dtype="float64",
-        )
-        return lat, lon
+        def cf_decoded(name: str) -> Any:
+            attrs = info.sds[name]["attrs"]
+            return lazy_array(info, name, ("y", "x"), chunks).map_blocks(
+                _cf_decode,
+                attrs.get("scale_factor", 1.0),
+                attrs.get("add_offset", 0.0),
+                attrs.get("_FillValue"),
+                dtype="float64",
+            )
+
+        return cf_decoded(ex["lat"]), cf_decoded(ex["lon"])
     lat_raw = lazy_array(info, ex["lat"], ("gy", "gx"), None)
     lon_raw = lazy_array(info, ex["lon"], ("gy", "gx"), None)
     ny, nx = ex["shape"]
