@@ -40,6 +40,10 @@ __all__ = [
     "ProductLaiError",
     "RetrievalError",
     "OutputError",
+    "OutputInUseError",
+    "UnsafeOutputPathError",
+    "ConfigChangedError",
+    "NoReadableInputError",
     "PlotError",
     "PointOutsideGridError",
     "ModisoftWarning",
@@ -270,6 +274,36 @@ class OutputError(ModisoftError, ValueError):
 
     def __reduce__(self):
         return (type(self), (self.path, self.reason, self.variable))
+
+
+class UnsafeOutputPathError(OutputError):
+    """A path inside the output folder leads out of it (a symbolic link): nothing is written
+    through it."""
+
+    exit_code = 2
+
+
+class OutputInUseError(ModisoftError, OSError):
+    """Another run holds the output folder (its lock file names the process)."""
+
+    exit_code = 2
+
+
+class ConfigChangedError(ConfigError):
+    """The output folder holds the outputs of another configuration; ``--force`` replaces
+    them."""
+
+
+class NoReadableInputError(ModisoftError, OSError):
+    """Not one input granule of a run could be read (each failure is recorded)."""
+
+    def __init__(self, tried: int):
+        self.tried = tried
+        super().__init__(f"[inputs] none of the {tried} granule(s) could be read; "
+                         "see the failures above")
+
+    def __reduce__(self):
+        return (type(self), (self.tried,))
 
 
 class PlotError(ModisoftError, ValueError):

@@ -19,7 +19,7 @@ from modisoft._version import __version__
 from modisoft.cli.info import info_command
 from modisoft.cli.lai import lai_command
 from modisoft.cli.mosaic import mosaic_command
-from modisoft.cli.options import setup_logging, verbosity, verbosity_options
+from modisoft.cli.options import EXIT_INTERRUPTED, setup_logging, verbosity, verbosity_options
 from modisoft.cli.plot import plot_command
 from modisoft.cli.qa import qa_command
 from modisoft.cli.run import run_command
@@ -27,8 +27,6 @@ from modisoft.cli.smooth import smooth_command
 from modisoft.errors import ModisoftError
 
 __all__ = ["main", "ModisoftGroup"]
-
-EXIT_INTERRUPTED = 130
 
 _CLICK_FLOW = (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort)
 

@@ -9,7 +9,10 @@ from typing import Any
 
 import click
 
-__all__ = ["verbosity_options", "verbosity", "setup_logging", "variable"]
+__all__ = ["EXIT_INTERRUPTED", "verbosity_options", "verbosity", "setup_logging", "variable"]
+
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
 
 _KEY = "modisoft.verbosity"
 

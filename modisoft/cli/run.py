@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-from modisoft.cli.options import verbosity, verbosity_options
+from modisoft.cli.options import EXIT_INTERRUPTED, verbosity, verbosity_options
 
 __all__ = ["run_command", "EXIT_INCOMPLETE"]
 
 EXIT_INCOMPLETE = 3
-"""Outputs written, but the run's pixel check found pixels without a value."""
+"""Outputs written, but inputs failed, tile-dates are missing or the pixel check failed."""
 
 
 @click.command("run")
@@ -44,9 +47,12 @@ def run_command(
     Finished work is recorded in <output dir>/modisoft-run.json: rerunning the same config
     after a crash resumes where it stopped.  -q: no progress bars or messages.
 
-    Exit status: 0 when done; 2 for a config error; 3 when the outputs were written but the
-    run's pixel check found output pixels without a value although a valid source pixel lies
-    under them (the dates and counts are printed and recorded in the provenance).
+    Exit status: 0 when everything requested was produced from every input; 3 when the
+    outputs were written but some granules failed, tile-dates are missing, or the run's pixel
+    check found output pixels without a value although a valid source pixel lies under them
+    (the summary says which); 1 when nothing usable could be made (no granule could be read);
+    2 for bad usage or config (also: another run holds the output folder, or it holds another
+    config's outputs — --force replaces them); 130 when interrupted (rerun to resume).
     """
     from modisoft.pipeline import discover, load_config, run
 
@@ -60,24 +66,35 @@ def run_command(
     if dry_run:
         click.echo(discover(cfg).report())
         return
-    summary = run(
-        cfg,
-        force=force,
-        scheduler=scheduler,
-        workers=workers,
-        memory_limit=memory_limit,
-        progress=not quiet,
-        echo=echo,
-    )
+    try:
+        summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
+                      memory_limit=memory_limit, progress=not quiet, echo=echo)
+    except KeyboardInterrupt:
+        click.echo("modisoft: interrupted; rerun the same command to resume", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     echo(summary.report())
+    for problem in incomplete_reasons(summary):
+        click.echo(f"modisoft: incomplete: {problem}", err=True)
+    if summary.exit_code:
+        ctx.exit(summary.exit_code)
+
+
+def incomplete_reasons(summary: Any) -> list[str]:
+    """One line per reason a run is incomplete (exit status 3)."""
+    out = []
     if summary.failures:
-        click.echo(f"{len(summary.failures)} granule(s) failed; see the list above", err=True)
+        out.append(f"{len(summary.failures)} granule(s) failed and were left out: "
+                   + ", ".join(Path(f["file"]).name for f in summary.failures[:5])
+                   + (" ..." if len(summary.failures) > 5 else ""))
+    miss = summary.missing
+    if miss.get("dates"):
+        out.append(f"{len(miss['dates'])} date(s) without any usable granule: "
+                   + ", ".join(miss["dates"][:5]) + (" ..." if len(miss["dates"]) > 5 else ""))
+    if miss.get("tiles"):
+        n = sum(len(t) for t in miss["tiles"].values())
+        out.append(f"{n} tile-date(s) without a usable granule (outputs have no data there)")
     if summary.lost_total:
         bad = ", ".join(f"{d}: {n}" for d, n in sorted(summary.lost.items()) if n)
-        click.echo(
-            f"modisoft: error: pixel check failed: {summary.lost_total} output pixel(s) "
-            f"got no value although a valid source pixel lies under them ({bad}); the "
-            "outputs are written but incomplete",
-            err=True,
-        )
-        ctx.exit(EXIT_INCOMPLETE)
+        out.append(f"pixel check failed: {summary.lost_total} output pixel(s) got no value "
+                   f"although a valid source pixel lies under them ({bad})")
+    return out

@@ -74,12 +74,39 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     # Our tasks allocate many (one piece or one date each); measured 2.1x slower per task.
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
-            LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
-                         memory_limit=memory_limit or cfg.compute.memory_limit, processes=True,
-                         dashboard_address=":0") as lc, Client(lc) as client:
-        echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
-        yield client
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        # the worker processes ignore Ctrl-C (an ignored signal stays ignored in a spawned
+        # child): the main process alone stops them, so an interrupt prints one line, not a
+        # traceback per worker
+        with _sigint_ignored():
+            lc = LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
+                              memory_limit=memory_limit or cfg.compute.memory_limit,
+                              processes=True, dashboard_address=":0")
+        try:
+            with Client(lc) as client:
+                echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
+                yield client
+        except KeyboardInterrupt:
+            for name in ("distributed", "tornado", "asyncio"):
+                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+            raise
+        finally:
+            lc.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 _PIECE_CHUNKS = 1
@@ -159,6 +186,9 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
     ident = cfg.digest() + "|" + str(cfg.resolve(cfg.output.dir))
     work = _WORKER_WORK.get(ident)
     if work is None:
+        # a task cancelled because the run was interrupted is not a warning of every
+        # worker: the run says once that it was interrupted
+        logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
         _WORKER_WORK.clear()
         with dask.config.set(scheduler="synchronous"):
             if cfg.steps.lai == "retrieve":

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.catalog import GRANULE_SUFFIXES, RASTER_SUFFIXES, find_files
-from modisoft.errors import GranuleReadError, ModisoftError
+from modisoft.errors import GranuleReadError, ModisoftError, NoReadableInputError
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.schema import ConfigError, RunConfig, clumping_kind
 from modisoft.write._common import sha256
@@ -49,22 +49,32 @@ def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
     Raises
     ------
     ConfigError
-        When the product is not in the registry or has no LAI layer.
+        When the product is not in the registry or has no LAI layer, or ``[inputs] layer``
+        names another layer than the LAI one (an output labelled LAI comes only from the
+        layer whose registry role is ``lai``).
     """
     from modisoft.products import find_product
 
     product = find_product(cfg.inputs.product)
     if product is None:
         raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
-    layer = cfg.inputs.layer or product.role_layer("lai")
-    if layer is None:
-        raise ConfigError(f"[inputs] {product.name} has no LAI layer; give layer = ...")
+    lai = product.role_layer("lai")
+    if lai is None:
+        raise ConfigError(f"[inputs] product {product.name!r} has no LAI layer (registry role "
+                          "'lai'), so a run cannot write LAI from it; for reflectance "
+                          "products use [steps] lai = 'retrieve'")
+    layer = cfg.inputs.layer or lai
+    if layer != lai:
+        raise ConfigError(f"[inputs] layer {layer!r} is not the LAI layer of {product.name} "
+                          f"(that is {lai!r}); the run labels and codes its output as LAI "
+                          "(units, BEPS coding), so it takes only the LAI layer")
     qa_layer = cfg.inputs.qa_layer or product.role_layer("lai_qa")
     return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
 
 
 def readable_granules(inv: Inventory, want: list[str], manifest: Any,
-                      echo: Callable[[str], None]) -> Iterator[tuple[Any, Any, np.datetime64]]:
+                      echo: Callable[[str], None], *, processes: int = 0,
+                      ) -> Iterator[tuple[Any, Any, np.datetime64]]:
     """The granules of ``inv`` that open, with the layers ``want``.
 
     Parameters
@@ -74,9 +84,14 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
     want
         The layers to open.
     manifest
-        Where a granule that does not open is recorded (``add_failure(path, reason)``).
+        Where a granule that does not open is recorded (``add_failure(path, reason, stage)``).
     echo
         Where the message about a skipped granule goes.
+    processes
+        When > 0 (the main process of a run), first verify every granule — open it and read
+        every block of ``want`` — in that many reader processes
+        (:func:`~modisoft.pipeline.verify.verify_granules`), so that a granule that fails or
+        crashes its reader is recorded and left out before any worker touches it.
 
     Returns
     -------
@@ -86,11 +101,25 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
     """
     from modisoft.io.granule import open_granule
 
-    for g in inv.granules:
+    granules = inv.granules
+    if processes:
+        from modisoft.pipeline.verify import verify_granules
+
+        found = verify_granules([str(g.path) for g in granules], want,
+                                manifest.data.get("verified", {}), processes=processes,
+                                echo=echo)
+        manifest.data["verified"] = found
+        for g in granules:
+            r = found[str(g.path)]
+            if not r["ok"]:
+                manifest.add_failure(g.path, r["reason"], r["stage"])
+                echo(f"skipping {Path(g.path).name} ({r['stage']}): {r['reason']}")
+        granules = [g for g in granules if found[str(g.path)]["ok"]]
+    for g in granules:
         try:
             ds = open_granule(g.path, want)
         except (ModisoftError, OSError) as exc:
-            manifest.add_failure(g.path, str(exc))
+            manifest.add_failure(g.path, str(exc), "open")
             echo(f"skipping {Path(g.path).name}: {exc}")
             continue
         if "registry_product" in ds.attrs:
@@ -154,7 +183,7 @@ def open_stacks(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[s
         lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
         used.append(g)
     if not used:
-        raise ConfigError("[inputs] no granule could be read; see the failures above")
+        raise NoReadableInputError(len(inv.granules))
     return stack_tiles(lai_by_tile), stack_tiles(qa_by_tile), used
 
 

@@ -58,6 +58,15 @@ class Inventory:
         """Every granule, ordered by date then tile."""
         return [self.by_date[d][t] for d in self.dates for t in sorted(self.by_date[d])]
 
+    def restricted(self, keep: list[Granule]) -> Inventory:
+        """This inventory with only the granules ``keep`` (the ones that could be read)."""
+        import dataclasses
+
+        paths = {str(g.path) for g in keep}
+        by_date = {d: {t: g for t, g in tiles.items() if str(g.path) in paths}
+                   for d, tiles in self.by_date.items()}
+        return dataclasses.replace(self, by_date={d: t for d, t in by_date.items() if t})
+
     def report(self) -> str:
         """A short human summary: counts, missing tiles and dates, duplicates."""
         lines = [f"{len(self.granules)} granules: {len(self.dates)} dates x "

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.errors import NoReadableInputError
 from modisoft.pipeline.inputs import (
     clumping_on_grid,
     landcover_on_grid,
@@ -29,7 +30,7 @@ from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.mosaic import mosaic_decoded, mosaic_qa
 from modisoft.pipeline.qa import apply_source_mask, source_mask
-from modisoft.pipeline.schema import ConfigError, RunConfig, reflectance_bands, retrieval_params
+from modisoft.pipeline.schema import RunConfig, reflectance_bands, retrieval_params
 from modisoft.pipeline.series import series_inputs, series_output
 from modisoft.write._common import sha256
 
@@ -71,7 +72,8 @@ def open_reflectance(
     by_layer: dict[str, dict[str, list]] = {name: {} for name in layers}
     qa_by_tile: dict[str, list] = {}
     used = []
-    for g, ds, t in readable_granules(inv, want, manifest, echo):
+    for g, ds, t in readable_granules(inv, want, manifest, echo,
+                                      processes=max(1, cfg.compute.workers)):
         good = None
         if qa_names and not cfg.steps.weights:
             good = source_mask(ds[qa_names], cfg)
@@ -82,7 +84,7 @@ def open_reflectance(
             by_layer[name].setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
         used.append(g)
     if not used:
-        raise ConfigError("[inputs] no granule could be read; see the failures above")
+        raise NoReadableInputError(len(inv.granules))
     stacks = {name: stack_tiles(tiles) for name, tiles in by_layer.items()}
     qa = stack_tiles(qa_by_tile)
     return stacks, qa, used

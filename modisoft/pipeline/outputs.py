@@ -12,8 +12,10 @@ from typing import Any
 from modisoft.lai import NONVEG_FLAGS
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.schema import RunConfig
+from modisoft.write.folder import output_subdir
 
-__all__ = ["RunSummary", "run_provenance", "stage_path", "write_period_outputs"]
+__all__ = ["RunSummary", "lost_by_date", "missing_inputs", "run_provenance", "stage_path",
+           "write_period_outputs"]
 
 
 @dataclass
@@ -31,6 +33,22 @@ class RunSummary:
     """Per date (ISO): output pixels without a value although a valid source pixel lies
     under them (see ``docs/reference/resampling.md``, "A run checks itself"); all 0 in a
     correct run."""
+    missing: dict[str, Any] = field(default_factory=dict)
+    """What the run expected and did not have: ``{"dates": [ISO dates with no granule],
+    "tiles": {ISO date: [tile ids]}}``, the tile-dates of failed granules included."""
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether everything requested was produced from every input."""
+        return not (self.failures or self.lost_total or self.missing.get("dates")
+                    or self.missing.get("tiles"))
+
+    @property
+    def exit_code(self) -> int:
+        """What ``modisoft run`` exits with: 0 when :attr:`complete`, else 3 (outputs written
+        but inputs failed, tile-dates missing or the pixel check failed)."""
+        return 0 if self.complete else 3
 
     @property
     def lost_total(self) -> int:
@@ -63,7 +81,12 @@ class RunSummary:
                          f"({len(self.lost)} date(s) checked)")
         if self.failures:
             lines.append(f"{len(self.failures)} granule(s) failed:")
-            lines += [f"  {f['file']}: {f['reason']}" for f in self.failures]
+            lines += [f"  {f['file']} ({f.get('stage', 'open')}): {f['reason']}"
+                      for f in self.failures]
+        if self.missing.get("dates") or self.missing.get("tiles"):
+            n = sum(len(t) for t in self.missing.get("tiles", {}).values())
+            lines.append(f"missing from the outputs: {len(self.missing.get('dates', []))} "
+                         f"date(s) with no granule, {n} tile-date(s) without a usable granule")
         return "\n".join(lines)
 
 
@@ -93,6 +116,9 @@ def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
     p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
     for f in manifest.failures:
         p.add_failure(f["file"], f["reason"])
+    missing = missing_inputs(cfg, used, manifest)
+    if missing["dates"] or missing["tiles"]:
+        p.extra["missing_inputs"] = missing
     s = cfg.steps
     p.set_step("qa_rule", {"rule": s.qa_rule, "product": cfg.inputs.product,
                            "applied": "per granule at source resolution, before resampling"
@@ -105,6 +131,38 @@ def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
                             "min_obs": s.min_obs})
     p.set_step("retrieval", retrieval if retrieval is not None else {"method": s.lai})
     return p
+
+
+def missing_inputs(cfg: RunConfig, used: list, manifest: Manifest) -> dict[str, Any]:
+    """The expected dates with no granule and, per date, the expected tiles without a usable
+    granule (absent, or failed: see the manifest's failures)."""
+    inv = manifest.data.get("inventory", {})
+    dates = list(inv.get("missing_dates", []))
+    have: dict[str, set[str]] = {}
+    for g in used:
+        have.setdefault(g.start_date.isoformat(), set()).add(g.tile_id)
+    tiles = inv.get("tiles") or sorted({t for v in have.values() for t in v})
+    expected = [d for d in inv.get("dates", sorted(have)) if d not in dates]
+    out: dict[str, list[str]] = {}
+    for d in expected:
+        gone = sorted(set(tiles) - have.get(d, set()))
+        if gone:
+            out[d] = gone
+    return {"dates": sorted(dates + [d for d in out if not have.get(d)]),
+            "tiles": {d: t for d, t in out.items() if have.get(d)}}
+
+
+def lost_by_date(manifest: Manifest, work: Any) -> dict[str, int]:
+    """The pixel check of every finished task in the manifest, summed per date."""
+    total: dict[str, int] = {}
+    if getattr(work, "dates", 0):
+        total = {str(t): 0 for t in work.times.astype("datetime64[D]")}
+    for key, per_date in manifest.data.get("lost", {}).items():
+        if manifest.is_done(key):
+            for day, n in per_date.items():
+                total[day] = total.get(day, 0) + int(n)
+    return total
+
 
 
 def stage_path(cfg: RunConfig) -> Path:
@@ -164,15 +222,13 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
             manifest.mark_done("netcdf")
         summary.outputs["netcdf"] = [str(path)]
     if "cog" in o.formats:
-        d = out_dir / "cog"
-        d.mkdir(exist_ok=True)
+        d = output_subdir(out_dir, "cog")
         if not manifest.is_done("cog"):
             write_cog(lai, d, name=o.name, provenance=prov)
             manifest.mark_done("cog")
-        summary.outputs["cog"] = sorted(str(p) for p in d.glob("*.tif"))
+        summary.outputs["cog"] = _listing(d, "*.tif")
     if "beps" in o.formats:
-        d = out_dir / "beps"
-        d.mkdir(exist_ok=True)
+        d = output_subdir(out_dir, "beps")
         if not manifest.is_done("beps"):
             extra = {}
             if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
@@ -181,15 +237,19 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
                        options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine,
                                            **extra))
             manifest.mark_done("beps")
-        summary.outputs["beps"] = sorted(str(p) for p in d.iterdir()
-                                         if p.suffix not in (".hdr", ".json"))
+        summary.outputs["beps"] = [p for p in _listing(d, "*")
+                                   if Path(p).suffix not in (".hdr", ".json")]
     if o.quicklooks:
-        d = out_dir / "quicklooks"
-        d.mkdir(exist_ok=True)
+        d = output_subdir(out_dir, "quicklooks")
         if not manifest.is_done("quicklooks"):
             _quicklooks(lai, fc, d, progress)
             manifest.mark_done("quicklooks")
-        summary.outputs["quicklooks"] = sorted(str(p) for p in d.glob("*.png"))
+        summary.outputs["quicklooks"] = _listing(d, "*.png")
+
+
+def _listing(d: Path, pattern: str) -> list[str]:
+    """The finished files of ``d`` (never a hidden temporary of an unfinished write)."""
+    return sorted(str(p) for p in d.glob(pattern) if not p.name.startswith("."))
 
 
 def _quicklooks(lai: Any, fc: Any, d: Path, progress: bool) -> None:

@@ -17,9 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
+from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import describe_inventory, discover
 from modisoft.pipeline.manifest import Manifest
-from modisoft.pipeline.outputs import RunSummary, run_provenance, write_period_outputs
+from modisoft.pipeline.outputs import (
+    RunSummary,
+    lost_by_date,
+    missing_inputs,
+    run_provenance,
+    write_period_outputs,
+)
 from modisoft.pipeline.schema import RunConfig, resolve_grid
 from modisoft.pipeline.staging import prepare
 
@@ -48,7 +55,33 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     Returns
     -------
     RunSummary
+        Its ``exit_code`` is 0 when everything requested was produced from every input, 3
+        when outputs were written but inputs failed or tile-dates are missing.
+
+    Raises
+    ------
+    ConfigError
+        A bad configuration, or an output folder holding another configuration's outputs
+        (:class:`~modisoft.errors.ConfigChangedError`; ``force`` replaces them).
+    OutputInUseError
+        Another run holds the output folder.
+    NoReadableInputError
+        Not one granule could be read.
     """
+    from modisoft.write.folder import claim_output_dir
+
+    if cfg.steps.lai == "product":
+        lai_layers(cfg)  # the LAI guard, before anything is created
+    out_dir = cfg.resolve(cfg.output.dir)
+    with claim_output_dir(out_dir) as stale:
+        if stale:
+            echo(f"removed {len(stale)} temporary file(s) left by an interrupted run")
+        return _run(cfg, out_dir, force, scheduler, workers, memory_limit, progress, echo)
+
+
+def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
+         workers: int | None, memory_limit: str | None, progress: bool,
+         echo: Callable[[str], None]) -> RunSummary:
     import click
     import dask
 
@@ -64,9 +97,12 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
 
     t0 = time.perf_counter()
     summary = RunSummary()
-    out_dir = cfg.resolve(cfg.output.dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(out_dir / "modisoft-run.json", cfg.digest(), force=force)
+    manifest = Manifest(out_dir / "modisoft-run.json", cfg.digest(), force=force,
+                        config=cfg.as_dict())
+    if manifest.replaced:
+        echo(f"--force: replacing the outputs of another configuration in {out_dir} "
+             f"({manifest.replaced['done']} finished piece(s); changed: "
+             f"{', '.join(manifest.replaced['changed']) or 'unknown keys'})")
     if manifest.resumed:
         echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
              f"{manifest.path}")
@@ -77,6 +113,9 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     manifest.save()
     grid = resolve_grid(cfg)
     work = prepare(cfg, inv, manifest, echo, grid)
+    if manifest.check_inputs(work.used):
+        echo("the usable inputs changed since the last run (a granule was replaced, added or "
+             "removed): computing everything again")
     summary.timings["discover+open"] = time.perf_counter() - t0
     prov = run_provenance(cfg, work.used, manifest, grid, work.retrieval)
     store = out_dir / f"{cfg.output.name}.zarr"
@@ -125,7 +164,7 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
         on_cluster = client is not None
-    summary.lost = _lost_by_date(manifest, work)
+    summary.lost = lost_by_date(manifest, work)
     prov.extra["pixel_check"] = summary.pixel_check()
     if not manifest.is_done("zarr"):
         finalize_zarr(store, provenance=prov)
@@ -142,20 +181,9 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     summary.timings["per-period outputs"] = time.perf_counter() - t2
     assert zarr_status(store) == "complete"
     summary.failures = manifest.failures
+    summary.missing = missing_inputs(cfg, work.used, manifest)
     summary.timings["total"] = time.perf_counter() - t0
     return summary
-
-
-def _lost_by_date(manifest: Manifest, work: Any) -> dict[str, int]:
-    """The pixel check of every finished task in the manifest, summed per date."""
-    total: dict[str, int] = {}
-    if getattr(work, "dates", 0):
-        total = {str(t): 0 for t in work.times.astype("datetime64[D]")}
-    for key, per_date in manifest.data.get("lost", {}).items():
-        if manifest.is_done(key):
-            for day, n in per_date.items():
-                total[day] = total.get(day, 0) + int(n)
-    return total
 
 
 class _Null:

@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.errors import NoReadableInputError
 from modisoft.pipeline.inputs import lai_layers, open_stacks, readable_granules
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.lai import build_retrieval_output, open_reflectance
 from modisoft.pipeline.mosaic import lost_in_mosaic, mosaic_decoded, mosaic_qa
 from modisoft.pipeline.outputs import stage_path
 from modisoft.pipeline.qa import mask_at_source
-from modisoft.pipeline.schema import ConfigError, RunConfig
+from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import series_inputs, series_output
 
 __all__ = ["NoManifest", "SinglePass", "Staged", "prepare"]
@@ -82,11 +83,13 @@ class Staged:
         self._template: dict[str, Any] | None = None
         if manifest is not None:
             times = []
-            for g, _ds, t in readable_granules(inv, lai_layers(cfg)[1], manifest, echo or print):
+            for g, _ds, t in readable_granules(inv, lai_layers(cfg)[1], manifest, echo or print,
+                                               processes=max(1, cfg.compute.workers)):
                 self.used.append(g)
                 times.append(t)
             if not self.used:
-                raise ConfigError("[inputs] no granule could be read; see the failures above")
+                raise NoReadableInputError(len(inv.granules))
+            self.inv = inv.restricted(self.used)  # workers never open a failed granule
             self._times = np.unique(np.array(times, "datetime64[ns]"))
             self.full = self._output(self.raw, grid)
 
@@ -245,5 +248,5 @@ def prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str],
 class NoManifest:
     """A worker's stand-in: the main process has already recorded failed granules."""
 
-    def add_failure(self, path: str, reason: str) -> None:
+    def add_failure(self, path: str, reason: str, stage: str = "open") -> None:
         pass
