@@ -113,7 +113,8 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
             r = found[str(g.path)]
             if not r["ok"]:
                 manifest.add_failure(g.path, r["reason"], r["stage"])
-                echo(f"skipping {Path(g.path).name} ({r['stage']}): {r['reason']}")
+                again = ", unchanged since the last run" if r.get("reused") else ""
+                echo(f"skipping {Path(g.path).name} ({r['stage']}{again}): {r['reason']}")
         granules = [g for g in granules if found[str(g.path)]["ok"]]
     for g in granules:
         try:

@@ -69,7 +69,8 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
     Returns
     -------
     dict
-        Per path ``{"ok", "stage", "reason", "size", "mtime_ns", "layers"}``.
+        Per path ``{"ok", "stage", "reason", "size", "mtime_ns", "layers"}``, and
+        ``"reused": True`` where an earlier result was kept (the file is unchanged).
     """
     out: dict[str, dict[str, Any]] = {}
     todo = []
@@ -80,7 +81,7 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
             out[p] = {"ok": False, "stage": "open", "reason": "no such file (or not readable)",
                       "layers": layers}
         elif old and {k: old.get(k) for k in stamp} == stamp and old.get("layers") == layers:
-            out[p] = old
+            out[p] = {**old, "reused": True}
         else:
             todo.append(p)
     if todo:

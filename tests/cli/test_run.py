@@ -71,6 +71,7 @@ def test_a_failed_granule_exits_3_is_kept_out_and_retried_once_replaced(tmp_path
     # rerun, file unchanged: still failed, not read again, still 3
     res = modisoft("run", str(cfg))
     assert res.returncode == 3 and "verifying" not in res.stdout
+    assert f"skipping {bad.name} (open, unchanged since the last run): " in res.stdout
     assert bad.name in res.stderr
     # the user downloads it again: verified again, everything recomputed, same as a clean run
     bad.write_bytes(original)

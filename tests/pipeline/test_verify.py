@@ -91,6 +91,7 @@ def test_earlier_results_are_reused_until_the_file_changes(files):
                        "layers": LAYERS, **stamp}}
     res = verify_granules([good[0]], LAYERS, known, echo=said.append)
     assert res[good[0]]["reason"] == "recorded earlier" and not said  # no reader started
+    assert res[good[0]]["reused"]
     os.utime(good[0], ns=(stamp["mtime_ns"] + 10**9, stamp["mtime_ns"] + 10**9))
     res = verify_granules([good[0]], LAYERS, known, echo=said.append)
     assert res[good[0]]["ok"] and said == ["verifying 1 granule(s) in 1 reader process(es)"]
