@@ -30,7 +30,7 @@ from typing import Any
 from modisoft import errors
 from modisoft._version import __version__
 from modisoft.catalog import Granule, find_files, find_granules, parse_filename
-from modisoft.decode import decode, decode_values, fill_class_codes
+from modisoft.decode import check_plausible, decode, decode_values, fill_class_codes
 from modisoft.errors import *  # noqa: F403  (the whole error tree, see errors.__all__)
 from modisoft.grids import (
     Grid,
@@ -110,6 +110,7 @@ __all__ = [
     "decode",
     "decode_values",
     "fill_class_codes",
+    "check_plausible",
     # later stages (lazy)
     *_LAZY,
     # errors and warnings

@@ -19,15 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from modisoft.errors import GranuleReadError
+from modisoft.errors import GranuleReadError, MetadataError
 
 __all__ = [
+    "YEARS",
     "GRANULE_SUFFIXES",
     "RASTER_SUFFIXES",
     "Granule",
     "find_files",
     "find_granules",
     "parse_filename",
+    "text_path",
     "identity_from_metadata",
     "reconcile",
     "odl_value",
@@ -42,6 +44,12 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 
+# the date field alone: a name that starts like a standard one must carry a real date
+_DATE_FIELD = re.compile(r"^[A-Z][A-Z0-9_]+\.A(?P<year>\d{4})(?P<doy>\d{3})(?:\.|$)", re.I)
+
+YEARS = (1970, 2100)
+"""The years a granule name's dates may carry (inclusive): satellite land products start with
+TIROS-N AVHRR (1978); a year outside is a damaged or mistyped name."""
 
 GRANULE_SUFFIXES = (".hdf", ".h5", ".he5", ".nc")
 """File name endings of granules (HDF4, HDF5, HDF-EOS5, netCDF)."""
@@ -88,6 +96,7 @@ def find_files(
     found: set[Path] = set()
     unmatched: list[str] = []
     for pattern in patterns:
+        pattern = text_path(pattern)
         p = Path(pattern).expanduser()
         if base is not None and not p.is_absolute():
             p = Path(base) / p
@@ -99,7 +108,34 @@ def find_files(
         if not hits:
             unmatched.append(os.fspath(pattern))
         found.update(Path(h) for h in hits if Path(h).is_file())
+    for f in found:
+        text_path(f)
     return sorted(found), unmatched
+
+
+def text_path(path: str | bytes | os.PathLike) -> str:
+    """A path as text, or a :class:`~modisoft.errors.GranuleReadError` naming it when it is not
+    valid UTF-8 (a ``bytes`` path, or a ``str`` holding ``surrogateescape`` characters).
+
+    The HDF4 library, and the text attributes every output carries (source file, provenance),
+    need names that are text; such a file or folder must be renamed.
+
+    Examples
+    --------
+    >>> text_path(b"/data/MOD13A2.hdf")
+    '/data/MOD13A2.hdf'
+    """
+    p = os.fsdecode(path)
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+        raise GranuleReadError(
+            shown,
+            "the file or folder name is not valid UTF-8 (undecodable bytes shown as \\xNN); "
+            "rename it: the HDF libraries and the outputs' text metadata need text names",
+        ) from None
+    return p
 
 
 @dataclass(frozen=True)
@@ -180,23 +216,36 @@ def parse_filename(path: str | os.PathLike[str]) -> Granule:
     >>> g = parse_filename("MOD13A2.A2025001.h18v09.061.2025022080611.hdf")
     >>> g.product, g.collection, g.tile_id, g.start_date.isoformat()
     ('MOD13A2', '061', 'h18v09', '2025-01-01')
+
+    Raises
+    ------
+    GranuleReadError
+        When the name is not valid UTF-8, or starts like a standard name
+        (``PRODUCT.AYYYYDDD.``) but its acquisition or production date is impossible (year 0,
+        day 400, hour 25, a year outside :data:`YEARS`).
     """
-    path = os.fspath(path)
-    m = _NAME.match(os.path.basename(path))
+    path = text_path(path)
+    base = os.path.basename(path)
+    head = _DATE_FIELD.match(base)
+    m = _NAME.match(base)
+    if head is None:
+        return Granule(path=path, identified_from="none")
+    start = _name_date(path, head["year"], head["doy"], "acquisition date A")
     if not m:
         return Granule(path=path, identified_from="none")
-    year, doy = int(m["year"]), int(m["doy"])
-    days_in_year = 366 if date(year, 12, 31).timetuple().tm_yday == 366 else 365
-    if not 1 <= doy <= days_in_year:
-        return Granule(path=path, identified_from="none")
-    try:
-        start = date(year, 1, 1) + timedelta(days=doy - 1)
-        p = m["prod"]
-        prod_time = datetime(int(p[:4]), 1, 1, tzinfo=UTC) + timedelta(
-            days=int(p[4:7]) - 1, hours=int(p[7:9]), minutes=int(p[9:11]), seconds=int(p[11:13])
+    p = m["prod"]
+    prod_day = _name_date(path, p[:4], p[4:7], "production time ")
+    hh, mm, ss = int(p[7:9]), int(p[9:11]), int(p[11:13])
+    if hh > 23 or mm > 59 or ss > 60:
+        raise GranuleReadError(
+            path,
+            f"file name production time {p} has the impossible time of day "
+            f"{hh:02d}:{mm:02d}:{ss:02d}; accepted: YYYYDDDHHMMSS with HH 00-23, MM 00-59, "
+            "SS 00-60",
         )
-    except ValueError:
-        return Granule(path=path, identified_from="none")
+    prod_time = datetime(prod_day.year, prod_day.month, prod_day.day, tzinfo=UTC) + timedelta(
+        hours=hh, minutes=mm, seconds=ss
+    )
     tile = (int(m["h"]), int(m["v"])) if m["h"] is not None else None
     return Granule(
         path=path,
@@ -208,6 +257,24 @@ def parse_filename(path: str | os.PathLike[str]) -> Granule:
         production_time=prod_time,
         granule_id=os.path.basename(path),
         identified_from="filename",
+    )
+
+
+def _name_date(path: str, year: str, doy: str, what: str) -> date:
+    """``YYYY`` + ``DDD`` of a file name as a date; a :class:`GranuleReadError` if impossible."""
+    y, d = int(year), int(doy)
+    lo, hi = YEARS
+    if lo <= y <= hi:
+        days = 366 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 365
+        if 1 <= d <= days:
+            return date(y, 1, 1) + timedelta(days=d - 1)
+        why = f"day {doy} does not exist in {year} (1-{days})"
+    else:
+        why = f"year {year} is outside {lo}-{hi}"
+    raise GranuleReadError(
+        path,
+        f"file name {what}{year}{doy} is not a valid date: {why}; accepted: YYYYDDD with YYYY "
+        f"in {lo}-{hi} and DDD in 001-365 (366 in leap years); the name is damaged or mistyped",
     )
 
 
@@ -283,7 +350,10 @@ def identity_from_metadata(
     """Identity from a parsed ``CoreMetadata`` tree (and the tile found from grid corners)."""
     core = core or {}
     gid = odl_value(core, "LOCALGRANULEID")
-    from_id = parse_filename(str(gid)) if gid else Granule(path=path, identified_from="none")
+    try:
+        from_id = parse_filename(str(gid)) if gid else Granule(path=path, identified_from="none")
+    except GranuleReadError as exc:
+        raise MetadataError(path, f"CoreMetadata LOCALGRANULEID: {exc}") from None
     product = odl_value(core, "SHORTNAME") or from_id.product
     version = odl_value(core, "VERSIONID")
     collection = f"{int(version):03d}" if _as_int(version) is not None else from_id.collection

@@ -16,9 +16,23 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.errors import CorruptGranuleError
 from modisoft.products import Layer, find_product
 
-__all__ = ["decode", "decode_values", "fill_class_codes", "valid_mask"]
+__all__ = [
+    "decode",
+    "decode_values",
+    "fill_class_codes",
+    "valid_mask",
+    "check_plausible",
+    "PLAUSIBLE_MAX_FRACTION",
+]
+
+PLAUSIBLE_MAX_FRACTION = 0.01
+"""The default share (1 %) of non-fill values a layer may hold outside its valid range before
+:func:`check_plausible` calls the granule corrupt.  Real granules hold almost none: in the
+sample set 0 for MCD15, MCD12, MCD43, MOD11 and VNP13 layers, at most 4 of 1.44 million for
+the MOD13A2/MYD13A2 MIR reflectance (``docs/reference/limits.md``)."""
 
 
 def valid_mask(raw: np.ndarray, layer: Layer) -> np.ndarray:
@@ -74,6 +88,80 @@ def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
     """Kernel: 0 where ``raw`` is valid, else the stored code (same dtype as ``raw``)."""
     raw = np.asarray(raw)
     return np.where(valid_mask(raw, layer), np.zeros((), raw.dtype), raw).astype(raw.dtype)
+
+
+def check_plausible(
+    raw: Any, layer: Layer, *, path: Any, max_fraction: float = PLAUSIBLE_MAX_FRACTION
+) -> int:
+    """Count stored values outside the layer's valid range that are no fill value or fill class.
+
+    A real granule holds (almost) none (decoding turns them into NaN silently); many mean
+    the pixel data are damaged in a way no checksum caught (an uncompressed layer, a bad copy)
+    or the file is not the product it claims.  The national run calls this per granule and
+    date; the valid range and the fill classes come from the registry :class:`Layer`.
+
+    Parameters
+    ----------
+    raw
+        Stored values (numpy, or anything ``numpy.asarray`` takes; a lazy array is computed).
+    layer
+        The registry layer (``valid_range``, ``fill_values``, ``fill_classes``).
+    path
+        The granule, named in the error.
+    max_fraction
+        The share of non-fill values allowed outside the range (default
+        :data:`PLAUSIBLE_MAX_FRACTION`, 1 %).
+
+    Returns
+    -------
+    int
+        The number of implausible values (0 for a layer without a valid range; NaN counts as
+        fill).
+
+    Raises
+    ------
+    CorruptGranuleError
+        Naming the file, the layer, the count and the fraction, when the share is above
+        ``max_fraction``.
+
+    Examples
+    --------
+    >>> from modisoft.products import get_product
+    >>> lai = get_product("MCD15A2H", "061").layer("Lai_500m")
+    >>> check_plausible(np.array([0, 35, 100, 254, 255, 180], "uint8"), lai, path="f.hdf",
+    ...                 max_fraction=0.5)
+    1
+    """
+    if layer.valid_range is None:
+        return 0
+    raw = np.asarray(raw)
+    lo, hi = layer.valid_range
+    codes = np.asarray(layer.nodata_codes or (), dtype=np.int64)
+    if raw.dtype.kind in "iu" and raw.dtype.itemsize <= 2:  # one histogram, any size
+        first = int(np.iinfo(raw.dtype).min)
+        flat = raw.ravel() if first == 0 else raw.ravel().astype(np.int32) - first
+        hist = np.bincount(flat, minlength=1 << (8 * raw.dtype.itemsize))
+        values = np.arange(first, first + hist.size, dtype=np.int64)
+        fill = np.isin(values, codes)
+        outside = ((values < lo) | (values > hi)) & ~fill
+        count, filled = int(hist[outside].sum()), int(hist[fill].sum())
+    else:
+        fill = np.isin(raw, codes) if codes.size else np.zeros(raw.shape, bool)
+        if raw.dtype.kind == "f":
+            fill |= np.isnan(raw)
+        count = int((((raw < lo) | (raw > hi)) & ~fill).sum())
+        filled = int(fill.sum())
+    measured = raw.size - filled
+    fraction = count / measured if measured else 0.0
+    if fraction > max_fraction:
+        raise CorruptGranuleError(
+            path,
+            f"{count:,} of {measured:,} non-fill values ({fraction:.2%}) lie outside the valid "
+            f"range [{lo}, {hi}] and are no fill class ({list(layer.nodata_codes)}); more than "
+            f"the {max_fraction:.0%} allowed: the pixel data are damaged or not this product",
+            layer.name,
+        )
+    return count
 
 
 def _layer_of(da: Any) -> Layer:

@@ -15,6 +15,7 @@ __all__ = [
     "GranuleReadError",
     "NotHDFError",
     "MetadataError",
+    "CorruptGranuleError",
     "UnknownLayerError",
     "UnknownGridError",
     "RegistryError",
@@ -95,7 +96,14 @@ class NotHDFError(GranuleReadError):
 
 
 class MetadataError(GranuleReadError):
-    """The file opens but its HDF-EOS metadata is missing or cannot be parsed."""
+    """The file opens but its metadata is missing, cannot be parsed, or is implausible
+    (corners out of order or off the tile, sizes over the limits, a garbage header)."""
+
+
+class CorruptGranuleError(GranuleReadError):
+    """The file's pixel data are damaged: a compressed block that fails to decompress or whose
+    checksum does not match, a block beyond the end of the file, or too many values outside the
+    layer's valid range (:func:`modisoft.decode.check_plausible`)."""
 
 
 class UnknownLayerError(ModisoftError, KeyError):

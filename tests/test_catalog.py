@@ -9,7 +9,7 @@ import pytest
 from conftest import sample
 
 from modisoft import inspect_granule, open_granule, parse_filename
-from modisoft.errors import IdentityMismatchWarning
+from modisoft.errors import GranuleReadError, IdentityMismatchWarning
 
 
 def test_parse_standard_names():
@@ -21,7 +21,8 @@ def test_parse_standard_names():
     assert sw.product == "MOD021KM" and sw.tile is None
     assert parse_filename("VNP13A2.A2025001.h18v09.002.2025017085341.h5").collection == "002"
     assert parse_filename("MOD11A1.hdf").identified_from == "none"
-    assert parse_filename("MOD13A2.A2025999.h18v09.061.2025022080611.hdf").identified_from == "none"
+    with pytest.raises(GranuleReadError, match="day 999 does not exist in 2025"):
+        parse_filename("MOD13A2.A2025999.h18v09.061.2025022080611.hdf")  # a standard name, damaged
 
 
 def test_name_and_metadata_agree_on_real_files():

@@ -27,7 +27,14 @@ from modisoft.catalog import Granule
 from modisoft.errors import GranuleReadError, MetadataError
 from modisoft.io.info import GranuleInfo
 
-__all__ = ["parse_pod_header", "inspect_l1b", "open_l1b", "SATELLITE_CODES"]
+__all__ = [
+    "parse_pod_header",
+    "inspect_l1b",
+    "open_l1b",
+    "SATELLITE_CODES",
+    "POD_SPACECRAFT",
+    "POD_YEARS",
+]
 
 SATELLITE_CODES = {
     "TN": "TIROS-N",
@@ -57,58 +64,167 @@ _NAME = re.compile(
 POD_GAC_RECORD = 3220
 
 
-def _pod_time(b: bytes) -> datetime:
+POD_SPACECRAFT = {
+    1: "NOAA-11 (TIROS-N before 1982)",
+    2: "NOAA-6",
+    3: "NOAA-14",
+    4: "NOAA-7",
+    5: "NOAA-12",
+    6: "NOAA-8",
+    7: "NOAA-9",
+    8: "NOAA-10",
+    25: "TIROS-N",
+}
+"""POD header spacecraft id → satellite (NOAA POD Guide; as pygac's POD reader)."""
+
+POD_YEARS = (1978, 2010)
+"""Years a POD file may start in: TIROS-N (1978) to NOAA-14, the last POD satellite."""
+
+_TBM = 122  # the optional archive (TBM) header some CLASS orders put in front of POD files
+_DATASET = re.compile(rb"^[A-Z0-9]{3}\.[A-Z]{4}\.[A-Z0-9]{2}\.D\d{5}")
+
+
+def _pod_time(b: bytes, what: str) -> datetime | str:
+    """A POD packed time, or why it is not one."""
     word = int.from_bytes(b[0:2], "big")
     year, day = word >> 9, word & 0x1FF
     year += 1900 if year > 70 else 2000
     ms = int.from_bytes(b[2:6], "big")
+    days = 366 if year % 4 == 0 else 365
+    if not POD_YEARS[0] <= year <= POD_YEARS[1] or not 1 <= day <= days or ms >= 86_400_000:
+        return (f"{what} year {year} day {day} millisecond {ms} is not a valid time (accepted: "
+                f"years {POD_YEARS[0]}-{POD_YEARS[1]}, day 1-{days}, millisecond < 86400000)")
     return datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=day - 1, milliseconds=ms)
 
 
-def parse_pod_header(head: bytes) -> dict[str, Any]:
-    """The POD data set header: spacecraft id, data type, start/end time, scans, block id."""
+def parse_pod_header(head: bytes, path: str = "(POD header)", offset: int = 0) -> dict[str, Any]:
+    """The POD data set header: spacecraft id, data type, start/end time, scans, block id.
+
+    Every field is checked: a known spacecraft id (:data:`POD_SPACECRAFT`), data type LAC,
+    GAC or HRPT, valid start and end times in :data:`POD_YEARS`, an end after the start and
+    within a day, at least one scan.
+
+    Parameters
+    ----------
+    head
+        The header's bytes (at least 23).
+    path, offset
+        The file and the header's byte offset in it, named in errors.
+
+    Raises
+    ------
+    MetadataError
+        Naming the file, the field, the value found and what is accepted.
+    """
+    def bad(why: str) -> MetadataError:
+        return MetadataError(path, f"POD level-1b header at byte {offset} is not valid: {why}; "
+                                   "the file is damaged or not an AVHRR level-1b file")
+
     if len(head) < 23:
-        raise ValueError("a POD header needs at least 23 bytes")
+        raise bad(f"a POD header needs at least 23 bytes, the file holds {len(head)}")
+    if head[0] not in POD_SPACECRAFT:
+        raise bad(f"spacecraft id {head[0]} is not a POD satellite "
+                  f"(known: {sorted(POD_SPACECRAFT)})")
+    kind = head[1] >> 4
+    if kind not in (1, 2, 3):
+        raise bad(f"data type code {kind} is not 1 (LAC), 2 (GAC) or 3 (HRPT)")
+    start, end = _pod_time(head[2:8], "start time"), _pod_time(head[10:16], "end time")
+    if isinstance(start, str):
+        raise bad(start)
+    if isinstance(end, str):
+        raise bad(end)
+    if not start <= end <= start + timedelta(days=1):
+        raise bad(f"end time {end:%Y-%m-%d %H:%M} is not within a day after the start time "
+                  f"{start:%Y-%m-%d %H:%M}")
+    scans = int.from_bytes(head[8:10], "big")
+    if scans == 0:
+        raise bad("the header declares 0 scans")
+    spacecraft = head[0]
+    if spacecraft == 1 and start.year < 1982:
+        spacecraft = 25  # TIROS-N and NOAA-11 share id 1 (pygac's rule)
     return {
         "spacecraft_id": head[0],
-        "data_type": {1: "LAC", 2: "GAC", 3: "HRPT"}.get(head[1] >> 4, f"code {head[1] >> 4}"),
-        "start_time": _pod_time(head[2:8]),
-        "scans_declared": int.from_bytes(head[8:10], "big"),
-        "end_time": _pod_time(head[10:16]),
+        "spacecraft": POD_SPACECRAFT[spacecraft],
+        "data_type": {1: "LAC", 2: "GAC", 3: "HRPT"}[kind],
+        "start_time": start,
+        "scans_declared": scans,
+        "end_time": end,
         "processing_block": head[16:23].decode("ascii", "replace"),
     }
 
 
+def _name_time(path: str, m: re.Match[str]) -> datetime:
+    yy, ddd, hh, mi = int(m["yy"]), int(m["ddd"]), int(m["s"][:2]), int(m["s"][2:])
+    year = yy + (1900 if yy > 70 else 2000)
+    days = 366 if year % 4 == 0 else 365
+    if not 1 <= ddd <= days or hh > 23 or mi > 59:
+        raise GranuleReadError(
+            path, f"file name date D{m['yy']}{m['ddd']}.S{m['s']} is not a valid time; "
+            f"accepted: DYYDDD with DDD 001-{days}, SHHMM with HH 00-23 and MM 00-59"
+        )
+    return datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=ddd - 1, hours=hh, minutes=mi)
+
+
+def _pod(path: str, size: int, head: bytes) -> dict[str, Any]:
+    """The checked POD header, after an optional archive header."""
+    offset = _TBM if _DATASET.match(head[30:74]) else 0
+    hdr = parse_pod_header(head[offset:], path, offset)
+    complete = None
+    if hdr["data_type"] == "GAC":
+        if size - offset < POD_GAC_RECORD:
+            raise MetadataError(path, f"{size} bytes: shorter than one {POD_GAC_RECORD}-byte "
+                                      "POD GAC header record")
+        complete = (size - offset) // POD_GAC_RECORD - 1
+        seconds = (hdr["end_time"] - hdr["start_time"]).total_seconds()
+        if complete > hdr["scans_declared"] or hdr["scans_declared"] > 2.2 * seconds + 100:
+            raise MetadataError(
+                path,
+                f"POD header declares {hdr['scans_declared']} scans over {seconds:.0f} s but the "
+                f"file holds {complete} complete {POD_GAC_RECORD}-byte records; accepted: at "
+                "most the declared scans (fewer when truncated), and at most 2 GAC scans per "
+                "second (+10%)",
+            )
+    return {**hdr, "header_offset": offset, "scans_present": complete,
+            "truncated": complete is not None and complete < hdr["scans_declared"]}
+
+
 def inspect_l1b(path: str) -> GranuleInfo:
-    """GranuleInfo of an AVHRR level-1b file (header only)."""
+    """GranuleInfo of an AVHRR level-1b file (header only, checked: see
+    :func:`parse_pod_header`; a KLM header is not parsed, its times come from the name).
+
+    Raises
+    ------
+    MetadataError
+        When the POD header is not valid, disagrees with the file size, or the file name's
+        satellite code is unknown.
+    GranuleReadError
+        When the file name's date is impossible.
+    """
     name = os.path.basename(path)
     m = _NAME.match(name)
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        head = fh.read(64)
+        head = fh.read(_TBM + 64)
+    if m and m["sat"] not in SATELLITE_CODES:
+        raise MetadataError(path, f"file name satellite code {m['sat']!r} is not known "
+                                  f"(known: {', '.join(SATELLITE_CODES)})")
+    named = _name_time(path, m) if m else None
     fmt = "KLM" if head[:3].isalpha() else "POD"
     extra: dict[str, Any] = {"l1b_format": fmt, "file_bytes": size}
-    sat = SATELLITE_CODES.get(m["sat"], m["sat"]) if m else None
+    sat = SATELLITE_CODES[m["sat"]] if m else None
     start = end = None
+    mismatches: tuple[str, ...] = ()
     if fmt == "POD":
-        try:
-            hdr = parse_pod_header(head)
-        except ValueError as exc:
-            raise MetadataError(path, f"POD header unreadable ({exc})") from None
+        hdr = _pod(path, size, head)
         start, end = hdr["start_time"], hdr["end_time"]
-        complete = size // POD_GAC_RECORD - 1 if hdr["data_type"] == "GAC" else None
-        extra.update(
-            hdr,
-            scans_present=complete,
-            truncated=complete is not None and complete < hdr["scans_declared"],
-        )
-    elif m:
-        yy = int(m["yy"])
-        start = datetime(yy + (1900 if yy > 70 else 2000), 1, 1, tzinfo=UTC) + timedelta(
-            days=int(m["ddd"]) - 1, hours=int(m["s"][:2]), minutes=int(m["s"][2:])
-        )
+        extra.update(hdr)
+        if named is not None and abs((start - named).total_seconds()) >= 120:
+            mismatches = (f"file name says start {named:%Y-%m-%d %H:%M} but the header says "
+                          f"{start:%Y-%m-%d %H:%M}",)
+    elif named is not None:
+        start = named
         extra["note"] = "KLM header not parsed; times from the file name"
-    extra["satellite"] = sat
+    extra["satellite"] = sat or extra.get("spacecraft")
     extra["start_time"] = start.isoformat() if start else None
     extra["end_time"] = end.isoformat() if end else None
     granule = Granule(
@@ -119,6 +235,7 @@ def inspect_l1b(path: str) -> GranuleInfo:
         end_date=end.date() if end else None,
         granule_id=name,
         identified_from="header" if fmt == "POD" else "filename",
+        mismatches=mismatches,
     )
     return GranuleInfo(
         path=path,

@@ -18,7 +18,7 @@ import warnings
 from functools import lru_cache
 from typing import Any
 
-from modisoft.catalog import identity_from_metadata, parse_filename, reconcile
+from modisoft.catalog import identity_from_metadata, parse_filename, reconcile, text_path
 from modisoft.errors import (
     GranuleReadError,
     IdentityMismatchWarning,
@@ -32,7 +32,12 @@ from modisoft.io import hdf4
 from modisoft.io._build import dataset_attrs, lazy_array, raw_attrs
 from modisoft.io.avhrr_l1b import inspect_l1b, open_l1b
 from modisoft.io.hdf5_readers import inspect_hdf5
-from modisoft.io.hdfeos import GridInfo, StructMetadataError, parse_struct_metadata
+from modisoft.io.hdfeos import (
+    GridInfo,
+    StructMetadataError,
+    check_granule_grids,
+    parse_struct_metadata,
+)
 from modisoft.io.info import GranuleInfo, effective_layer, metadata_tree
 from modisoft.io.odl import join_split_attribute
 from modisoft.io.swath import inspect_hdf4_swath, open_swath
@@ -101,6 +106,7 @@ def _inspect_cached(path: str, mtime_ns: int, size: int) -> GranuleInfo:
     product = None
     if granule.product:
         product = find_product(granule.product, granule.collection)
+    check_granule_grids(path, grids, granule.tile, product)
     version = attrs.get("HDFEOSVersion")
     return GranuleInfo(
         path=path,
@@ -130,9 +136,11 @@ def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
     ------
     GranuleReadError
         ``NotHDFError`` for a missing, empty, truncated or non-HDF4 file; ``MetadataError`` when
-        the HDF-EOS metadata is missing or corrupted.
+        the HDF-EOS metadata is missing, corrupted or implausible (corners out of order or off
+        the granule's tile, sizes over ``docs/reference/limits.md``); a plain
+        ``GranuleReadError`` for a name that is not UTF-8 or carries an impossible date.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = os.path.abspath(text_path(path))
     try:
         st = os.stat(path)
     except FileNotFoundError:

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import GranuleReadError, NotHDFError
+from modisoft.errors import CorruptGranuleError, GranuleReadError, MetadataError, NotHDFError
 from modisoft.io.handles import HandleCache, LazyArray
+from modisoft.io.hdf4_blocks import verify_deflate
+from modisoft.io.limits import MAX_METADATA_BYTES, check_shape
 
 __all__ = [
     "HDF4_LOCK",
@@ -96,12 +98,13 @@ def file_attributes(path: str) -> dict[str, Any]:
     with HDF4_LOCK:
         sd = open_sd(path)
         try:
-            return read_attributes(sd, sd.info()[1])
+            return read_attributes(sd, sd.info()[1], path=path)
         except _hdf4_error() as exc:
             raise GranuleReadError(path, f"cannot read the file attributes ({exc})") from None
 
 
-def read_attributes(obj: Any, count: int) -> dict[str, Any]:
+def read_attributes(obj: Any, count: int, *, path: str = "(HDF4 object)",
+                    layer: str | None = None) -> dict[str, Any]:
     """The ``count`` attributes of a pyhdf ``SD`` or ``SDS`` object, as its ``attributes()``.
 
     pyhdf turns a character attribute into ``str`` one byte at a time through a SWIG accessor
@@ -109,6 +112,13 @@ def read_attributes(obj: Any, count: int) -> dict[str, Any]:
     HDF4 library has read into pyhdf's buffer are copied at once and decoded as Latin-1, which
     gives the same ``str`` (one character per byte).  Other types go through pyhdf.  Call with
     :data:`HDF4_LOCK` held.
+
+    Raises
+    ------
+    MetadataError
+        When an attribute declares more than
+        :data:`~modisoft.io.limits.MAX_METADATA_BYTES` (4 MiB) values (checked before it is
+        read), or cannot be inquired or read; ``path`` and ``layer`` name it.
     """
     from pyhdf import hdfext
     from pyhdf.SD import SDC
@@ -117,15 +127,25 @@ def read_attributes(obj: Any, count: int) -> dict[str, Any]:
     for index in range(count):
         status, name, data_type, n_values = hdfext.SDattrinfo(obj._id, index)
         if status < 0:
-            raise ValueError(f"cannot inquire attribute {index}")
+            raise MetadataError(path, f"cannot inquire attribute number {index}", layer)
+        if n_values > MAX_METADATA_BYTES:
+            raise MetadataError(
+                path,
+                f"attribute {name!r} declares {n_values:,} values, over the limit of "
+                f"{MAX_METADATA_BYTES:,} (4 MiB, docs/reference/limits.md); real metadata "
+                "attributes hold a few kB: the file is damaged",
+                layer,
+            )
         if data_type == SDC.CHAR8:
-            out[name] = _read_char_attribute(obj, index, n_values)
+            out[name] = _read_char_attribute(obj, index, n_values, path, layer, name)
         else:
             out[name] = obj.attr(index).get()
     return out
 
 
-def _read_char_attribute(obj: Any, index: int, n_values: int) -> str:
+def _read_char_attribute(
+    obj: Any, index: int, n_values: int, path: str, layer: str | None, name: str
+) -> str:
     import ctypes
 
     from pyhdf import hdfext
@@ -134,7 +154,7 @@ def _read_char_attribute(obj: Any, index: int, n_values: int) -> str:
         return ""
     buf = hdfext.array_byte(n_values)
     if hdfext.SDreadattr(obj._id, index, buf) < 0:
-        raise ValueError(f"cannot read attribute {index}")
+        raise MetadataError(path, f"cannot read attribute {name!r}", layer)
     try:
         raw = ctypes.string_at(int(buf.cast()), n_values)
     except (AttributeError, TypeError, ValueError):  # a pyhdf without SWIG pointers: slow path
@@ -167,9 +187,11 @@ def sds_catalog(path: str) -> dict[str, dict[str, Any]]:
             raise GranuleReadError(path, f"cannot list the datasets ({exc})") from None
         for name, (_dims, shape, typ, index) in sorted(items, key=lambda kv: kv[1][3]):
             shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+            check_shape(path, name, shape)
             try:
                 sds = sd.select(index)
-                attrs = {k: _clean(v) for k, v in read_attributes(sds, sds.info()[4]).items()}
+                attrs = {k: _clean(v) for k, v in
+                         read_attributes(sds, sds.info()[4], path=path, layer=name).items()}
                 sds.endaccess()
             except _hdf4_error() as exc:
                 raise GranuleReadError(path, f"cannot read attributes ({exc})", name) from None
@@ -198,24 +220,30 @@ def _clean(v: Any) -> Any:
 def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, ...]) -> np.ndarray:
     """Read one hyperslab of an SDS (the only place pixel data are read from HDF4).
 
+    The deflate blocks the hyperslab covers are verified first
+    (:func:`~modisoft.io.hdf4_blocks.verify_deflate`): HDF4 does not check their checksums.
+
     Raises
     ------
-    GranuleReadError
-        Naming the file and layer when the library fails (e.g. a truncated file).
+    CorruptGranuleError
+        Naming the file, layer and block when a compressed block is damaged (decompression
+        failed, checksum mismatch) or lies beyond the end of a truncated file, or when the
+        library fails to read the block.
     """
     with HDF4_LOCK:
         sd = open_sd(path)
         try:
             sds = sd.select(name)
             try:
+                verify_deflate(path, name, sds, start, count)
                 data = sds.get(start=list(start), count=list(count))
             finally:
                 sds.endaccess()
         except _hdf4_error() as exc:
-            raise GranuleReadError(
+            raise CorruptGranuleError(
                 path,
-                f"HDF4 read of rows/cols from {start} count {count} failed ({exc}); the "
-                "file may be truncated or corrupted",
+                f"corrupt block: the HDF4 library failed to read rows/cols from {start} count "
+                f"{count} ({exc}): decompression failed or the file is truncated or corrupted",
                 name,
             ) from None
     return np.asarray(data)

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import GranuleReadError, NotHDFError
+from modisoft.errors import CorruptGranuleError, GranuleReadError, ModisoftError, NotHDFError
 from modisoft.io.handles import HandleCache, LazyArray
+from modisoft.io.limits import check_shape
 
 __all__ = [
     "HDF5_LOCK",
@@ -115,6 +116,7 @@ def h5_catalog(path: str) -> dict[str, dict[str, Any]]:
 
         def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
+                check_shape(path, name, obj.shape or ())
                 out[name] = {
                     "key": name,
                     "shape": tuple(obj.shape),
@@ -124,21 +126,37 @@ def h5_catalog(path: str) -> dict[str, dict[str, Any]]:
 
         try:
             f.visititems(visit)
-        except (OSError, RuntimeError) as exc:
+        except ModisoftError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise GranuleReadError(path, f"cannot list the datasets ({exc})") from None
     return out
 
 
 def read_h5_block(path: str, key: str, selection: tuple[slice, ...]) -> np.ndarray:
-    """Read one hyperslab of a dataset (the only place pixel data are read from HDF5)."""
+    """Read one hyperslab of a dataset (the only place pixel data are read from HDF5).
+
+    HDF5's deflate filter checks each chunk's zlib stream to its end (Adler-32 included), and
+    its Fletcher-32 filter, when present, the stored bytes: damage to a compressed chunk fails
+    here; damage to an uncompressed dataset cannot be detected.
+
+    Raises
+    ------
+    CorruptGranuleError
+        Naming the file and dataset when a chunk fails to decompress or the read fails (a
+        truncated or corrupted file).
+    """
     with HDF5_LOCK:
         f = open_h5(path)
         try:
             return np.asarray(f[key][selection])
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
-            raise GranuleReadError(
+            what = ("decompression failed (an HDF5 filter rejected a chunk)"
+                    if "filter" in str(exc).lower() else "the read failed")
+            raise CorruptGranuleError(
                 path,
-                f"HDF5 read of {selection} failed ({exc}); the file may be truncated or corrupted",
+                f"corrupt block: HDF5 read of {selection}: {what} ({exc}); the file is "
+                "truncated or corrupted, download it again",
                 key,
             ) from None
 

@@ -19,11 +19,18 @@ import numpy as np
 from affine import Affine
 
 from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
-from modisoft.errors import GridError, MetadataError
+from modisoft.errors import GranuleReadError, GridError, MetadataError, ModisoftError
 from modisoft.grids import Grid, modis_tile_of_grid
 from modisoft.io.hdf5 import HDF5_LOCK, attr_text, h5_attrs, h5_catalog, open_h5, read_h5_block
-from modisoft.io.hdfeos import FieldInfo, GridInfo, StructMetadataError, parse_struct_metadata
+from modisoft.io.hdfeos import (
+    FieldInfo,
+    GridInfo,
+    StructMetadataError,
+    check_granule_grids,
+    parse_struct_metadata,
+)
 from modisoft.io.info import GranuleInfo
+from modisoft.io.limits import MAX_METADATA_BYTES
 from modisoft.io.odl import ODLSyntaxError, parse_odl
 from modisoft.io.swath import inspect_gac_fdr
 from modisoft.products import find_product
@@ -44,8 +51,6 @@ def _root(path: str) -> tuple[dict[str, Any], dict[str, list[str]], str | None, 
 
     with HDF5_LOCK:
         f = open_h5(path)
-        attrs = h5_attrs(f)
-        dims: dict[str, list[str]] = {}
 
         def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
@@ -55,12 +60,29 @@ def _root(path: str) -> tuple[dict[str, Any], dict[str, list[str]], str | None, 
                     names.append(keys[0] if keys else f"phony_dim_{i}")
                 dims[name] = names
 
-        f.visititems(visit)
-        info = f.get("HDFEOS INFORMATION")
-        texts = [
-            attr_text(info[k][()]) if info is not None and k in info else None
-            for k in ("StructMetadata.0", "CoreMetadata.0")
-        ]
+        def text(info: Any, key: str) -> str | None:
+            if info is None or key not in info:
+                return None
+            size = info[key].size * info[key].dtype.itemsize
+            if size > MAX_METADATA_BYTES:
+                raise MetadataError(
+                    path,
+                    f"HDFEOS INFORMATION/{key} holds {size:,} bytes, over the limit of "
+                    f"{MAX_METADATA_BYTES:,} (4 MiB, docs/reference/limits.md); real metadata "
+                    "are a few kB: the file is damaged",
+                )
+            return attr_text(info[key][()])
+
+        dims: dict[str, list[str]] = {}
+        try:
+            attrs = h5_attrs(f)
+            f.visititems(visit)
+            info = f.get("HDFEOS INFORMATION")
+            texts = [text(info, k) for k in ("StructMetadata.0", "CoreMetadata.0")]
+        except ModisoftError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise MetadataError(path, f"cannot read the file's structure ({exc})") from None
     return attrs, dims, texts[0], texts[1]
 
 
@@ -115,6 +137,7 @@ def _inspect_hdfeos5(path, attrs, struct, core_text, catalog):
         if name in attrs:
             provenance[key] = str(attrs[name])
     product = find_product(granule.product, granule.collection) if granule.product else None
+    check_granule_grids(path, grids, granule.tile, product)
     return GranuleInfo(
         path=path,
         granule=granule,
@@ -144,7 +167,10 @@ def _identity_from_attrs(path: str, attrs: dict[str, Any], grid_tile) -> Granule
     from datetime import date
 
     gid = attrs.get("LocalGranuleID")
-    g = parse_filename(str(gid)) if gid else Granule(path=path, identified_from="none")
+    try:
+        g = parse_filename(str(gid)) if gid else Granule(path=path, identified_from="none")
+    except GranuleReadError as exc:
+        raise MetadataError(path, f"LocalGranuleID: {exc}") from None
     try:
         start = date.fromisoformat(str(attrs.get("RangeBeginningDate", ""))[:10])
         end = date.fromisoformat(str(attrs.get("RangeEndingDate", ""))[:10])
@@ -207,13 +233,21 @@ def _nc_identity(path: str, attrs: dict[str, Any], catalog) -> tuple[Granule, An
     m = _CDR_NAME.match(name)
     if m:
         d = m["d"]
+        try:
+            day = date(int(d[:4]), int(d[4:6]), int(d[6:]))
+            made = datetime.strptime(m["c"], "%Y%m%d%H%M%S")
+        except ValueError as exc:
+            raise GranuleReadError(
+                path, f"file name date {d} or c{m['c']} is not a valid date ({exc}); accepted: "
+                "YYYYMMDD and cYYYYMMDDHHMMSS"
+            ) from None
         g = Granule(
             path=path,
             product=m["p"],
             collection=m["v"],
-            nominal_date=date(int(d[:4]), int(d[4:6]), int(d[6:])),
-            start_date=date(int(d[:4]), int(d[4:6]), int(d[6:])),
-            production_time=datetime.strptime(m["c"], "%Y%m%d%H%M%S"),
+            nominal_date=day,
+            start_date=day,
+            production_time=made,
             granule_id=name,
             identified_from="filename",
         )

@@ -14,9 +14,12 @@ The parser returns plain dicts: a block becomes ``{key: value, ...}``; repeated 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from modisoft.errors import ODLSyntaxError
+from modisoft.io.limits import MAX_METADATA_BYTES, MAX_ODL_DEPTH
 
 __all__ = ["ODLSyntaxError", "parse_odl", "join_split_attribute"]
 
@@ -36,8 +39,8 @@ _INT = re.compile(r"[+-]?\d+\Z")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eEdD][+-]?\d+)?\Z")
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
-    out = []
+def _scan(text: str) -> Iterator[tuple[str, str, int]]:
+    """The tokens of ``text``, lazily (a 4 MiB text never becomes a list of a million)."""
     pos = 0
     n = len(text)
     while pos < n:
@@ -46,86 +49,120 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             raise ODLSyntaxError(f"unexpected character {text[pos]!r} at offset {pos}")
         kind = m.lastgroup
         if kind not in ("ws", "comment"):
-            out.append((kind, m.group(), pos))
+            yield kind, m.group(), pos
         pos = m.end()
-    return out
 
 
-def _scalar(kind: str, tok: str) -> Any:
-    if kind == "string":
+def _scalar(kind: str, tok: str, pos: int) -> Any:
+    if kind in ("string", "symbol"):
         return tok[1:-1]
-    if kind == "symbol":
-        return tok[1:-1]
-    if _INT.match(tok):
-        return int(tok)
-    if _FLOAT.match(tok):
-        return float(tok.replace("d", "e").replace("D", "e"))
+    try:
+        if _INT.match(tok):
+            return int(tok)
+        if _FLOAT.match(tok):
+            return float(tok.replace("d", "e").replace("D", "e"))
+    except ValueError:  # e.g. an integer of more than 4300 digits
+        raise ODLSyntaxError(f"number {tok[:20]!r}... at offset {pos} is too long") from None
     return tok
 
 
+def _too_deep(what: str, pos: int) -> ODLSyntaxError:
+    return ODLSyntaxError(
+        f"{what} at offset {pos} nests deeper than {MAX_ODL_DEPTH} levels, the limit (real "
+        "HDF-EOS metadata nest at most 7 deep); the metadata are damaged"
+    )
+
+
 class _Parser:
+    """An iterative parser: explicit stacks instead of recursion, so no nesting reaches
+    Python's recursion limit; nesting is capped at :data:`MAX_ODL_DEPTH`."""
+
     def __init__(self, text: str):
-        self.toks = _tokens(text)
-        self.i = 0
+        self.toks = _scan(text)
+        self.buf: deque[tuple[str, str, int]] = deque()
 
     def peek(self, k: int = 0) -> tuple[str, str, int] | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
+        while len(self.buf) <= k:
+            tok = next(self.toks, None)
+            if tok is None:
+                return None
+            self.buf.append(tok)
+        return self.buf[k]
 
     def take(self) -> tuple[str, str, int]:
         tok = self.peek()
         if tok is None:
             raise ODLSyntaxError("unexpected end of text")
-        self.i += 1
-        return tok
+        return self.buf.popleft()
 
     def expect(self, value: str) -> None:
         _kind, tok, pos = self.take()
         if tok != value:
             raise ODLSyntaxError(f"expected {value!r} at offset {pos}, found {tok!r}")
 
+    def skip_comma(self) -> None:
+        nxt = self.peek()
+        if nxt is not None and nxt[1] == ",":
+            self.take()
+
     def value(self) -> Any:
         kind, tok, pos = self.take()
-        if tok in ("(", "{"):
-            close = ")" if tok == "(" else "}"
-            items: list[Any] = []
-            while True:
-                nxt = self.peek()
-                if nxt is None:
-                    raise ODLSyntaxError(f"unclosed {tok!r} opened at offset {pos}")
-                if nxt[1] == close:
-                    self.take()
-                    return tuple(items)
-                after = self.peek(1)
-                if nxt[0] == "word" and after is not None and after[1] == "=":
-                    raise ODLSyntaxError(f"unclosed {tok!r} opened at offset {pos}")
-                items.append(self.value())
-                nxt = self.peek()
-                if nxt is not None and nxt[1] == ",":
-                    self.take()
-        if kind == "punct":
-            raise ODLSyntaxError(f"unexpected {tok!r} at offset {pos}")
-        return _scalar(kind, tok)
-
-    def block(self, end: str | None, name: str | None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        if tok not in ("(", "{"):
+            if kind == "punct":
+                raise ODLSyntaxError(f"unexpected {tok!r} at offset {pos}")
+            return _scalar(kind, tok, pos)
+        # (close, opened at, opening token, items) per open list
+        stack: list[tuple[str, int, str, list[Any]]] = [(")" if tok == "(" else "}", pos, tok, [])]
         while True:
+            close, opened, opener, items = stack[-1]
+            nxt = self.peek()
+            if nxt is None:
+                raise ODLSyntaxError(f"unclosed {opener!r} opened at offset {opened}")
+            if nxt[1] == close:
+                self.take()
+                stack.pop()
+                if not stack:
+                    return tuple(items)
+                stack[-1][3].append(tuple(items))
+                self.skip_comma()
+                continue
+            after = self.peek(1)
+            if nxt[0] == "word" and after is not None and after[1] == "=":
+                raise ODLSyntaxError(f"unclosed {opener!r} opened at offset {opened}")
+            kind, tok, pos = self.take()
+            if tok in ("(", "{"):
+                if len(stack) >= MAX_ODL_DEPTH:
+                    raise _too_deep(f"list {tok!r}", pos)
+                stack.append((")" if tok == "(" else "}", pos, tok, []))
+                continue
+            if kind == "punct":
+                raise ODLSyntaxError(f"unexpected {tok!r} at offset {pos}")
+            items.append(_scalar(kind, tok, pos))
+            self.skip_comma()
+
+    def document(self) -> dict[str, Any]:
+        root: dict[str, Any] = {}
+        # (block dict, expected END_ keyword, block name) per open block; the root has none
+        stack: list[tuple[dict[str, Any], str | None, str | None]] = [(root, None, None)]
+        while True:
+            out, end, name = stack[-1]
             tok = self.peek()
             if tok is None:
                 if end is None:
-                    return out
+                    return root
                 raise ODLSyntaxError(f"{end}={name} missing: block {name!r} is not closed")
             kind, key, pos = self.take()
             if kind != "word":
                 raise ODLSyntaxError(f"expected a keyword at offset {pos}, found {key!r}")
             ukey = key.upper()
-            if ukey == "END" and (self.peek() is None or self.peek()[1] != "="):
+            nxt = self.peek()
+            if ukey == "END" and (nxt is None or nxt[1] != "="):
                 if end is not None:
                     raise ODLSyntaxError(f"END reached inside block {name!r}")
-                return out
+                return root
             if ukey in ("END_GROUP", "END_OBJECT"):
                 closing = None
-                if self.peek() is not None and self.peek()[1] == "=":
+                if nxt is not None and nxt[1] == "=":
                     self.take()
                     closing = self.value()
                 if end is None:
@@ -138,12 +175,16 @@ class _Parser:
                     raise ODLSyntaxError(f"{key} at offset {pos} does not close block {name!r}")
                 # a GROUP closed by END_OBJECT=<same name> (or the reverse) occurs in real
                 # VIIRS CoreMetadata: accepted when the name matches
-                return out
+                stack.pop()
+                continue
             self.expect("=")
             if ukey in ("GROUP", "OBJECT"):
                 child_name = str(self.value())
-                child = self.block("END_" + ukey, child_name)
+                if len(stack) > MAX_ODL_DEPTH:
+                    raise _too_deep(f"{key}={child_name}", pos)
+                child: dict[str, Any] = {}
                 _add(out, child_name, child)
+                stack.append((child, "END_" + ukey, child_name))
             else:
                 _add(out, key, self.value())
 
@@ -177,15 +218,23 @@ def parse_odl(text: str) -> dict[str, Any]:
     Raises
     ------
     ODLSyntaxError
-        If the text is not well-formed (unclosed block, mismatched ``END_GROUP``, ...).
+        If the text is not well-formed (unclosed block, mismatched ``END_GROUP``, ...), nests
+        deeper than :data:`~modisoft.io.limits.MAX_ODL_DEPTH` (64) levels, or is longer than
+        :data:`~modisoft.io.limits.MAX_METADATA_BYTES` (4 MiB).
 
     Examples
     --------
     >>> parse_odl('GROUP=G\\n X=(1,2)\\n N="a b"\\nEND_GROUP=G\\nEND')
     {'G': {'X': (1, 2), 'N': 'a b'}}
     """
+    if len(text) > MAX_METADATA_BYTES:
+        raise ODLSyntaxError(
+            f"the text is {len(text):,} characters long, over the limit of "
+            f"{MAX_METADATA_BYTES:,} (4 MiB, docs/reference/limits.md); real HDF-EOS metadata "
+            "are a few kB: the metadata are damaged"
+        )
     text = text.replace("\x00", "")
-    return _Parser(text).block(None, None)
+    return _Parser(text).document()
 
 
 def join_split_attribute(attrs: dict[str, Any], base: str) -> str | None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from modisoft.catalog import Granule, identity_from_metadata, parse_filename, reconcile
+from modisoft.catalog import YEARS, Granule, identity_from_metadata, parse_filename, reconcile
 from modisoft.errors import MetadataError, UnknownLayerError
 from modisoft.io._build import dataset_attrs, lazy_array, raw_attrs
 from modisoft.io.hdf5 import read_h5_block
@@ -65,6 +65,33 @@ def _time(text: Any) -> datetime | None:
     return None
 
 
+def _fdr_times(
+    path: str, attrs: dict[str, Any], m: re.Match[str] | None
+) -> tuple[datetime, datetime]:
+    """The checked start and end times of a GAC FDR file (attributes, else the file name)."""
+    if m and m["sat"] not in _SATS:
+        raise MetadataError(path, f"file name platform {m['sat']!r} is not known "
+                                  f"(known: {', '.join(_SATS)})")
+    times = []
+    for key, group in (("start_time", "start"), ("end_time", "end")):
+        text = attrs.get(key)
+        t = _time(text) if text is not None else (_time(m[group]) if m else None)
+        if t is None:
+            raise MetadataError(
+                path, f"attribute {key}={text!r} is not a time (accepted: YYYYMMDDTHHMMSSZ or "
+                "ISO 8601); the header is damaged"
+            )
+        if not YEARS[0] <= t.year <= YEARS[1]:
+            raise MetadataError(path, f"attribute {key}={text!r}: year {t.year} outside "
+                                      f"{YEARS[0]}-{YEARS[1]}")
+        times.append(t)
+    start, end = times
+    if not start <= end <= start + timedelta(days=1):
+        raise MetadataError(path, f"end_time {end:%Y-%m-%d %H:%M:%S} is not within a day after "
+                                  f"start_time {start:%Y-%m-%d %H:%M:%S}")
+    return start, end
+
+
 def inspect_gac_fdr(
     path: str, attrs: dict[str, Any], catalog: dict[str, Any], dims: dict[str, list[str]]
 ) -> GranuleInfo:
@@ -73,6 +100,11 @@ def inspect_gac_fdr(
         if need not in catalog:
             raise MetadataError(path, f"GAC L1C FDR file without {need!r}: cannot geolocate")
     shape = catalog["latitude"]["shape"]
+    if len(shape) != 2 or catalog["longitude"]["shape"] != shape:
+        raise MetadataError(
+            path, f"latitude {shape} and longitude {catalog['longitude']['shape']} must be two "
+            "equal 2-D (scan line, pixel) arrays"
+        )
     sds = {
         k: v
         for k, v in catalog.items()
@@ -80,7 +112,7 @@ def inspect_gac_fdr(
     }
     m = _FDR_NAME.match(os.path.basename(path))
     version = m["version"] if m else str(attrs.get("id", "")).rsplit("V", 1)[-1] or None
-    start, end = _time(attrs.get("start_time")), _time(attrs.get("end_time"))
+    start, end = _fdr_times(path, attrs, m)
     granule = Granule(
         path=path,
         product="AVHRR_GAC_L1C_FDR",
@@ -141,6 +173,11 @@ def _swath_blocks(tree: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _dims(obj: dict[str, Any]) -> tuple:
+    dims = obj.get("DimList", ())
+    return dims if isinstance(dims, tuple) else (dims,)
+
+
 def _objects(group: Any) -> list[dict[str, Any]]:
     out = []
     for obj in (group or {}).values():
@@ -159,12 +196,20 @@ def inspect_hdf4_swath(
     if not blocks:
         raise MetadataError(path, "StructMetadata declares neither a grid nor a swath")
     sw = blocks[0]
-    geo = {o["GeoFieldName"]: tuple(o.get("DimList", ())) for o in _objects(sw.get("GeoField"))}
-    data = {o["DataFieldName"]: tuple(o.get("DimList", ())) for o in _objects(sw.get("DataField"))}
-    maps = {
-        o["GeoDimension"]: (o["DataDimension"], int(o.get("Offset", 0)), int(o.get("Increment", 1)))
-        for o in _objects(sw.get("DimensionMap"))
-    }
+    try:
+        geo = {o["GeoFieldName"]: _dims(o) for o in _objects(sw.get("GeoField"))}
+        data = {o["DataFieldName"]: _dims(o) for o in _objects(sw.get("DataField"))}
+        maps = {
+            o["GeoDimension"]: (o["DataDimension"], int(o.get("Offset", 0)),
+                                int(o.get("Increment", 1)))
+            for o in _objects(sw.get("DimensionMap"))
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MetadataError(
+            path, f"StructMetadata swath {sw.get('SwathName')!r} is malformed ({exc!r})"
+        ) from None
+    if any(inc == 0 for _d, _o, inc in maps.values()):
+        raise MetadataError(path, f"StructMetadata DimensionMap with Increment=0: {maps}")
     lat = next((n for n in geo if n.lower() == "latitude"), None)
     lon = next((n for n in geo if n.lower() == "longitude"), None)
     if lat is None or lon is None or lat not in sds or lon not in sds:
