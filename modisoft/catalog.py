@@ -64,6 +64,7 @@ def find_files(
     suffixes: tuple[str, ...] = GRANULE_SUFFIXES,
     base: str | os.PathLike[str] | None = None,
     recursive: bool = True,
+    rejected: list[tuple[str, str]] | None = None,
 ) -> tuple[list[Path], list[str]]:
     """The files named by folders, globs or paths: the one finder of modisoft.
 
@@ -82,6 +83,10 @@ def find_files(
         The folder relative patterns start from (a run's config folder).
     recursive
         Search folders recursively (the default) or only their own files.
+    rejected
+        When given, a file whose name is not valid UTF-8 is left out and appended here as
+        ``(name with undecodable bytes as \\xNN, reason)`` (a batch goes on); else it raises
+        :class:`~modisoft.errors.GranuleReadError`.
 
     Returns
     -------
@@ -108,9 +113,17 @@ def find_files(
         if not hits:
             unmatched.append(os.fspath(pattern))
         found.update(Path(h) for h in hits if Path(h).is_file())
-    for f in found:
-        text_path(f)
-    return sorted(found), unmatched
+    out = []
+    for f in sorted(found):
+        try:
+            text_path(f)
+        except GranuleReadError as exc:
+            if rejected is None:
+                raise
+            rejected.append((exc.path, exc.reason))
+            continue
+        out.append(f)
+    return out, unmatched
 
 
 def text_path(path: str | bytes | os.PathLike) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modisoft.catalog import GRANULE_SUFFIXES, Granule, find_files, parse_filename
+from modisoft.errors import GranuleReadError
 from modisoft.pipeline.schema import ConfigError, RunConfig
 
 __all__ = ["Inventory", "discover", "expected_dates"]
@@ -38,6 +39,9 @@ class Inventory:
         newest production time is kept).
     skipped
         Files under the inputs that are not granules of the product: ``(path, reason)``.
+    failed
+        Files that look like granules but whose name is damaged (an impossible date, bytes
+        that are not UTF-8): ``(path, reason)``; the run records them as failed.
     """
 
     by_date: dict[date, dict[str, Granule]] = field(default_factory=dict)
@@ -47,6 +51,7 @@ class Inventory:
     missing_dates: list[date] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def dates(self) -> list[date]:
@@ -76,14 +81,17 @@ class Inventory:
                          + ", ".join(d.isoformat() for d in self.missing_dates))
         for d, tiles in sorted(self.missing_tiles.items()):
             lines.append(f"missing tiles on {d.isoformat()}: {', '.join(tiles)}")
+        for path, reason in self.failed:
+            lines.append(f"bad name: {path}: {reason}")
         for kept, ignored in self.duplicates:
             lines.append(f"duplicate: using {os.path.basename(kept)}, ignoring "
                          f"{os.path.basename(ignored)}")
         return "\n".join(lines)
 
 
-def _files(cfg: RunConfig) -> list[Path]:
-    files, unmatched = find_files(cfg.inputs.paths, suffixes=GRANULE_SUFFIXES, base=cfg.base_dir)
+def _files(cfg: RunConfig, rejected: list[tuple[str, str]]) -> list[Path]:
+    files, unmatched = find_files(cfg.inputs.paths, suffixes=GRANULE_SUFFIXES, base=cfg.base_dir,
+                                  rejected=rejected)
     if unmatched:
         pattern = unmatched[0]
         raise ConfigError(f"[inputs] paths: nothing matches {pattern!r} "
@@ -154,8 +162,12 @@ def discover(cfg: RunConfig) -> Inventory:
     inv = Inventory()
     product = cfg.inputs.product.upper()
     found: dict[tuple[date, str], Granule] = {}
-    for path in _files(cfg):
-        g: Granule = parse_filename(path)
+    for path in _files(cfg, inv.failed):
+        try:
+            g: Granule = parse_filename(path)
+        except GranuleReadError as exc:  # a granule's name, damaged (an impossible date)
+            inv.failed.append((exc.path, exc.reason))
+            continue
         if g.product is None:
             inv.skipped.append((str(path), "not a standard granule name"))
             continue

@@ -107,6 +107,8 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
         echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
              f"{manifest.path}")
     inv = discover(cfg)
+    for path, reason in inv.failed:
+        manifest.add_failure(path, reason, "name")
     summary.inventory = inv.report()
     echo(summary.inventory)
     manifest.data["inventory"] = describe_inventory(inv)
