@@ -18,10 +18,12 @@ from typing import Any
 
 from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
 from modisoft.pipeline.inventory import describe_inventory, discover
+from modisoft.pipeline.limits import check_before_run, check_size
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.outputs import RunSummary, run_provenance, write_period_outputs
-from modisoft.pipeline.schema import RunConfig, resolve_grid
+from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.staging import prepare
+from modisoft.pipeline.validate import check_min_obs
 
 __all__ = ["RunSummary", "run"]
 
@@ -48,6 +50,13 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    ConfigError
+        Before any work, for what the run cannot do: a bad override, a grid, piece or date
+        over the limits (``docs/reference/config.md``), missing inputs, an output folder
+        that cannot be written.
     """
     import click
     import dask
@@ -64,18 +73,22 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
 
     t0 = time.perf_counter()
     summary = RunSummary()
+    # fail fast: the grid, the overrides, memory and paths, then the dates found (no work yet)
+    over = {"workers": workers, "memory_limit": memory_limit, "scheduler": scheduler}
+    grid = check_before_run(cfg, **over)
+    inv = discover(cfg)
+    check_size(cfg, grid, inv.dates, machine=True, **over)
+    check_min_obs(cfg, len(inv.dates))
     out_dir = cfg.resolve(cfg.output.dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(out_dir / "modisoft-run.json", cfg.digest(), force=force)
     if manifest.resumed:
         echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
              f"{manifest.path}")
-    inv = discover(cfg)
     summary.inventory = inv.report()
     echo(summary.inventory)
     manifest.data["inventory"] = describe_inventory(inv)
     manifest.save()
-    grid = resolve_grid(cfg)
     work = prepare(cfg, inv, manifest, echo, grid)
     summary.timings["discover+open"] = time.perf_counter() - t0
     prov = run_provenance(cfg, work.used, manifest, grid, work.retrieval)

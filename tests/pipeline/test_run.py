@@ -395,8 +395,8 @@ def test_the_stages_import_only_earlier_stages_and_no_private_names():
 
     import modisoft.pipeline
 
-    order = ["schema", "config", "manifest", "inventory", "inputs", "qa", "mosaic", "series",
-             "lai", "outputs", "staging", "execute", "run"]
+    order = ["schema", "validate", "limits", "config", "manifest", "inventory", "inputs", "qa",
+             "mosaic", "series", "lai", "outputs", "staging", "execute", "run"]
     folder = Path(modisoft.pipeline.__file__).parent
     assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
     for name in order:
