@@ -55,6 +55,7 @@ def run_command(
     config's outputs — --force replaces them); 130 when interrupted (rerun to resume).
     """
     from modisoft.pipeline import discover, load_config, run
+    from modisoft.pipeline.limits import check_before_run
 
     quiet = verbosity(ctx)["quiet"]
 
@@ -63,7 +64,8 @@ def run_command(
             click.echo(msg)
 
     cfg = load_config(config)
-    if dry_run:
+    if dry_run:  # what run() checks first, the overrides too: a dry run says if it can run
+        check_before_run(cfg, workers=workers, memory_limit=memory_limit, scheduler=scheduler)
         click.echo(discover(cfg).report())
         return
     try:

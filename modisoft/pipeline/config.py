@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import MISSING, fields
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from modisoft.pipeline.limits import check_grid, check_size, planned_dates
 from modisoft.pipeline.schema import (
     BAND_ROLES,
-    FORMATS,
     LAI_METHODS,
     SWIR_MODES,
     ComputeConfig,
@@ -30,6 +29,15 @@ from modisoft.pipeline.schema import (
     reflectance_bands,
     resolve_grid,
     retrieval_params,
+)
+from modisoft.pipeline.validate import (
+    check_compute,
+    check_inputs,
+    check_output,
+    check_qa,
+    check_steps,
+    parse_date,
+    suggest,
 )
 
 __all__ = [
@@ -58,26 +66,21 @@ def _coerce(where: str, key: str, value: Any, typ: Any) -> Any:
     if text == "Any":  # several accepted kinds: checked by the table's own check
         return value
     if "tuple[float, float, float, float]" in text:
-        if not (isinstance(value, list) and len(value) == 4):
-            raise ConfigError(f"[{where}] {key}: need [left, bottom, right, top], got {value!r}")
+        if not (isinstance(value, list) and len(value) == 4 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+            raise ConfigError(f"[{where}] {key}: need [left, bottom, right, top] (numbers), "
+                              f"got {value!r}")
         return tuple(float(v) for v in value)
     if text.startswith("tuple"):
         items = [value] if isinstance(value, str | int) else value
-        if not isinstance(items, list | tuple):
-            raise ConfigError(f"[{where}] {key}: need a list, got {value!r}")
         conv = int if "int" in text else str
-        try:
-            return tuple(conv(v) for v in items)
-        except (TypeError, ValueError):
-            raise ConfigError(f"[{where}] {key}: need a list of {conv.__name__}, got {value!r}") \
-                from None
+        if not isinstance(items, list | tuple) or not all(
+                isinstance(v, conv) and not isinstance(v, bool) for v in items):
+            raise ConfigError(f"[{where}] {key}: need a list of "
+                              f"{'integers' if conv is int else 'strings'}, got {value!r}")
+        return tuple(items)
     if "date" in text:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ConfigError(f"[{where}] {key}: need a date YYYY-MM-DD, got {value!r}") from None
+        return parse_date(f"[{where}] {key}", value)
     if "dict" in text:
         if not isinstance(value, dict):
             raise ConfigError(f"[{where}] {key}: need a table, got {value!r}")
@@ -105,8 +108,8 @@ def _table(cls: type, data: Any, where: str) -> Any:
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"[{where}] unknown key(s) {', '.join(unknown)}; "
-                          f"accepted: {', '.join(known)}")
+        raise ConfigError(f"[{where}] unknown key(s) {', '.join(unknown)}"
+                          f"{suggest(unknown[0], known)}; accepted: {', '.join(known)}")
     kw = {k: _coerce(where, k, v, known[k].type) for k, v in data.items()}
     try:
         return cls(**kw)
@@ -118,17 +121,10 @@ def _table(cls: type, data: Any, where: str) -> Any:
 
 
 def _check(cfg: RunConfig) -> None:
-    from modisoft.timeseries import METHODS
-
-    s, o, g = cfg.steps, cfg.output, cfg.grid
-    bad = [f for f in o.formats if f not in FORMATS]
-    if bad:
-        raise ConfigError(f"[output] formats: unknown {bad}; accepted: {', '.join(FORMATS)}")
-    if s.smoother not in ("none", *METHODS):
-        raise ConfigError(f"[steps] smoother {s.smoother!r}; accepted: none, "
-                          f"{', '.join(METHODS)}")
-    if s.reducer not in ("max", "mean", "median", "qa_best"):
-        raise ConfigError(f"[steps] reducer {s.reducer!r}; accepted: max, mean, median, qa_best")
+    """Every key's value, in table order, then the grid and what the run needs."""
+    s, g = cfg.steps, cfg.grid
+    check_output(cfg)
+    check_steps(cfg)
     if s.lai not in LAI_METHODS:
         raise ConfigError(f"[steps] lai {s.lai!r}; accepted: 'product' (LAI layers of "
                           "MOD15/MCD15/VNP15 products) or 'retrieve' (LAI from reflectance, "
@@ -138,15 +134,26 @@ def _check(cfg: RunConfig) -> None:
     elif cfg.lai is not None:
         raise ConfigError("[lai] is only used with [steps] lai = 'retrieve' (the run is "
                           f"[steps] lai = {s.lai!r}); remove the table or set lai = 'retrieve'")
-    modes = sum(x is not None for x in (g.name, g.like, g.crs))
-    if modes != 1:
-        raise ConfigError("[grid] give exactly one of: name, like, or crs + resolution + bounds")
+    check_inputs(cfg)
+    modes = [k for k in ("name", "like", "crs") if getattr(g, k) is not None]
+    if len(modes) != 1:
+        raise ConfigError("[grid] give exactly one of: name, like, or crs + resolution + "
+                          f"bounds (got {', '.join(modes) or 'none'})")
     if g.crs is not None and (g.resolution is None or g.bounds is None):
         raise ConfigError("[grid] crs needs resolution and bounds")
-    if o.chunk < 16 or o.chunk % 16:
-        raise ConfigError(f"[output] chunk {o.chunk}: need a multiple of 16, at least 16")
-    if s.reducer == "qa_best" and s.qa_rule == "none" and s.weights is None:
-        pass  # qa_best with no QA is max-value: allowed
+    if g.crs is None and (g.resolution is not None or g.bounds is not None):
+        raise ConfigError(f"[grid] resolution and bounds are only used with crs (the grid is "
+                          f"{modes[0]} = {getattr(g, modes[0])!r})")
+    if g.name is not None:
+        from modisoft.grids import NATIONAL_GRIDS
+
+        if g.name not in NATIONAL_GRIDS:
+            raise ConfigError(f"[grid] name {g.name!r}{suggest(g.name, NATIONAL_GRIDS)}; "
+                              f"accepted: {', '.join(sorted(NATIONAL_GRIDS))}")
+    grid = check_grid(cfg)  # then the checks that import dask and xarray
+    check_compute(cfg)
+    check_size(cfg, grid, planned_dates(cfg))
+    check_qa(cfg)
 
 
 def _check_retrieve(cfg: RunConfig) -> None:
@@ -254,8 +261,9 @@ def load_config(path: str | Path) -> RunConfig:
               "output": OutputConfig, "compute": ComputeConfig, "lai": LaiConfig}
     unknown = sorted(set(data) - set(tables))
     if unknown:
-        raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; "
-                          f"accepted: {', '.join(tables)}")
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(f'[{t}]' for t in unknown)}"
+                          f"{suggest(unknown[0], tables)}; accepted: "
+                          f"{', '.join(f'[{t}]' for t in tables)}")
     for req in ("inputs", "grid", "output"):
         if req not in data:
             raise ConfigError(f"{path}: missing the [{req}] table")

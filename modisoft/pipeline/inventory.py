@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from modisoft.catalog import GRANULE_SUFFIXES, Granule, find_files, parse_filename
 from modisoft.errors import GranuleReadError
+from modisoft.pipeline.limits import expected_dates, unmatched_paths
 from modisoft.pipeline.schema import ConfigError, RunConfig
 
 __all__ = ["Inventory", "discover", "expected_dates"]
@@ -90,45 +91,9 @@ class Inventory:
 
 
 def _files(cfg: RunConfig, rejected: list[tuple[str, str]]) -> list[Path]:
-    files, unmatched = find_files(cfg.inputs.paths, suffixes=GRANULE_SUFFIXES, base=cfg.base_dir,
-                                  rejected=rejected)
-    if unmatched:
-        pattern = unmatched[0]
-        raise ConfigError(f"[inputs] paths: nothing matches {pattern!r} "
-                          f"(looked for {cfg.resolve(pattern)})")
-    return files
-
-
-def _calendar(product: str) -> tuple[int, int]:
-    """The product's compositing period (8 days when the registry does not say) and the day
-    offset of its first period in a year, from the registry."""
-    from modisoft.products import find_product
-
-    p = find_product(product)
-    step = int(p.period_days) if p is not None and p.period_days else 8
-    return step, p.date_offset_days if p is not None else 0
-
-
-def expected_dates(product: str, start: date, end: date) -> list[date]:
-    """The acquisition start dates of a MODIS composite product inside ``[start, end]``.
-
-    MODIS 8-day (4-day, 16-day) periods restart on 1 January every year (day 9 for Aqua's
-    16-day products: the registry's ``date_offset_days``).
-
-    Examples
-    --------
-    >>> [d.isoformat() for d in expected_dates("MCD15A2", date(2012, 12, 20), date(2013, 1, 9))]
-    ['2012-12-26', '2013-01-01', '2013-01-09']
-    """
-    step, offset = _calendar(product)
-    out = []
-    for year in range(start.year, end.year + 1):
-        d = date(year, 1, 1) + timedelta(days=offset)
-        while d.year == year:
-            if start <= d <= end:
-                out.append(d)
-            d += timedelta(days=step)
-    return out
+    unmatched_paths(cfg, "[inputs] paths", cfg.inputs.paths)
+    return find_files(cfg.inputs.paths, suffixes=GRANULE_SUFFIXES, base=cfg.base_dir,
+                      rejected=rejected)[0]
 
 
 def _date_range(cfg: RunConfig, seen: list[date]) -> tuple[date, date] | None:

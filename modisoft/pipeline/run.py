@@ -12,6 +12,7 @@ rewrites identical bytes for the rest.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import describe_inventory, discover
+from modisoft.pipeline.limits import check_before_run, check_size
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.outputs import (
     RunSummary,
@@ -27,8 +29,9 @@ from modisoft.pipeline.outputs import (
     run_provenance,
     write_period_outputs,
 )
-from modisoft.pipeline.schema import RunConfig, resolve_grid
+from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.staging import prepare
+from modisoft.pipeline.validate import check_min_obs
 
 __all__ = ["RunSummary", "run"]
 
@@ -61,7 +64,9 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     Raises
     ------
     ConfigError
-        A bad configuration, or an output folder holding another configuration's outputs
+        Before any work, for what the run cannot do: a bad override, a grid, piece or date
+        over the limits (``docs/reference/config.md``), missing inputs, an output folder
+        that cannot be written; or an output folder holding another configuration's outputs
         (:class:`~modisoft.errors.ConfigChangedError`; ``force`` replaces them).
     OutputInUseError
         Another run holds the output folder.
@@ -71,17 +76,22 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     from modisoft.write.folder import claim_output_dir
 
     if cfg.steps.lai == "product":
-        lai_layers(cfg)  # the LAI guard, before anything is created
+        lai_layers(cfg)  # the LAI guard
+    # fail fast: the grid, the overrides, memory and paths, then the dates found (no work yet)
+    over = {"workers": workers, "memory_limit": memory_limit, "scheduler": scheduler}
+    grid = check_before_run(cfg, **over)
+    inv = discover(cfg)
+    check_size(cfg, grid, inv.dates, machine=True, **over)
+    check_min_obs(cfg, len(inv.dates))
     out_dir = cfg.resolve(cfg.output.dir)
     with claim_output_dir(out_dir) as stale:
         if stale:
             echo(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-        return _run(cfg, out_dir, force, scheduler, workers, memory_limit, progress, echo)
+        return _run(cfg, out_dir, grid, inv, force, over, progress, echo)
 
 
-def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
-         workers: int | None, memory_limit: str | None, progress: bool,
-         echo: Callable[[str], None]) -> RunSummary:
+def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
+         over: dict[str, Any], progress: bool, echo: Callable[[str], None]) -> RunSummary:
     import click
     import dask
 
@@ -106,14 +116,12 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
     if manifest.resumed:
         echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
              f"{manifest.path}")
-    inv = discover(cfg)
     for path, reason in inv.failed:
         manifest.add_failure(path, reason, "name")
     summary.inventory = inv.report()
     echo(summary.inventory)
     manifest.data["inventory"] = describe_inventory(inv)
     manifest.save()
-    grid = resolve_grid(cfg)
     work = prepare(cfg, inv, manifest, echo, grid)
     if manifest.check_inputs(work.used):
         echo("the usable inputs changed since the last run (a granule was replaced, added or "
@@ -130,7 +138,8 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
                 provenance=prov, if_exists=if_exists)
     pieces = plan_pieces(cfg, grid)
     summary.bands_total = len(pieces)
-    with cluster(cfg, scheduler, workers, memory_limit, echo) as client:
+    with cluster(cfg, over["scheduler"], over["workers"], over["memory_limit"],
+                 echo) as client:
         summary.dashboard = getattr(client, "dashboard_link", None)
         todo = [(key, box) for key, box in pieces if not manifest.is_done(key)]
         summary.bands_skipped = len(pieces) - len(todo)
@@ -143,7 +152,7 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
             dates = [(f"stage:{arg[0]}", arg) for arg in work.stage_args()]
             left = [(key, k) for key, k in dates if not manifest.is_done(key)]
             with click.progressbar(length=len(dates), label="mosaic dates", show_pos=True,
-                                   file=None if progress else _Null()) as bar:
+                                   file=None if progress else io.StringIO()) as bar:
                 bar.update(len(dates) - len(left))
                 for key, lost in run_tasks(cfg, work, "stage", left, client):
                     manifest.data.setdefault("lost", {})[key] = lost
@@ -157,7 +166,7 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
             summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
-                               file=None if progress else _Null()) as bar:
+                               file=None if progress else io.StringIO()) as bar:
             bar.update(summary.bands_skipped)
             for key, lost in run_tasks(cfg, work, "piece", todo, client):
                 manifest.data.setdefault("lost", {})[key] = lost
@@ -187,10 +196,3 @@ def _run(cfg: RunConfig, out_dir: Any, force: bool, scheduler: str | None,
     summary.timings["total"] = time.perf_counter() - t0
     return summary
 
-
-class _Null:
-    def write(self, *_: Any) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
