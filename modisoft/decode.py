@@ -25,6 +25,7 @@ __all__ = [
     "fill_class_codes",
     "valid_mask",
     "check_plausible",
+    "layer_of",
     "PLAUSIBLE_MAX_FRACTION",
 ]
 
@@ -277,6 +278,26 @@ def decode(obj: Any, *, keep_classes: bool = True) -> Any:
     ds = xr.Dataset(out, coords=obj.coords, attrs=dict(obj.attrs))
     ds.attrs["history"] = ds.attrs.get("history", "") + "; decoded by modisoft.decode"
     return ds
+
+
+def layer_of(da: Any, registry_product: str | None = None) -> Layer:
+    """The :class:`Layer` that describes a raw layer of :func:`~modisoft.open_granule`: the
+    registry's when the file agrees with it, else one built from the file's own attributes.
+
+    Parameters
+    ----------
+    da
+        The raw layer.
+    registry_product
+        ``"<short name>.<collection>"`` (the dataset's ``registry_product`` attribute), when
+        the layer does not carry it itself.
+    """
+    tag = da.attrs.get("registry_product", registry_product)
+    product = None
+    if tag:
+        name, _, coll = str(tag).rpartition(".")
+        product = find_product(name, coll)
+    return _layer_for(da, product)
 
 
 def _layer_for(da: Any, product: Any) -> Layer:

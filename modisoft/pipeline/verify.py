@@ -1,11 +1,12 @@
 """Verify every granule before the run trusts it, each in a reader process of its own.
 
-A granule is opened and every block of the layers the run uses is read and decompressed in a
-child process (``python -m modisoft.pipeline.verify``), so whatever a damaged file does — a
-Python error, an error of the HDF C library, a hang, or a crash of the reader itself — is
-recorded against that file (file, stage, reason) and the run goes on without it.  Results are
-kept in the run manifest with the file's size and modification time: a rerun trusts them for
-unchanged files and verifies again a file that was replaced.
+A granule is opened, every block of the layers the run uses is read and decompressed, and
+the values are checked against the layer's valid range, in a child process
+(``python -m modisoft.pipeline.verify``), so whatever a damaged file does — a Python error,
+an error of the HDF C library, a hang, or a crash of the reader itself — is recorded against
+that file (file, stage, reason) and the run goes on without it.  Results are kept in the run
+manifest with the file's size and modification time: a rerun trusts them for unchanged files
+and verifies again a file that was replaced.
 
 Protocol of the child: one JSON line ``{"layers": [...]}`` then one JSON line per path on
 standard input; one JSON line per path on standard output, after that path is done.  When the
@@ -31,9 +32,10 @@ __all__ = ["STAGES", "TIMEOUT_S", "file_stamp", "verify_granules"]
 #: Seconds one granule may take to open and read before its reader is killed.
 TIMEOUT_S = 300.0
 
-#: Where a verification can fail: opening (metadata), reading (data blocks), the reader
-#: process itself (a crash or a stall).
-STAGES = ("open", "read", "reader")
+#: Where a verification can fail: opening (metadata), reading (data blocks), the values
+#: (too many outside the layer's valid range: :func:`modisoft.decode.check_plausible`), the
+#: reader process itself (a crash or a stall).
+STAGES = ("open", "read", "values", "reader")
 
 
 def file_stamp(path: str) -> dict[str, int] | None:
@@ -185,6 +187,7 @@ def _check(path: str, layers: list[str]) -> dict[str, Any]:
     """Open ``path`` and read every block of ``layers`` (in the child)."""
     import dask
 
+    from modisoft.decode import check_plausible, layer_of
     from modisoft.errors import ModisoftError
     from modisoft.io.granule import open_granule
 
@@ -192,13 +195,22 @@ def _check(path: str, layers: list[str]) -> dict[str, Any]:
         ds = open_granule(path, layers)
     except (ModisoftError, OSError, ValueError, RecursionError, MemoryError) as exc:
         return {"ok": False, "stage": "open", "reason": _why(exc)}
+    raw = {}
     try:
         with dask.config.set(scheduler="synchronous"):
             for name in layers:
-                ds[name].data.compute()
+                raw[name] = ds[name].data.compute()
     except (ModisoftError, OSError, ValueError, RuntimeError, MemoryError) as exc:
         return {"ok": False, "stage": "read", "reason": _why(exc)}
-    return {"ok": True, "stage": None, "reason": None}
+    implausible = {}
+    try:
+        for name in layers:
+            layer = layer_of(ds[name], ds.attrs.get("registry_product"))
+            implausible[name] = check_plausible(raw[name], layer, path=path)
+    except ModisoftError as exc:
+        return {"ok": False, "stage": "values", "reason": _why(exc)}
+    return {"ok": True, "stage": None, "reason": None,
+            "implausible": {k: v for k, v in implausible.items() if v}}
 
 
 def _why(exc: BaseException) -> str:

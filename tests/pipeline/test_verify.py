@@ -13,6 +13,7 @@ import shutil
 import signal
 import time
 
+import numpy as np
 import pytest
 
 from modisoft.pipeline.verify import file_stamp, verify_granules
@@ -98,3 +99,31 @@ def test_earlier_results_are_reused_until_the_file_changes(files):
     # other layers: verified again, even when unchanged
     res = verify_granules([good[0]], ["Lai_1km"], {good[0]: res[good[0]]}, echo=said.append)
     assert len(said) == 2
+
+
+def test_values_outside_the_valid_range_fail_the_granule_at_stage_values(files):
+    """5 % of the measured LAI values rewritten to 150 (valid range 0-100, fill classes
+    248-255) in a copy: the verification fails it at stage ``values``; 0.2 % passes and is
+    counted."""
+    from pyhdf.SD import SD, SDC
+
+    _, good = files
+    counts = {}
+    for every in (20, 500):
+        p = good[0].replace(".hdf", f".every{every}.hdf")
+        shutil.copy(good[0], p)
+        sd = SD(p, SDC.WRITE)
+        s = sd.select("Lai_1km")
+        values = s.get()
+        hit = np.flatnonzero(values <= 100)[::every]
+        values.ravel()[hit] = 150
+        s[:] = values
+        s.endaccess()
+        sd.end()
+        counts[p] = hit.size
+    res = verify_granules(list(counts), LAYERS, {}, echo=lambda m: None)
+    bad, fine = list(counts)
+    assert not res[bad]["ok"] and res[bad]["stage"] == "values"
+    assert "Lai_1km" in res[bad]["reason"] and "outside the valid range [0, 100]" in \
+        res[bad]["reason"]
+    assert res[fine]["ok"] and res[fine]["implausible"] == {"Lai_1km": counts[fine]}
