@@ -85,8 +85,10 @@ def find_files(
         Search folders recursively (the default) or only their own files.
     rejected
         When given, a file whose name is not valid UTF-8 is left out and appended here as
-        ``(name with undecodable bytes as \\xNN, reason)`` (a batch goes on); else it raises
-        :class:`~modisoft.errors.GranuleReadError`.
+        ``(name with undecodable bytes as \\xNN, reason)`` (a batch goes on; else it raises
+        :class:`~modisoft.errors.GranuleReadError`), and so is anything named like one of
+        ``suffixes`` that is not a regular file (a folder, a dangling link or a loop of
+        links, a pipe or a device; else it is left out silently).
 
     Returns
     -------
@@ -107,12 +109,17 @@ def find_files(
             p = Path(base) / p
         if p.is_dir():
             files = p.rglob("*") if recursive else p.iterdir()
-            found.update(q for q in files if q.suffix.lower() in suffixes and q.is_file())
-            continue
-        hits = sorted(glob.glob(str(p)))
-        if not hits:
-            unmatched.append(os.fspath(pattern))
-        found.update(Path(h) for h in hits if Path(h).is_file())
+            candidates = [q for q in files if q.suffix.lower() in suffixes]
+        else:
+            candidates = [Path(h) for h in sorted(glob.glob(str(p)))]
+            if not candidates:
+                unmatched.append(os.fspath(pattern))
+        for q in candidates:
+            if q.is_file():
+                found.add(q)
+            elif rejected is not None and q.suffix.lower() in suffixes:
+                rejected.append((os.fsencode(q).decode("utf-8", "backslashreplace"),
+                                 _not_a_file(q)))
     out = []
     for f in sorted(found):
         try:
@@ -124,6 +131,15 @@ def find_files(
             continue
         out.append(f)
     return out, unmatched
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path``, named like a granule, is not one to read."""
+    if path.is_symlink() and not path.exists():
+        return "a symbolic link that leads nowhere (dangling, or a loop of links)"
+    if path.is_dir():
+        return "a folder named like a granule, not a file"
+    return "not a regular file (a pipe, a device or a socket)"
 
 
 def text_path(path: str | bytes | os.PathLike) -> str:

@@ -133,10 +133,13 @@ class Case:
         Default: from the category.
     run
         What a run over the folder must do: ``"failed"`` (exit 3, target recorded in
-        ``failures``, other outputs written), ``"ok"`` (exit 0, no failures). Default: from
-        the category.
+        ``failures``, other outputs written), ``"ok"`` (exit 0, no failures),
+        ``"incomplete"`` (exit 3 with no failure: an expected tile-date has no granule of the
+        product, which the output must say; other outputs written). Default: from the
+        category.
     note
-        For ``run == "ok"``: a regular expression the run's output must contain.
+        For ``run == "ok"`` or ``"incomplete"``: a regular expression the run's output must
+        contain.
     goods
         The good granules of the folder (default :data:`GOOD`).
     skip
@@ -160,6 +163,10 @@ class Case:
     @property
     def run_expect(self) -> str:
         return self.run or {"error": "failed", "recorded": "failed", "ok": "ok"}[self.category]
+
+
+#: What the run says when the case's slot (2012-009 h17v03) holds no granule of the product.
+MISSING_SLOT = r"missing tiles on 2012-01-09: h17v03"
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -659,10 +666,13 @@ CASES: list[Case] = [
          _bytes(_truncate(0.50))),
     Case("truncated_99pct", f"{_S}, cut to its first 99 % of bytes", "error",
          _bytes(_truncate(0.99))),
-    Case("truncated_last_byte", f"{_S}, its last byte removed (a data descriptor now ends "
-         "past the end of the file: a truncated download, even if the pixels still inflate)",
-         "error",
-         _bytes(lambda b, _r: bytes(b[:-1]))),
+    Case("truncated_last_byte", f"{_S}, its last byte removed: in every HDF4 sample here that "
+         "byte is referenced by no data descriptor (the file's own directory ends one byte "
+         "before the file), so nothing is lost and the granule reads whole: legitimately fine",
+         "ok", _bytes(lambda b, _r: bytes(b[:-1]))),
+    Case("truncated_last_two_bytes", f"{_S}, its last two bytes removed (the last data "
+         "descriptor now ends past the end of the file: a truncated download, even if the "
+         "pixels still inflate)", "error", _bytes(lambda b, _r: bytes(b[:-2]))),
     Case("truncated_to_signature", f"{_S}, only its 4-byte HDF4 signature left", "error",
          _bytes(lambda b, _r: bytes(b[:4]))),
     Case("truncated_full_tile_50pct",
@@ -751,8 +761,9 @@ CASES: list[Case] = [
          "error",
          _struct_huge("GROUP=Junk\nEND_GROUP=Junk\n")),
     Case("struct_50mb_blank_padding", f"{_S}: StructMetadata padded with 50 MB of blanks "
-         "after END (split over StructMetadata.0-.806; HDF-EOS pads its metadata with blanks: "
-         "legitimately fine)", "ok", _struct_huge(" " * 100, before_end=False)),
+         "after END (split over StructMetadata.0-.806; real ones are a few kB): over the "
+         "documented 4 MiB metadata limit (docs/reference/limits.md), refused before parsing",
+         "error", _struct_huge(" " * 100, before_end=False)),
     Case("struct_corners_swapped", f"{_S}: UpperLeftPointMtrs and LowerRightMtrs swapped",
          "error", _struct(_swap_corners)),
     Case("struct_corners_equal", f"{_S}: LowerRightMtrs set equal to UpperLeftPointMtrs "
@@ -847,11 +858,12 @@ CASES: list[Case] = [
     Case("duplicate_same_name_subfolder", f"{_S} twice: in the input folder and, under the "
          "same name, in a subfolder", "ok", _same_name_in_subfolder, note="duplicate"),
     Case("missing_tile_for_date", "synthetic-from-real: the real (cropped) granules without "
-         "2012-009 h17v03: a tile missing on one date is reported, the run completes", "ok",
-         _missing_tile, note=r"missing tiles on 2012-01-09: h17v03"),
+         "2012-009 h17v03: a tile missing on one date is reported, the run completes and "
+         "exits 3 (a tile-date missing)", "ok", _missing_tile, run="incomplete",
+         note=r"missing tiles on 2012-01-09: h17v03"),
     Case("missing_date", "synthetic-from-real: only the 2012-001 granules (real, cropped): "
-         "the date 2012-01-09 is reported missing", "ok", _missing_date,
-         note=r"missing dates \(1\): 2012-01-09", goods=GOOD[:2]),
+         "the date 2012-01-09 is reported missing (exit 3)", "ok", _missing_date,
+         run="incomplete", note=r"missing dates \(1\): 2012-01-09", goods=GOOD[:2]),
     # --- the file system ---------------------------------------------------------------------
     Case("directory_named_like_granule", f"synthetic-from-real: an empty directory named "
          f"{SLOT}", "error", _directory),
@@ -871,31 +883,41 @@ CASES: list[Case] = [
     Case("unreadable_mode_000", f"{_S} with permissions 000", "error", _unreadable,
          skip="running as root: a mode-000 file is still readable" if ROOT_USER else None),
     Case("non_utf8_folder", f"{_S} in a subfolder whose name is not UTF-8 "
-         "(b'caf\\xe9-\\xff\\xfe'): legitimately fine", "ok", _non_utf8()),
+         "(b'caf\\xe9-\\xff\\xfe'): the HDF library and the outputs' text metadata need "
+         "text names, so it is refused naming the file (rename the folder)", "error",
+         _non_utf8()),
     Case("non_utf8_folder_truncated", f"{_S} cut at 50 % in a subfolder whose name is not "
          "UTF-8: the error must still name the file", "error", _non_utf8(_truncate(0.5))),
     # --- other formats -----------------------------------------------------------------------
     Case("avhrr_garbage_header", f"synthetic-from-real: {_NSS} (real AVHRR GAC level-1b) "
          "with its first 512 bytes (the header record) replaced by seeded random bytes; not "
-         "an input of an MCD15A2 run", "error", _avhrr(_garbage_header(512)), run="ok"),
+         "an input of an MCD15A2 run", "error", _avhrr(_garbage_header(512)), run="incomplete",
+         note=MISSING_SLOT),
     Case("avhrr_header_only", f"synthetic-from-real: {_NSS} cut to its first 100 bytes",
-         "error", _avhrr(_truncate(100 / 60000)), run="ok"),
+         "error", _avhrr(_truncate(100 / 60000)), run="incomplete",
+         note=MISSING_SLOT),
     Case("avhrr_truncated_half", f"synthetic-from-real: {_NSS} cut at 50 %", "error",
-         _avhrr(_truncate(0.5)), run="ok"),
+         _avhrr(_truncate(0.5)), run="incomplete",
+         note=MISSING_SLOT),
     Case("avhrr_zero_byte", f"synthetic-from-real: {_NSS} name, 0 bytes", "error",
-         _avhrr(lambda _b, _r: b""), run="ok"),
+         _avhrr(lambda _b, _r: b""), run="incomplete",
+         note=MISSING_SLOT),
     Case("avhrr_fdr_truncated", f"synthetic-from-real: {_FDR} (real netCDF-4) cut at 50 %; "
          "not an input of an MCD15A2 run", "error",
-         _bytes(_truncate(0.5), name=_FDR, src=_shared(_FDR)), run="ok"),
+         _bytes(_truncate(0.5), name=_FDR, src=_shared(_FDR)), run="incomplete",
+         note=MISSING_SLOT),
     Case("vnp13_truncated", f"synthetic-from-real: {_VNP13} (real HDF5) cut at 50 %; not an "
          "input of an MCD15A2 run", "error",
-         _bytes(_truncate(0.5), name=_VNP13, src=_shared(_VNP13)), run="ok"),
+         _bytes(_truncate(0.5), name=_VNP13, src=_shared(_VNP13)), run="incomplete",
+         note=MISSING_SLOT),
     Case("vnp13_named_hdf", f"synthetic-from-real: {_VNP13} (real HDF5) under its own name "
          "with the extension .hdf: content sniffing reads it; not an input of an MCD15A2 run",
-         "ok", _renamed(_VNP13[:-3] + ".hdf", _shared(_VNP13))),
+         "ok", _renamed(_VNP13[:-3] + ".hdf", _shared(_VNP13)), run="incomplete",
+         note=MISSING_SLOT),
     Case("mod13_truncated", f"synthetic-from-real: {_MOD13} (real) cut at 50 %; not an input "
          "of an MCD15A2 run", "error",
-         _bytes(_truncate(0.5), name=_MOD13, src=_tile(_MOD13)), run="ok"),
+         _bytes(_truncate(0.5), name=_MOD13, src=_tile(_MOD13)), run="incomplete",
+         note=MISSING_SLOT),
 ]
 
 _BY_NAME = {c.name: c for c in CASES}

@@ -65,6 +65,7 @@ def open_sd(path: str) -> Any:
 
     def opener(path: str, st: os.stat_result) -> Any:
         check_hdf4_signature(path, st.st_size)
+        check_hdf4_extent(path, st.st_size)
         try:
             return SD(path, SDC.READ)
         except _hdf4_error() as exc:
@@ -87,6 +88,43 @@ def check_hdf4_signature(path: str, size: int | None = None) -> None:
         head = fh.read(8)
     if head[:4] != HDF4_MAGIC:
         raise NotHDFError(path, f"not an HDF4 file (first bytes {head[:8]!r})")
+
+
+_DFTAG_NULL = 1
+_NO_OFFSET = 0xFFFFFFFF
+
+
+def check_hdf4_extent(path: str, size: int) -> None:
+    """Raise :class:`NotHDFError` when the file's own data descriptors place an object beyond
+    its end: the file was cut short (a download that stopped), even by one byte.
+
+    An HDF4 file lists every object (tag, reference, offset, length) in a chain of
+    data-descriptor blocks that starts right after the signature; the largest
+    ``offset + length`` is where the file must at least end.
+    """
+    end, offset, seen = 4, 4, set()
+    with open(path, "rb") as fh:
+        while offset and offset not in seen and len(seen) < 100_000:
+            seen.add(offset)
+            fh.seek(offset)
+            head = fh.read(6)
+            if len(head) < 6:
+                raise NotHDFError(path, f"truncated: its descriptor block at byte {offset} lies "
+                                        f"beyond the end of the file ({size} bytes); "
+                                        "re-download it")
+            ndds, nxt = int.from_bytes(head[:2], "big"), int.from_bytes(head[2:], "big")
+            block = fh.read(12 * ndds)
+            end = max(end, offset + 6 + 12 * ndds)
+            for k in range(len(block) // 12):
+                tag = int.from_bytes(block[12 * k:12 * k + 2], "big")
+                off = int.from_bytes(block[12 * k + 4:12 * k + 8], "big")
+                length = int.from_bytes(block[12 * k + 8:12 * k + 12], "big")
+                if tag != _DFTAG_NULL and _NO_OFFSET not in (off, length) and length:
+                    end = max(end, off + length)
+            offset = nxt
+    if end > size:
+        raise NotHDFError(path, f"truncated: its own directory says it holds data up to byte "
+                                f"{end:,}, but it has {size:,} bytes; re-download it")
 
 
 def file_attributes(path: str) -> dict[str, Any]:

@@ -83,7 +83,14 @@ class Inventory:
         for d, tiles in sorted(self.missing_tiles.items()):
             lines.append(f"missing tiles on {d.isoformat()}: {', '.join(tiles)}")
         for path, reason in self.failed:
-            lines.append(f"bad name: {path}: {reason}")
+            lines.append(f"not a usable granule: {path}: {reason}")
+        by_reason: dict[str, list[str]] = {}
+        for path, reason in self.skipped:
+            by_reason.setdefault(reason, []).append(os.path.basename(path))
+        for reason, names in sorted(by_reason.items()):
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            lines.append(f"skipped {len(names)} file(s) ({reason}): "
+                         f"{', '.join(names[:5])}{more}")
         for kept, ignored in self.duplicates:
             lines.append(f"duplicate: using {os.path.basename(kept)}, ignoring "
                          f"{os.path.basename(ignored)}")

@@ -96,9 +96,9 @@ class Manifest:
             self.save()
 
     def add_failure(self, path: str | os.PathLike[str], reason: str, stage: str = "open") -> None:
-        """Record a granule the run could not use, and where it failed: ``name`` (its file
-        name is damaged), or ``open``, ``read``, ``reader`` (see
-        :data:`modisoft.pipeline.verify.STAGES`)."""
+        """Record a granule the run could not use, and where it failed: ``inventory`` (its
+        file name is damaged, or it is not a regular file), or a stage of the verification
+        (:data:`modisoft.pipeline.verify.STAGES`)."""
         item = {"file": os.fsdecode(path), "stage": stage, "reason": reason}
         if item not in self.data["failures"]:
             self.data["failures"].append(item)

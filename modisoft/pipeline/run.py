@@ -117,7 +117,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
         echo(f"resuming: {len(manifest.data['done'])} finished piece(s) recorded in "
              f"{manifest.path}")
     for path, reason in inv.failed:
-        manifest.add_failure(path, reason, "name")
+        manifest.add_failure(path, reason, "inventory")
     summary.inventory = inv.report()
     echo(summary.inventory)
     manifest.data["inventory"] = describe_inventory(inv)

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,12 @@ __all__ = ["STAGES", "TIMEOUT_S", "file_stamp", "verify_granules"]
 #: Seconds one granule may take to open and read before its reader is killed.
 TIMEOUT_S = 300.0
 
-#: Where a verification can fail: opening (metadata), reading (data blocks), the values
-#: (too many outside the layer's valid range: :func:`modisoft.decode.check_plausible`), the
-#: reader process itself (a crash or a stall).
-STAGES = ("open", "read", "values", "reader")
+#: Where a verification can fail: opening (metadata), the identity (the file name and the
+#: embedded metadata disagree on product, collection, date or tile: the run places a granule
+#: by its name), reading (data blocks), the values (too many outside the layer's valid
+#: range: :func:`modisoft.decode.check_plausible`), the reader process itself (a crash or a
+#: stall).
+STAGES = ("open", "identity", "read", "values", "reader")
 
 
 def file_stamp(path: str) -> dict[str, int] | None:
@@ -188,11 +191,17 @@ def _check(path: str, layers: list[str]) -> dict[str, Any]:
     import dask
 
     from modisoft.decode import check_plausible, layer_of
-    from modisoft.errors import ModisoftError
+    from modisoft.errors import IdentityMismatchWarning, ModisoftError
     from modisoft.io.granule import open_granule
 
     try:
-        ds = open_granule(path, layers)
+        with warnings.catch_warnings():
+            # the run placed this file by its name: a name the metadata contradicts (date,
+            # tile, product, collection) would put its pixels in the wrong place
+            warnings.simplefilter("error", IdentityMismatchWarning)
+            ds = open_granule(path, layers)
+    except IdentityMismatchWarning as exc:
+        return {"ok": False, "stage": "identity", "reason": str(exc)}
     except (ModisoftError, OSError, ValueError, RecursionError, MemoryError) as exc:
         return {"ok": False, "stage": "open", "reason": _why(exc)}
     raw = {}
