@@ -109,9 +109,9 @@ def check_hdf4_extent(path: str, size: int) -> None:
             fh.seek(offset)
             head = fh.read(6)
             if len(head) < 6:
-                raise NotHDFError(path, f"truncated: its descriptor block at byte {offset} lies "
-                                        f"beyond the end of the file ({size} bytes); "
-                                        "re-download it")
+                raise NotHDFError(path, f"its descriptor block at byte {offset:,} lies beyond "
+                                        f"the end of the file; size {size} bytes: it may be "
+                                        "truncated or corrupted, re-download it")
             ndds, nxt = int.from_bytes(head[:2], "big"), int.from_bytes(head[2:], "big")
             block = fh.read(12 * ndds)
             end = max(end, offset + 6 + 12 * ndds)
@@ -123,8 +123,9 @@ def check_hdf4_extent(path: str, size: int) -> None:
                     end = max(end, off + length)
             offset = nxt
     if end > size:
-        raise NotHDFError(path, f"truncated: its own directory says it holds data up to byte "
-                                f"{end:,}, but it has {size:,} bytes; re-download it")
+        raise NotHDFError(path, f"its own directory places data up to byte {end:,}, beyond "
+                                f"the end of the file; size {size} bytes: it may be truncated "
+                                "or corrupted, re-download it")
 
 
 def file_attributes(path: str) -> dict[str, Any]:

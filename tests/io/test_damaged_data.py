@@ -128,15 +128,25 @@ def test_truncated_inside_a_block_does_not_open(tmp_path, lai_chunk):
         open_granule(p, "Lai_1km")
 
 
-def test_block_pointing_beyond_the_end_of_the_file(tmp_path, lai_chunk):
-    """The directory entry of the block (offset, length, big-endian) moved past the end."""
+def test_block_pointing_beyond_the_end_of_the_file(tmp_path, lai_chunk, monkeypatch):
+    """The directory entry of the block (offset, length, big-endian) moved past the end: the
+    file does not open (its descriptor chain is checked against its size); with that check
+    off, the block check at read time still names the block."""
     import struct
+
+    from modisoft.errors import NotHDFError
+    from modisoft.io import hdf4
 
     data, rows, off, size = lai_chunk
     entry = struct.pack(">ii", off, size)
     assert data.count(entry) == 1
     broken = data.replace(entry, struct.pack(">ii", len(data) + 1000, size))
     p = _write(tmp_path, "dd", broken)
+    with pytest.raises(NotHDFError, match=rf"places data up to byte {len(data) + 1000 + size:,}"
+                                          rf", beyond the end of the file; size {len(data)} "):
+        open_granule(p, "Lai_1km")
+    hdf4.clear_handle_cache()
+    monkeypatch.setattr(hdf4, "check_hdf4_extent", lambda path, size: None)
     ds = open_granule(p, "Lai_1km", chunks={"y": 100, "x": 1200})
     assert np.array_equal(ds.Lai_1km[:100].values, rows[:100])
     with pytest.raises(CorruptGranuleError, match=rf"ends at byte {len(data) + 1000 + size}, "
