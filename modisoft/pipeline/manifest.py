@@ -71,8 +71,9 @@ class Manifest:
         or removed), forget the finished work so that everything is computed from the new
         inputs.  Returns whether finished work was forgotten."""
         seen = self.data.get("verified", {})
-        rows = sorted([os.fsdecode(g.path), seen.get(os.fsdecode(g.path), {}).get("size"),
-                       seen.get(os.fsdecode(g.path), {}).get("mtime_ns")] for g in used)
+        paths = [os.fsdecode(g.path) for g in used]
+        rows = sorted([p, seen.get(p, {}).get("size"), seen.get(p, {}).get("mtime_ns")]
+                      for p in paths)
         fingerprint = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
         old = self.data.get("inputs")
         self.data["inputs"] = fingerprint
