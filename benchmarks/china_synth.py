@@ -118,15 +118,16 @@ class SynthFile:
 
     tile: tuple[int, int]
     source: SourceGranule
+    collection: str = COLLECTION
 
     @property
     def name(self) -> str:
-        """``MCD15A2H.A2012DDD.hHHvVV.006.<production>.hdf``."""
+        """``MCD15A2H.A2012DDD.hHHvVV.006.<production>.hdf`` (or another collection)."""
         h, v = self.tile
         d = self.source.date
         return (
             f"{PRODUCT}.A{d.year}{d.timetuple().tm_yday:03d}.h{h:02d}v{v:02d}."
-            f"{COLLECTION}.{self.source.production}.hdf"
+            f"{self.collection}.{self.source.production}.hdf"
         )
 
 
@@ -195,9 +196,11 @@ def plan(
     *,
     preset: str = "china22",
     source_dir: os.PathLike[str] | None = None,
+    collection: str = COLLECTION,
 ) -> list[SynthFile]:
     """The files of a synthetic set, tile-major: the first ``tiles`` tiles of the preset (or
-    the given ``(h, v)`` list) times the first ``dates`` source dates."""
+    the given ``(h, v)`` list) times the first ``dates`` source dates, labelled as
+    ``collection``."""
     all_tiles = list(CHINA_TILE_PRESETS[preset])
     chosen = (
         all_tiles
@@ -209,7 +212,7 @@ def plan(
     sources = find_sources(source_dir)
     if dates is not None:
         sources = sources[:dates]
-    return [SynthFile((int(h), int(v)), s) for h, v in chosen for s in sources]
+    return [SynthFile((int(h), int(v)), s, collection) for h, v in chosen for s in sources]
 
 
 def _corners(h: int, v: int) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -309,7 +312,7 @@ def core_metadata(item: SynthFile) -> str:
         *_odl_object("DAYNIGHTFLAG", '"Day"', i4),
         f"{i2}END_GROUP              = ECSDATAGRANULE",
         f"{i2}GROUP                  = COLLECTIONDESCRIPTIONCLASS",
-        *_odl_object("VERSIONID", str(int(COLLECTION)), i4),
+        *_odl_object("VERSIONID", str(int(item.collection)), i4),
         *_odl_object("SHORTNAME", f'"{PRODUCT}"', i4),
         f"{i2}END_GROUP              = COLLECTIONDESCRIPTIONCLASS",
         f"{i2}GROUP                  = INPUTGRANULE",
@@ -434,6 +437,7 @@ def generate(
     source_dir: os.PathLike[str] | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    collection: str = COLLECTION,
 ) -> SynthResult:
     """Make (or find cached) the synthetic China set.
 
@@ -454,6 +458,9 @@ def generate(
         Processes writing in parallel (1: in this process).
     progress
         Called with ``(done, total)`` after each file.
+    collection
+        The collection the files are labelled as (``"006"``; ``"061"`` for the archive
+        stand-in of ``tests/acquire``).
 
     Returns
     -------
@@ -467,7 +474,7 @@ def generate(
     """
     out = Path(out_dir).expanduser() if out_dir is not None else DEFAULT_CACHE
     out.mkdir(parents=True, exist_ok=True)
-    items = plan(tiles, dates, preset=preset, source_dir=source_dir)
+    items = plan(tiles, dates, preset=preset, source_dir=source_dir, collection=collection)
     res = SynthResult()
     t0 = time.perf_counter()
     jobs = [(it, str(out)) for it in items]

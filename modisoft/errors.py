@@ -45,6 +45,10 @@ __all__ = [
     "UnsafeOutputPathError",
     "ConfigChangedError",
     "NoReadableInputError",
+    "AcquireError",
+    "EarthdataLoginError",
+    "NotInCmrError",
+    "ChecksumMismatchError",
     "PlotError",
     "PointOutsideGridError",
     "ModisoftWarning",
@@ -312,6 +316,36 @@ class NoReadableInputError(ModisoftError, OSError):
 
     def __reduce__(self):
         return (type(self), (self.tried,))
+
+
+# --- acquisition -------------------------------------------------------------------------
+
+
+class AcquireError(ModisoftError, OSError):
+    """A search or download from NASA's archive failed: the server kept answering with an
+    error, or a file could not be fetched intact after the retries (each is named)."""
+
+    def __str__(self) -> str:  # OSError's __str__ would print errno/strerror instead
+        return str(self.args[0]) if self.args else ""
+
+
+class EarthdataLoginError(AcquireError):
+    """The archive refused the request (HTTP 401/403): no Earthdata login, a wrong one, or a
+    credentials file that others can read.  The message says how to set one up."""
+
+    exit_code = 2
+
+
+class NotInCmrError(AcquireError, KeyError):
+    """A product that NASA's Common Metadata Repository does not hold (or whose entry the
+    registry does not know), asked for a search or a download."""
+
+    exit_code = 2
+
+
+class ChecksumMismatchError(CorruptGranuleError):
+    """A downloaded file no longer matches the size or checksum recorded when it was
+    downloaded (the archive's own checksum): it is damaged and is not read."""
 
 
 class PlotError(ModisoftError, ValueError):

@@ -17,11 +17,12 @@ PKG = Path(__file__).resolve().parents[1] / "modisoft"
 #: before it (and itself).  ``write`` is a sink that needs only ``errors`` and ``grids``, so
 #: it sits low: a stage that writes (the warp plan cache, a quicklook PNG) uses its one
 #: atomic-write helper instead of its own ``os.replace``.
-FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "decode",
+FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "acquire",
+        "decode",
         "qa", "warp", "timeseries", "lai", "plot", "quicklook", "pipeline", "cli", "__main__"]
 
 #: The national run's stages, in order: each may import only those before it.
-PIPELINE = ["schema", "validate", "limits", "config", "manifest", "inventory", "verify",
+PIPELINE = ["schema", "fetch", "validate", "limits", "config", "manifest", "inventory", "verify",
             "inputs", "qa", "mosaic", "series", "lai", "outputs", "staging", "execute", "run"]
 
 

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from modisoft._version import __version__
+from modisoft.cli.acquire import download_command, search_command
 from modisoft.cli.info import info_command
 from modisoft.cli.lai import lai_command
 from modisoft.cli.mosaic import mosaic_command
@@ -74,5 +75,7 @@ for _command in (
     lai_command,
     run_command,
     plot_command,
+    search_command,
+    download_command,
 ):
     main.add_command(_command)

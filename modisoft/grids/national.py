@@ -17,6 +17,7 @@ __all__ = [
     "NATIONAL_GRIDS",
     "china_albers_crs",
     "national_grid",
+    "national_grid_tiles",
     "tile_ids",
 ]
 
@@ -67,6 +68,25 @@ NATIONAL_GRIDS: dict[str, tuple[str, float, tuple[float, float, float, float]]] 
     for name, res in (("1km", 1000.0), ("500m", 500.0), ("250m", 250.0))
 }
 """Named national grids: name → (CRS, resolution in CRS units, outer-edge bounds)."""
+
+NATIONAL_GRID_TILES: dict[str, str] = {name: "china22" for name in NATIONAL_GRIDS}
+"""The MODIS tiles a named national grid is made from (a :data:`CHINA_TILE_PRESETS` name):
+the country's land tiles, not every tile the grid's rectangle touches (31 for China Albers,
+most of them neighbours' land or sea)."""
+
+
+def national_grid_tiles(name: str) -> list[str]:
+    """The MODIS tile ids (``"h26v05"``) a named national grid is made from.
+
+    Examples
+    --------
+    >>> len(national_grid_tiles("china_albers_1km"))
+    22
+    """
+    if name not in NATIONAL_GRIDS:
+        raise GridError(
+            f"unknown national grid {name!r}; named grids: {', '.join(sorted(NATIONAL_GRIDS))}")
+    return tile_ids(NATIONAL_GRID_TILES[name])
 
 
 def national_grid(name: str) -> Grid:

@@ -31,6 +31,7 @@ from modisoft.grids import modis_tile_of_grid
 from modisoft.io import hdf4
 from modisoft.io._build import dataset_attrs, lazy_array, raw_attrs
 from modisoft.io.avhrr_l1b import inspect_l1b, open_l1b
+from modisoft.io.checksums import check_download_record
 from modisoft.io.hdf5_readers import inspect_hdf5
 from modisoft.io.hdfeos import (
     GridInfo,
@@ -135,7 +136,9 @@ def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
     Raises
     ------
     GranuleReadError
-        ``NotHDFError`` for a missing, empty, truncated or non-HDF4 file; ``MetadataError`` when
+        ``ChecksumMismatchError`` for a downloaded file that no longer matches the size or
+        checksum recorded when it was downloaded; ``NotHDFError`` for a missing, empty,
+        truncated or non-HDF4 file; ``MetadataError`` when
         the HDF-EOS metadata is missing, corrupted or implausible (corners out of order or off
         the granule's tile, sizes over ``docs/reference/limits.md``); a plain
         ``GranuleReadError`` for a name that is not UTF-8 or carries an impossible date.
@@ -149,6 +152,7 @@ def inspect_granule(path: str | os.PathLike[str]) -> GranuleInfo:
         raise GranuleReadError(path, f"cannot access the file ({exc.strerror})") from None
     if not os.path.isfile(path):
         raise GranuleReadError(path, "not a regular file")
+    check_download_record(path)  # a downloaded file damaged since is not read
     return _inspect_cached(path, st.st_mtime_ns, st.st_size)
 
 

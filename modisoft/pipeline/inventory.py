@@ -114,13 +114,15 @@ def _date_range(cfg: RunConfig, seen: list[date]) -> tuple[date, date] | None:
     return None
 
 
-def discover(cfg: RunConfig) -> Inventory:
+def discover(cfg: RunConfig, failed: list[tuple[str, str]] | None = None) -> Inventory:
     """List and group the run's granules from their file names (no file is opened).
 
     Parameters
     ----------
     cfg
         The run configuration (``[inputs]``: paths, product, years or start/end, tiles).
+    failed
+        Inputs that already failed before the inventory (downloads): ``(path, reason)``.
 
     Returns
     -------
@@ -131,7 +133,7 @@ def discover(cfg: RunConfig) -> Inventory:
     ConfigError
         When a path pattern matches nothing, or no granule of the product is found.
     """
-    inv = Inventory()
+    inv = Inventory(failed=list(failed or []))
     product = cfg.inputs.product.upper()
     found: dict[tuple[date, str], Granule] = {}
     for path in _files(cfg, inv.failed):

@@ -270,7 +270,9 @@ def unmatched_paths(cfg: RunConfig, key: str, patterns: tuple[str, ...]) -> None
 
 def check_paths(cfg: RunConfig) -> None:
     """The inputs exist, and the output folder is a folder that can be written."""
-    unmatched_paths(cfg, "[inputs] paths", cfg.inputs.paths)
+    paths = cfg.inputs.paths[1:] if cfg.inputs.download else cfg.inputs.paths
+    if paths:  # with download = true, paths[0] is created (fetch.check_download)
+        unmatched_paths(cfg, "[inputs] paths", paths)
     if cfg.lai is not None and cfg.lai.landcover:
         unmatched_paths(cfg, "[lai] landcover", cfg.lai.landcover)
     out = cfg.resolve(cfg.output.dir)

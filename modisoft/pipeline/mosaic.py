@@ -14,7 +14,7 @@ import numpy as np
 from modisoft.pipeline.schema import RunConfig
 
 __all__ = ["class_method", "dominant_fill_class", "lost_in_mosaic", "mosaic_decoded",
-           "mosaic_qa"]
+           "mosaic_qa", "nearest_support"]
 
 
 def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
@@ -132,36 +132,57 @@ def mosaic_qa(cfg: RunConfig, qa_stacks: list, grid: Any, cache_dir: Any = None)
                   cache_dir=cache_dir)
 
 
-def lost_in_mosaic(cfg: RunConfig, stacks: list, grid: Any, values: np.ndarray) -> int:
-    """Output pixels of one date (``values``: its mosaic, ``(1, y, x)``) without a value
-    although the source pixel under their centre is valid.
-
-    The source pixel under a centre is found by a ``nearest`` mosaic of the same decoded
-    tiles (GDAL's nearest rule, its own plan): every method (``average``, ``mode``, ``min``,
-    ``max``, ``bilinear``) gives a value wherever that pixel is valid, since it lies inside
-    the footprint each of them reads. For ``nearest`` runs the date's mosaic *is* that
-    lookup; the check then guards the later stages
-    (:func:`modisoft.pipeline.series.lost_in_series`).
+def nearest_support(cfg: RunConfig, stacks: list, grid: Any, cache_dir: Any = None) -> Any:
+    """The source pixel under each output pixel's centre, for :func:`lost_in_mosaic`: a
+    ``nearest`` mosaic (GDAL's nearest rule, its own plan) of the same decoded tiles as
+    :func:`mosaic_decoded`, so one ``dask.compute`` of both decodes each tile once.
+    ``None`` for ``nearest`` runs, whose mosaic *is* that lookup.
 
     Parameters
     ----------
-    cfg, grid
+    cfg, grid, cache_dir
         As for :func:`mosaic_decoded`.
     stacks
         The date's per-tile stacks of stored values, as given to :func:`mosaic_decoded`.
-    values
-        The date's computed mosaic.
 
     Returns
     -------
-    int
-        The pixels lost (0 for a correct run).
+    xarray.DataArray or None
+        The lazy lookup on ``grid`` (float32, NaN where no valid source pixel).
     """
     if cfg.steps.resampling == "nearest":
-        return 0
+        return None
     from modisoft.warp import mosaic
 
     decoded = [_decode_stack(raw)[0] for raw in stacks]
-    support = mosaic(decoded, grid, method="nearest", chunks=cfg.output.chunk,
-                     fuse="first").data.compute()
-    return int(np.count_nonzero(np.isfinite(support) & ~np.isfinite(values)))
+    return mosaic(decoded, grid, method="nearest", chunks=cfg.output.chunk, fuse="first",
+                  cache_dir=cache_dir)
+
+
+def lost_in_mosaic(support: Any, values: Any) -> Any:
+    """Output pixels of a mosaic without a value although the source pixel under their
+    centre is valid.
+
+    Every method (``average``, ``mode``, ``min``, ``max``, ``bilinear``) gives a value
+    wherever that pixel is valid, since it lies inside the footprint each of them reads. For
+    ``nearest`` runs there is no :func:`nearest_support` (the mosaic *is* that lookup); the
+    check then guards the later stages (:func:`modisoft.pipeline.series.lost_in_series`).
+
+    Parameters
+    ----------
+    support
+        The :func:`nearest_support` values (numpy or dask).
+    values
+        The mosaic, the same shape.
+
+    Returns
+    -------
+    int or dask scalar
+        The pixels lost (0 for a correct run); lazy when the inputs are.
+
+    Examples
+    --------
+    >>> int(lost_in_mosaic(np.array([1.0, np.nan, 2.0]), np.array([np.nan, np.nan, 2.0])))
+    1
+    """
+    return (np.isfinite(support) & ~np.isfinite(values)).sum()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
+from modisoft.pipeline.fetch import fetch_inputs
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import describe_inventory, discover
 from modisoft.pipeline.limits import check_before_run, check_size
@@ -80,11 +81,11 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     # fail fast: the grid, the overrides, memory and paths, then the dates found (no work yet)
     over = {"workers": workers, "memory_limit": memory_limit, "scheduler": scheduler}
     grid = check_before_run(cfg, **over)
-    inv = discover(cfg)
-    check_size(cfg, grid, inv.dates, machine=True, **over)
-    check_min_obs(cfg, len(inv.dates))
     out_dir = cfg.resolve(cfg.output.dir)
     with claim_output_dir(out_dir) as stale:
+        inv = discover(cfg, failed=fetch_inputs(cfg, grid, echo, progress))  # download=true
+        check_size(cfg, grid, inv.dates, machine=True, **over)
+        check_min_obs(cfg, len(inv.dates))
         if stale:
             echo(f"removed {len(stale)} temporary file(s) left by an interrupted run")
         return _run(cfg, out_dir, grid, inv, force, over, progress, echo)

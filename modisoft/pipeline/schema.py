@@ -50,6 +50,8 @@ class InputsConfig:
     end: date | None = None
     years: tuple[int, ...] = ()
     tiles: tuple[str, ...] = ()
+    download: bool = False
+    cmr_url: str | None = None
 
 
 @dataclass(frozen=True)

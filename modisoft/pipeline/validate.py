@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from modisoft.pipeline.fetch import check_download
 from modisoft.pipeline.schema import FORMATS, ConfigError, RunConfig
 
 __all__ = [
@@ -185,6 +186,8 @@ def check_inputs(cfg: RunConfig) -> None:
         if not m or int(m[1]) > 35 or int(m[2]) > 17:
             raise ConfigError(f"[inputs] tiles: {t!r} is not a MODIS tile; need 'hHHvVV' "
                               "with HH 00..35 and VV 00..17, e.g. 'h26v05'")
+    if i.download:
+        check_download(cfg, product)
 
 
 def _collections(name: str) -> list[Any]:

@@ -33,12 +33,14 @@ __all__ = ["STAGES", "TIMEOUT_S", "file_stamp", "verify_granules"]
 #: Seconds one granule may take to open and read before its reader is killed.
 TIMEOUT_S = 300.0
 
-#: Where a verification can fail: opening (metadata), the identity (the file name and the
+#: Where a verification can fail: the checksum (a downloaded file no longer matches the size
+#: or the archive's checksum recorded in ``modisoft-downloads.json``), opening (metadata),
+#: the identity (the file name and the
 #: embedded metadata disagree on product, collection, date or tile: the run places a granule
 #: by its name), reading (data blocks), the values (too many outside the layer's valid
 #: range: :func:`modisoft.decode.check_plausible`), the reader process itself (a crash or a
 #: stall).
-STAGES = ("open", "identity", "read", "values", "reader")
+STAGES = ("checksum", "open", "identity", "read", "values", "reader")
 
 
 def file_stamp(path: str) -> dict[str, int] | None:
@@ -192,8 +194,13 @@ def _check(path: str, layers: list[str]) -> dict[str, Any]:
 
     from modisoft.decode import check_plausible, layer_of
     from modisoft.errors import IdentityMismatchWarning, ModisoftError
+    from modisoft.io.checksums import check_download_record
     from modisoft.io.granule import open_granule
 
+    try:  # a downloaded file: its bytes against the archive's checksum, in full, once
+        check_download_record(path, full=True)
+    except (ModisoftError, OSError) as exc:
+        return {"ok": False, "stage": "checksum", "reason": _why(exc)}
     try:
         with warnings.catch_warnings():
             # the run placed this file by its name: a name the metadata contradicts (date,

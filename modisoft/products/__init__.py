@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from modisoft.errors import RegistryError
 from modisoft.products import avhrr, modis_lai, modis_other, modis_sr, modis_vi, viirs
+from modisoft.products.archive import CMR_URL, cmr_collection
 from modisoft.products.model import (
     BitField,
     FillClass,
@@ -27,7 +28,9 @@ __all__ = [
     "QAPreset",
     "Scaling",
     "WeightScheme",
+    "CMR_URL",
     "all_products",
+    "cmr_collection",
     "find_product",
     "get_product",
 ]

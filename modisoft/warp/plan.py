@@ -19,12 +19,14 @@ destination pixel the source covers, which source pixels it reads:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from modisoft.warp.policy import METHODS, ResamplingPolicyError
 from modisoft.warp.transform import GDAL_EPS, PixelMapper
 from modisoft.write._common import atomic_path
 
-__all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "PLAN_VERSION"]
+__all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "plan_memory", "PLAN_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,22 @@ class PlanWindow:
     @property
     def nbytes(self) -> int:
         return self.dst_index.nbytes + sum(a.nbytes for a in self.arrays.values())
+
+
+@contextlib.contextmanager
+def plan_memory(nbytes: int) -> Iterator[None]:
+    """Within the block, keep at most ``nbytes`` of plan windows in this process's memory
+    (0: none; windows still come from the disk cache).
+
+    A task that sweeps a whole national grid once per date touches every window in turn, so
+    an LRU smaller than the grid's windows never hits and only holds memory.
+    """
+    global _MEMORY_BYTES
+    old, _MEMORY_BYTES = _MEMORY_BYTES, int(nbytes)
+    try:
+        yield
+    finally:
+        _MEMORY_BYTES = old
 
 
 def clear_plan_memory() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.grids import Grid
+from modisoft.io.checksums import read_download_manifest
 from modisoft.write._common import PROVENANCE_ATTR, OutputError, atomic_path
 
 __all__ = ["Provenance", "software_versions", "PROVENANCE_ATTR", "PROVENANCE_SCHEMA"]
@@ -96,6 +97,10 @@ def _granule_record(granule: Any, production_time: Any = None) -> dict[str, Any]
         "end_date": granule.end_date,
         "production_time": production_time or granule.production_time,
     }
+    cmr = read_download_manifest(PurePath(granule.path).parent).get(PurePath(granule.path).name)
+    if cmr and cmr.get("concept_id"):  # downloaded by modisoft: the archive's identifiers
+        rec["cmr"] = {k: cmr.get(k) for k in ("concept_id", "granule_ur", "url", "checksum",
+                                              "algorithm")}
     return _jsonable(rec)
 
 
