@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,7 @@ class Archive:
         self.requests: list[tuple[str, str | None]] = []
         self.sent = 0  # data bytes sent
         self.no_range: set[str] = set()
+        self.rate: float | None = None  # bytes per second per transfer (None: unlimited)
         self._lock = threading.Lock()
         archive = self
 
@@ -201,9 +203,16 @@ class Archive:
         h.end_headers()
         if fault == "cut":  # half the body, then the connection drops
             body = body[: len(body) // 2]
-        h.wfile.write(body)
-        with self._lock:
-            self.sent += len(body)
+        step = 1 << 16
+        try:
+            for i in range(0, len(body), step):
+                h.wfile.write(body[i:i + step])
+                with self._lock:
+                    self.sent += len(body[i:i + step])
+                if self.rate:
+                    time.sleep(step / self.rate)
+        except OSError:  # the client went away (a killed download)
+            pass
         h.close_connection = True
 
 

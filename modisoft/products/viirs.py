@@ -271,7 +271,21 @@ def _products() -> list[Product]:
                 },
             )
         )
-    return out
+    return out + _other_instruments([p for p in out if p.collection == "002"])
+
+
+def _other_instruments(products: list[Product]) -> list[Product]:
+    """VJ1 (NOAA-20) and VJ2 (NOAA-21) counterparts of the collection-2 products: "the same
+    product from the other VIIRS instruments" (PRODUCTS.md §10), so the same layers, scales,
+    fill classes and QA, under their own short names (not read from a real file here)."""
+    import dataclasses
+
+    return [dataclasses.replace(p, name=prefix + p.name[3:], platform=platform,
+                                title=p.title + f" ({platform})",
+                                source=p.source + f"; {prefix} = {p.name} from {platform} "
+                                "(PRODUCTS.md §10)")
+            for prefix, platform in (("VJ1", "NOAA-20"), ("VJ2", "NOAA-21"))
+            for p in products]
 
 
 PRODUCTS = _products()

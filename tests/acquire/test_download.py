@@ -192,3 +192,44 @@ def test_a_netrc_readable_by_others_is_refused(tmp_path, monkeypatch):
     assert "password p" not in str(e.value)
     os.chmod(netrc, 0o600)
     assert http_session() is not None
+
+
+def test_a_killed_download_command_reruns_without_refetching_finished_files(archive,
+                                                                             tmp_path):
+    """``modisoft download`` killed with SIGKILL in the middle of a file, then run again:
+    finished files are not fetched again, the partial one is resumed, every file verifies."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    found = _found(archive)
+    archive.rate = 4 * 2**20  # 4 MiB/s: about half a second per file
+    out = tmp_path / "dl"
+    cmd = [sys.executable, "-m", "modisoft", "download", "-p", "MOD13A2", "--tiles", "h18v09",
+           "--dates", "2025-01-01..2025-06-30", "-o", str(out), "--jobs", "1", "-q",
+           "--cmr-url", archive.cmr_url]
+    env = dict(os.environ, NETRC=str(tmp_path / "no-netrc"))
+    proc = subprocess.Popen(cmd, env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        done = [p for p in out.glob("MOD13A2*.hdf")] if out.is_dir() else []
+        parts = list(out.glob(".*.part")) if out.is_dir() else []
+        if len(done) >= 3 and parts and parts[0].stat().st_size > 0:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    archive.rate = None
+    time.sleep(0.5)  # the server notices the closed connection and stops sending
+    finished = {p.name for p in out.glob("MOD13A2*.hdf")}
+    partial = sum(p.stat().st_size for p in out.glob(".*.part"))
+    assert 3 <= len(finished) < len(found) and partial > 0
+    sent = archive.sent
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    rest = sum(g.size for g in found if g.name not in finished)
+    assert archive.sent - sent == rest - partial  # nothing finished is fetched again
+    assert all(_md5(out / g.name) == g.checksum for g in found)
+    print(f"killed after {len(finished)} of {len(found)} files + {partial} bytes of the next; "
+          f"the rerun fetched {archive.sent - sent} of {sum(g.size for g in found)} bytes")
