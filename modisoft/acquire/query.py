@@ -52,7 +52,7 @@ def parse_dates(text: str) -> tuple[date, date]:
     --------
     >>> parse_dates("2020")
     (datetime.date(2020, 1, 1), datetime.date(2020, 12, 31))
-    >>> parse_dates("2020-03-01..2020049")[1]
+    >>> parse_dates("2020-01-01..2020049")[1]
     datetime.date(2020, 2, 18)
     """
     parts = [p.strip() for p in str(text).split("..")]

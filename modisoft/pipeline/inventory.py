@@ -12,10 +12,10 @@ from typing import Any
 
 from modisoft.catalog import GRANULE_SUFFIXES, Granule, find_files, parse_filename
 from modisoft.errors import GranuleReadError
-from modisoft.pipeline.limits import expected_dates, unmatched_paths
+from modisoft.pipeline.limits import check_size, expected_dates, unmatched_paths
 from modisoft.pipeline.schema import ConfigError, RunConfig
 
-__all__ = ["Inventory", "discover", "expected_dates"]
+__all__ = ["Inventory", "checked_inventory", "discover", "expected_dates"]
 
 
 @dataclass
@@ -184,6 +184,18 @@ def discover(cfg: RunConfig, failed: list[tuple[str, str]] | None = None) -> Inv
             if t not in per:
                 missing[d].append(t)
     inv.missing_tiles = dict(missing)
+    return inv
+
+
+def checked_inventory(cfg: RunConfig, grid: Any, over: dict[str, Any],
+                      failed: list[tuple[str, str]] | None = None) -> Inventory:
+    """:func:`discover`, then the checks that need the dates found: the run's size against
+    the limits and the machine (``over``: the compute overrides) and ``min_obs``."""
+    from modisoft.pipeline.validate import check_min_obs
+
+    inv = discover(cfg, failed)
+    check_size(cfg, grid, inv.dates, machine=True, **over)
+    check_min_obs(cfg, len(inv.dates))
     return inv
 
 

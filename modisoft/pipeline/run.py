@@ -20,8 +20,8 @@ from typing import Any
 from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
 from modisoft.pipeline.fetch import fetch_inputs
 from modisoft.pipeline.inputs import lai_layers
-from modisoft.pipeline.inventory import describe_inventory, discover
-from modisoft.pipeline.limits import check_before_run, check_size
+from modisoft.pipeline.inventory import checked_inventory, describe_inventory
+from modisoft.pipeline.limits import check_before_run
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.outputs import (
     RunSummary,
@@ -32,7 +32,6 @@ from modisoft.pipeline.outputs import (
 )
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.staging import prepare
-from modisoft.pipeline.validate import check_min_obs
 
 __all__ = ["RunSummary", "run"]
 
@@ -81,11 +80,11 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
     # fail fast: the grid, the overrides, memory and paths, then the dates found (no work yet)
     over = {"workers": workers, "memory_limit": memory_limit, "scheduler": scheduler}
     grid = check_before_run(cfg, **over)
+    inv = None if cfg.inputs.download else checked_inventory(cfg, grid, over)
     out_dir = cfg.resolve(cfg.output.dir)
-    with claim_output_dir(out_dir) as stale:
-        inv = discover(cfg, failed=fetch_inputs(cfg, grid, echo, progress))  # download=true
-        check_size(cfg, grid, inv.dates, machine=True, **over)
-        check_min_obs(cfg, len(inv.dates))
+    with claim_output_dir(out_dir) as stale:  # download = true: fetch, then the inventory
+        if inv is None:
+            inv = checked_inventory(cfg, grid, over, fetch_inputs(cfg, grid, echo, progress))
         if stale:
             echo(f"removed {len(stale)} temporary file(s) left by an interrupted run")
         return _run(cfg, out_dir, grid, inv, force, over, progress, echo)

@@ -12,6 +12,7 @@ number of workers, never by the size of the country, the number of tiles or date
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from modisoft.pipeline.outputs import stage_path
 from modisoft.pipeline.qa import mask_at_source
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import series_inputs, series_output
-from modisoft.warp.plan import plan_memory
+from modisoft.warp.plan import fits_in_plan_memory, plan_memory
 
 __all__ = ["NoManifest", "SinglePass", "Staged", "prepare"]
 
@@ -204,7 +205,11 @@ class Staged:
         # one graph per band of rows: every layer and the check share the decoded tiles, and
         # each output chunk goes to the store as soon as it is computed
         lost, band = 0, _STAGE_BAND_CHUNKS * self.cfg.output.chunk
-        with plan_memory(0):  # a sweep over the grid never hits an in-memory LRU
+        # plans stay in memory from date to date only when the grid's windows (values,
+        # classes, the check) fit there: a national grid's sweep would evict each before
+        # the next date needs it, so they come from the disk cache instead
+        fits = fits_in_plan_memory(self.grid.shape[0] * self.grid.shape[1], plans=3)
+        with contextlib.nullcontext() if fits else plan_memory(0):
             for r0 in range(0, self.grid.shape[0], band):
                 rows = slice(r0, min(r0 + band, self.grid.shape[0]))
                 parts = [a.data[:, rows] for a in staged.values()]

@@ -40,7 +40,8 @@ from modisoft.warp.policy import METHODS, ResamplingPolicyError
 from modisoft.warp.transform import GDAL_EPS, PixelMapper
 from modisoft.write._common import atomic_path
 
-__all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "plan_memory", "PLAN_VERSION"]
+__all__ = ["ResamplePlan", "PlanWindow", "clear_plan_memory", "fits_in_plan_memory",
+           "plan_memory", "PLAN_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,17 @@ class PlanWindow:
     @property
     def nbytes(self) -> int:
         return self.dst_index.nbytes + sum(a.nbytes for a in self.arrays.values())
+
+
+_WINDOW_BYTES_PER_PIXEL = 64
+"""An area-method window holds eight 8-byte numbers per destination pixel (its source box and
+the box's fractional edges)."""
+
+
+def fits_in_plan_memory(pixels: int, plans: int = 1) -> bool:
+    """Whether the windows of ``plans`` plans over ``pixels`` destination pixels fit in this
+    process's in-memory cache (else a sweep over them evicts each before its next use)."""
+    return pixels * plans * _WINDOW_BYTES_PER_PIXEL <= _MEMORY_BYTES
 
 
 @contextlib.contextmanager

@@ -403,7 +403,7 @@ def test_run_equals_mosaic_on_random_grids(tmp_path_factory):
     crs_list = ["sin", "EPSG:4326", "EPSG:3035", UTM31, EUROPE_ALBERS]
     metre_per_degree = 111_320.0
 
-    @settings(max_examples=50, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=35, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(crs=st.sampled_from(crs_list), factor=st.floats(0.5, 2.5),
            box=st.tuples(st.floats(0.0, 0.7), st.floats(0.0, 0.7), st.floats(0.1, 0.3),
