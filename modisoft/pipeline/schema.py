@@ -152,6 +152,8 @@ class RunConfig:
         d = self.as_dict()
         d.pop("compute")
         d["output"].pop("quicklooks", None)
+        for key in ("download", "cmr_url"):  # where the inputs came from, not what they are
+            d["inputs"].pop(key, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def resolve(self, p: str) -> Path:

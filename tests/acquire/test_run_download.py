@@ -165,3 +165,15 @@ def test_a_downloaded_granule_damaged_before_the_run_is_caught_at_verification(
     man = json.loads((tmp_path / "out2" / "modisoft-run.json").read_text())
     assert "checksum" in json.dumps(man["failures"]) and "differs from the archive" in \
         json.dumps(man["failures"])
+
+
+def test_where_the_inputs_came_from_is_not_part_of_the_config_digest(tmp_path):
+    """Downloading the same files does not change the outputs: a folder made offline is
+    resumed, not refused as another configuration's."""
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(CONFIG.format(inputs=tmp_path, out=tmp_path / "out", download=""))
+    b.write_text(CONFIG.format(inputs=tmp_path, out=tmp_path / "out", download=(
+        'download = true\ncmr_url = "http://127.0.0.1:9/search/"')))
+    ca, cb = load_config(a), load_config(b)
+    assert (ca.inputs.download, cb.inputs.download) == (False, True)
+    assert ca.digest() == cb.digest()
