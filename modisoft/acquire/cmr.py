@@ -115,8 +115,7 @@ def lookup(names: Iterable[str], *, url: str | None = None,
     ``{given name: granule}`` (names CMR does not know are left out)."""
     wanted: dict[str, str] = {}
     for item in names:
-        base = urlsplit(item).path.rsplit("/", 1)[-1] if "://" in item else item.strip()
-        stem = base[: -len(sfx)] if (sfx := _suffix(base)) else base
+        stem = _stem(urlsplit(item).path.rsplit("/", 1)[-1] if "://" in item else item.strip())
         if stem:
             wanted[stem] = item
     groups: dict[tuple[str, str], list[str]] = {}
@@ -133,8 +132,7 @@ def lookup(names: Iterable[str], *, url: str | None = None,
             q.readable_granule_name(stems[i:i + 100])
             q.options.pop("readable_granule_name", None)  # exact names, not patterns
             for g in _fetch(q):
-                stem = g.name[: -len(sfx)] if (sfx := _suffix(g.name)) else g.name
-                item = wanted.get(stem) or wanted.get(g.granule_ur)
+                item = wanted.get(_stem(g.name)) or wanted.get(g.granule_ur)
                 if item is not None:
                     out[item] = g
     return out
@@ -161,6 +159,12 @@ def read_granule_list(path: str | os.PathLike[str]) -> list[str]:
         raise ConfigError(f"--from {path}: lists no granule (one id, file name or URL per "
                           "line)")
     return names
+
+
+def _stem(name: str) -> str:
+    """A file name without its granule suffix (``.hdf``, ``.h5``, ...): the granule id."""
+    sfx = _suffix(name)
+    return name[: -len(sfx)] if sfx else name
 
 
 def _suffix(name: str) -> str:

@@ -12,7 +12,6 @@ from modisoft.errors import ConfigError, GridError, NotInCmrError, RegistryError
 
 __all__ = ["Query", "make_query", "parse_dates"]
 
-_TILE = re.compile(r"^h(\d{2})v(\d{2})$")
 _DOY = re.compile(r"^(\d{4})(\d{3})$")
 DAY_NIGHT = ("day", "night", "both")
 
@@ -111,7 +110,12 @@ def make_query(product: str, *, dates: str | None = None, years: Sequence[int] =
     NotInCmrError
         The product is not one CMR serves.
     """
-    from modisoft.grids import modis_tiles_covering, national_grid_tiles, tile_ids
+    from modisoft.grids import (
+        invalid_tile_ids,
+        modis_tiles_covering,
+        national_grid_tiles,
+        tile_ids,
+    )
     from modisoft.products import cmr_collection, get_product
 
     try:
@@ -134,7 +138,7 @@ def make_query(product: str, *, dates: str | None = None, years: Sequence[int] =
     box = None
     if tiles is not None:
         ids = tuple(tile_ids(tiles))
-        bad = [t for t in ids if not _TILE.match(t) or int(t[1:3]) > 35 or int(t[4:6]) > 17]
+        bad = invalid_tile_ids(ids)
         if bad or not ids:
             raise ConfigError(f"tiles: {', '.join(bad) or 'none given'} is not a MODIS tile; "
                               "need hHHvVV with HH 00-35 and VV 00-17, or a preset "

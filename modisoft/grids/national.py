@@ -3,6 +3,7 @@ of China (``reference/GRIDS.md`` §2-3)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pyproj import CRS
@@ -18,6 +19,7 @@ __all__ = [
     "china_albers_crs",
     "national_grid",
     "national_grid_tiles",
+    "invalid_tile_ids",
     "tile_ids",
 ]
 
@@ -122,3 +124,19 @@ def tile_ids(spec: str | Sequence[str]) -> list[str]:
             return [f"h{h:02d}v{v:02d}" for h, v in CHINA_TILE_PRESETS[spec]]
         spec = spec.split(",")
     return [t.strip() for t in spec if t.strip()]
+
+
+def invalid_tile_ids(ids: Sequence[str]) -> list[str]:
+    """The ids that are not MODIS tiles (``hHHvVV``, HH 00–35, VV 00–17).
+
+    Examples
+    --------
+    >>> invalid_tile_ids(["h26v05", "h36v05", "26v05"])
+    ['h36v05', '26v05']
+    """
+    bad = []
+    for t in ids:
+        m = re.fullmatch(r"h(\d\d)v(\d\d)", t)
+        if not m or int(m[1]) > 35 or int(m[2]) > 17:
+            bad.append(t)
+    return bad

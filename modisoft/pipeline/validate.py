@@ -51,7 +51,6 @@ they agree)."""
 PERIODS = ("beps10", "dekad", "pentad", "month")
 """Named ``[steps] period`` kinds (``modisoft.timeseries.periods``), besides ``'<N>day'``."""
 
-_TILE = re.compile(r"h(\d\d)v(\d\d)")
 
 
 def suggest(value: Any, choices: Iterable[str]) -> str:
@@ -181,11 +180,12 @@ def check_inputs(cfg: RunConfig) -> None:
                           f"{YEARS[0]}..{YEARS[1]}")
     if i.start and i.end and i.start > i.end:
         raise ConfigError(f"[inputs] start {i.start} is after end {i.end}")
-    for t in i.tiles:
-        m = _TILE.fullmatch(t)
-        if not m or int(m[1]) > 35 or int(m[2]) > 17:
-            raise ConfigError(f"[inputs] tiles: {t!r} is not a MODIS tile; need 'hHHvVV' "
-                              "with HH 00..35 and VV 00..17, e.g. 'h26v05'")
+    from modisoft.grids import invalid_tile_ids
+
+    bad = invalid_tile_ids(i.tiles)
+    if bad:
+        raise ConfigError(f"[inputs] tiles: {bad[0]!r} is not a MODIS tile; need 'hHHvVV' "
+                          "with HH 00..35 and VV 00..17, e.g. 'h26v05'")
     if i.download:
         check_download(cfg, product)
 

@@ -457,9 +457,9 @@ def _offset_extreme(method, winf, okf, pres, r0, c0, ny, nx, width):
 
 
 def _area(pw, win, present, rule, out: Resampled) -> None:
-    """The area methods in entry form: every (destination pixel, source pixel) pair
-    expanded (:func:`_expand_entries`), reduced per pixel; :func:`_offsets` is the fast
-    form, this the reference it is tested against (and the mode of float layers)."""
+    """The mode of a float (or boolean) layer in entry form: every (destination pixel, source pixel)
+    pair expanded (:func:`_expand_entries`), reduced per pixel (:func:`_offsets` does
+    integer modes, min and max without the expansion)."""
     k, pos, row, col, wgt = _entries(pw)
     if present is not None:
         keep = present[row, col]
@@ -469,17 +469,9 @@ def _area(pw, win, present, rule, out: Resampled) -> None:
     m = len(pw.dst_index)
     inside = np.bincount(k, minlength=m) > 0
     has = np.bincount(k[ok], minlength=m) > 0
-    kv, vv = k[ok], vals[ok]
-    if pw.method in ("min", "max"):
-        res = np.zeros(m, win.dtype)
-        if kv.size:
-            starts = np.flatnonzero(np.r_[True, kv[1:] != kv[:-1]])
-            red = np.minimum if pw.method == "min" else np.maximum
-            res[kv[starts]] = red.reduceat(vv, starts)
-    else:
-        res = np.zeros(m, win.dtype)
-        idx, best = mode_reduce(kv, pos[ok], vv)
-        res[idx] = best
+    res = np.zeros(m, win.dtype)
+    idx, best = mode_reduce(k[ok], pos[ok], vals[ok])
+    res[idx] = best
     dst = pw.dst_index
     out.values[dst[has]] = res[has]
     out.valid[dst[has]] = True
