@@ -50,7 +50,7 @@ name = "china_albers_1km"
 [steps]
 qa_rule = "good_lai"
 resampling = "average"
-period = "beps10"
+period = "beps_d"
 smoother = "whittaker"
 
 [output]

@@ -1,5 +1,6 @@
 """Named national grids and tile sets: China Albers at 1 km / 500 m / 250 m and the MODIS tiles
-of China (``reference/GRIDS.md`` §2-3)."""
+of China (``reference/GRIDS.md`` §2-3); BEPS_D's own Canadian 1 km Lambert conformal grid
+(``reference/BEPS.md`` §3)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ __all__ = [
     "CHINA_TILE_PRESETS",
     "CHINA_ALBERS_PROJ",
     "CHINA_ALBERS_BOUNDS",
+    "BEPS_D_CANADA_PROJ",
+    "BEPS_D_CANADA_BOUNDS",
     "NATIONAL_GRIDS",
     "china_albers_crs",
     "national_grid",
@@ -65,13 +68,29 @@ def china_albers_crs(ellps: str = "krass") -> CRS:
     return CRS.from_proj4(CHINA_ALBERS_PROJ.replace("+ellps=krass", f"+ellps={ellps}"))
 
 
+BEPS_D_CANADA_PROJ = (
+    "+proj=lcc +lat_0=0 +lon_0=-95 +lat_1=49 +lat_2=77 +x_0=0 +y_0=0 +datum=NAD83 +units=m "
+    "+no_defs"
+)
+"""BEPS_D's Lambert conformal conic on NAD83 (``lcc_nad83.h`` of JChen-UToronto/BEPS_D, seen in
+its copy prettymao/BEPS_D@0673aca: ``phi1 = 0.855211333589``, ``phi2 = 1.343903524211`` rad =
+49° and 77° N; ``phi0 = 0``; ``lamda0 = -1.658062789611`` rad = 95° W; GRS 80 ``a = 6378137``,
+``e2 = 0.00669438``; no false easting or northing)."""
+
+BEPS_D_CANADA_BOUNDS = (-2600000.0, 5700000.0, 3100000.0, 10500000.0)
+"""Outer edges of BEPS_D's grid: ``NPIX_CAN`` = 5700 pixels × ``NLIN_CAN`` = 4800 lines of
+``pixel_size`` = 1000 m (``beps.h``), pixel centre x = (pixel + 0.5)·1000 + ``xshift``
+(−2600000), y = (4800 − (line + 0.5))·1000 + ``yshift`` (5700000) (``pixtolon.c``)."""
+
 NATIONAL_GRIDS: dict[str, tuple[str, float, tuple[float, float, float, float]]] = {
-    f"china_albers_{name}": (CHINA_ALBERS_PROJ, res, CHINA_ALBERS_BOUNDS)
-    for name, res in (("1km", 1000.0), ("500m", 500.0), ("250m", 250.0))
+    **{f"china_albers_{name}": (CHINA_ALBERS_PROJ, res, CHINA_ALBERS_BOUNDS)
+       for name, res in (("1km", 1000.0), ("500m", 500.0), ("250m", 250.0))},
+    "beps_d_canada_1km": (BEPS_D_CANADA_PROJ, 1000.0, BEPS_D_CANADA_BOUNDS),
 }
 """Named national grids: name → (CRS, resolution in CRS units, outer-edge bounds)."""
 
-NATIONAL_GRID_TILES: dict[str, str] = {name: "china22" for name in NATIONAL_GRIDS}
+NATIONAL_GRID_TILES: dict[str, str] = {name: "china22" for name in NATIONAL_GRIDS
+                                       if name.startswith("china")}
 """The MODIS tiles a named national grid is made from (a :data:`CHINA_TILE_PRESETS` name):
 the country's land tiles, not every tile the grid's rectangle touches (31 for China Albers,
 most of them neighbours' land or sea)."""
@@ -88,7 +107,12 @@ def national_grid_tiles(name: str) -> list[str]:
     if name not in NATIONAL_GRIDS:
         raise GridError(
             f"unknown national grid {name!r}; named grids: {', '.join(sorted(NATIONAL_GRIDS))}")
-    return tile_ids(NATIONAL_GRID_TILES[name])
+    if name in NATIONAL_GRID_TILES:
+        return tile_ids(NATIONAL_GRID_TILES[name])
+    from modisoft.grids.modis import modis_tiles_covering
+
+    crs, _, bounds = NATIONAL_GRIDS[name]  # every tile the grid's rectangle touches
+    return [f"h{h:02d}v{v:02d}" for h, v in modis_tiles_covering(bounds, crs)]
 
 
 def national_grid(name: str) -> Grid:

@@ -8,15 +8,17 @@ the table and the accepted keys (a typo never silently falls back to a default).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from typing import Any
 
+from modisoft.pipeline.beps_config import check_beps
 from modisoft.pipeline.limits import check_grid, check_size, planned_dates
 from modisoft.pipeline.schema import (
     BAND_ROLES,
     LAI_METHODS,
     SWIR_MODES,
+    BepsConfig,
     ComputeConfig,
     ConfigError,
     GridConfig,
@@ -151,6 +153,7 @@ def _check(cfg: RunConfig) -> None:
             raise ConfigError(f"[grid] name {g.name!r}{suggest(g.name, NATIONAL_GRIDS)}; "
                               f"accepted: {', '.join(sorted(NATIONAL_GRIDS))}")
     grid = check_grid(cfg)  # then the checks that import dask and xarray
+    check_beps(cfg, grid)
     check_compute(cfg)
     check_size(cfg, grid, planned_dates(cfg))
     check_qa(cfg)
@@ -258,7 +261,8 @@ def load_config(path: str | Path) -> RunConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     tables = {"inputs": InputsConfig, "grid": GridConfig, "steps": StepsConfig,
-              "output": OutputConfig, "compute": ComputeConfig, "lai": LaiConfig}
+              "output": OutputConfig, "compute": ComputeConfig, "lai": LaiConfig,
+              "beps": BepsConfig}
     unknown = sorted(set(data) - set(tables))
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(f'[{t}]' for t in unknown)}"
@@ -269,7 +273,11 @@ def load_config(path: str | Path) -> RunConfig:
             raise ConfigError(f"{path}: missing the [{req}] table")
     try:
         parts = {k: _table(cls, data.get(k, {}), k) for k, cls in tables.items()
-                 if k != "lai" or k in data}
+                 if k not in ("lai", "beps") or k in data}
+        steps = data.get("steps", {})
+        if "beps" in parts["output"].formats and isinstance(steps, dict) \
+                and "period" not in steps:  # BEPS output: BEPS's day table by default
+            parts["steps"] = replace(parts["steps"], period="beps_d")
         cfg = RunConfig(**parts, source=path.read_text(), base_dir=str(path.resolve().parent))
         _check(cfg)
     except ConfigError as exc:

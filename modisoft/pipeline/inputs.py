@@ -28,6 +28,7 @@ __all__ = [
     "readable_granules",
     "stack_tiles",
     "static_method",
+    "expand_static",
 ]
 
 
@@ -198,15 +199,18 @@ def _read_raster(path: Any, kind: str) -> Any:
         raise ConfigError(str(exc)) from None
 
 
-def _expand(cfg: RunConfig, patterns: tuple[str, ...] | list[str], key: str) -> list[Path]:
+def expand_static(cfg: RunConfig, patterns: tuple[str, ...] | list[str], key: str
+                  ) -> list[Path]:
+    """The files of a static input's patterns (``key`` as ``"[lai] landcover"``), or a
+    :class:`~modisoft.errors.ConfigError` naming the pattern that matches nothing."""
     out, unmatched = find_files(patterns, suffixes=RASTER_SUFFIXES + GRANULE_SUFFIXES,
                                 base=cfg.base_dir)
     if unmatched:
         pattern = unmatched[0]
-        raise ConfigError(f"[lai] {key}: nothing matches {pattern!r} (looked for "
+        raise ConfigError(f"{key}: nothing matches {pattern!r} (looked for "
                           f"{cfg.resolve(pattern)})")
     if not out:
-        raise ConfigError(f"[lai] {key}: no file found under {', '.join(patterns)}")
+        raise ConfigError(f"{key}: no file found under {', '.join(patterns)}")
     return out
 
 
@@ -216,13 +220,16 @@ def static_method(cfg: RunConfig) -> str:
     return "mode" if cfg.steps.resampling in ("average", "mode") else "nearest"
 
 
-def landcover_on_grid(cfg: RunConfig, grid: Any) -> tuple[Any, list[str]]:
-    """The ``[lai] landcover`` codes mosaicked onto ``grid`` and the files used."""
+def landcover_on_grid(cfg: RunConfig, grid: Any, table: str = "lai",
+                      method: str | None = None) -> tuple[Any, list[str]]:
+    """The ``[lai] landcover`` (or ``[beps] landcover``) codes mosaicked onto ``grid`` (by
+    ``method``, default :func:`static_method`) and the files used."""
     from modisoft.io.granule import open_granule
     from modisoft.warp import mosaic
 
-    layer = cfg.lai.landcover_layer
-    files = _expand(cfg, cfg.lai.landcover, "landcover")
+    tab = getattr(cfg, table)
+    layer = tab.landcover_layer
+    files = expand_static(cfg, tab.landcover, f"[{table}] landcover")
     parts = []
     for f in files:
         if f.suffix.lower() in RASTER_SUFFIXES:
@@ -232,10 +239,11 @@ def landcover_on_grid(cfg: RunConfig, grid: Any) -> tuple[Any, list[str]]:
             ds = open_granule(f, [layer])
         except (ModisoftError, OSError) as exc:
             raise ConfigError(
-                f"[lai] landcover: {f}: cannot read layer {layer!r} (landcover_layer): {exc}"
+                f"[{table}] landcover: {f}: cannot read layer {layer!r} (landcover_layer): {exc}"
             ) from None
         parts.append(ds[layer])
-    lc = mosaic(parts, grid, method=static_method(cfg), chunks=cfg.output.chunk, fuse="first")
+    lc = mosaic(parts, grid, method=method or static_method(cfg), chunks=cfg.output.chunk,
+                fuse="first")
     return lc, [str(f) for f in files]
 
 

@@ -5,11 +5,13 @@ and the run's summary.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modisoft.lai import NONVEG_FLAGS
+from modisoft.pipeline.beps_run import beps_landcover, beps_lines, beps_options
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.schema import RunConfig
 from modisoft.write.folder import output_subdir
@@ -37,12 +39,15 @@ class RunSummary:
     """What the run expected and did not have: ``{"dates": [ISO dates with no granule],
     "tiles": {ISO date: [tile ids]}}``, the tile-dates of failed granules included."""
     interrupted: bool = False
+    beps: dict[str, Any] = field(default_factory=dict)
+    """The BEPS output's loose ends (``beps/beps.json``): ``to_fill`` (control-file fields
+    left as placeholders), ``uncovered`` (files without any valid LAI), ``landcover``."""
 
     @property
     def complete(self) -> bool:
         """Whether everything requested was produced from every input."""
         return not (self.failures or self.lost_total or self.missing.get("dates")
-                    or self.missing.get("tiles"))
+                    or self.missing.get("tiles") or self.beps.get("uncovered"))
 
     @property
     def exit_code(self) -> int:
@@ -79,6 +84,8 @@ class RunSummary:
         else:
             lines.append(f"pixel check: every valid source pixel reached the output "
                          f"({len(self.lost)} date(s) checked)")
+        if self.beps:
+            lines += beps_lines(self.beps)
         if self.failures:
             lines.append(f"{len(self.failures)} granule(s) failed:")
             lines += [f"  {f['file']} ({f.get('stage', 'open')}): {f['reason']}"
@@ -230,15 +237,16 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
     if "beps" in o.formats:
         d = output_subdir(out_dir, "beps")
         if not manifest.is_done("beps"):
-            extra = {}
+            extra: dict[str, Any] = {}
             if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
                 extra["nonveg_classes"] = NONVEG_FLAGS
             write_beps(lai, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
-                       options=BepsOptions(suffixes=o.beps_suffixes, combine=o.beps_combine,
-                                           **extra))
+                       landcover=beps_landcover(cfg, lai),
+                       options=beps_options(cfg, BepsOptions, **extra))
             manifest.mark_done("beps")
         summary.outputs["beps"] = [p for p in _listing(d, "*")
-                                   if Path(p).suffix not in (".hdr", ".json")]
+                                   if Path(p).suffix not in (".hdr", ".json", ".txt")]
+        summary.beps = json.loads((d / "beps.json").read_text())
     if o.quicklooks:
         d = output_subdir(out_dir, "quicklooks")
         if not manifest.is_done("quicklooks"):

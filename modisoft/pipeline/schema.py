@@ -19,6 +19,8 @@ from modisoft.errors import ConfigError
 
 __all__ = [
     "BAND_ROLES",
+    "BEPS_PERIODS",
+    "BepsConfig",
     "ComputeConfig",
     "ConfigError",
     "FORMATS",
@@ -35,7 +37,6 @@ __all__ = [
     "resolve_grid",
     "retrieval_params",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,36 @@ class LaiConfig:
 
 
 @dataclass(frozen=True)
+class BepsConfig:
+    """``[beps]``: the BEPS_D files' land cover (``igbp`` or ``beps`` codes), window, lat/lon
+    and the control-file entries modisoft cannot know (:class:`modisoft.write.BepsControl`)."""
+
+    landcover: tuple[str, ...] = ()
+    landcover_layer: str = "LC_Type1"
+    landcover_codes: str = "igbp"
+    window: tuple[int, ...] | None = None
+    latlon: bool = True
+    display_cycle: int | None = None
+    npp_factor: float | None = None
+    soil_water: str | None = None
+    snowpack: str | None = None
+    climate: str | None = None
+    row_interpolation: str | None = None
+    column_interpolation: str | None = None
+    delta_row_interpolation: str | None = None
+    delta_column_interpolation: str | None = None
+    row_minimum_interpolation: str | None = None
+    output_npp: bool | None = None
+    output_respiration: bool | None = None
+    output_evaporation: bool | None = None
+    output_transpiration: bool | None = None
+    output_site: bool | None = None
+
+
+BEPS_PERIODS = ("beps_d", "beps_d_guide")  # BEPS_D's day table (required with BEPS output)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A whole national run (see :func:`load_config`)."""
 
@@ -137,14 +168,16 @@ class RunConfig:
     source: str = ""
     base_dir: str = "."
     lai: LaiConfig | None = None
+    beps: BepsConfig | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-able data (dates as ISO strings)."""
         d = asdict(self)
         d.pop("source", None)
         d.pop("base_dir", None)
-        if d.get("lai") is None:  # no [lai] table: the record of a product run is unchanged
-            d.pop("lai", None)
+        for table in ("lai", "beps"):  # an absent optional table leaves the record unchanged
+            if d.get(table) is None:
+                d.pop(table, None)
         return json.loads(json.dumps(d, default=str))
 
     def digest(self) -> str:
@@ -163,7 +196,7 @@ class RunConfig:
 
 
 FORMATS = ("zarr", "netcdf", "cog", "beps")
-PERIODS_HINT = "'beps10', 'dekad', 'pentad', 'month' or '<N>day'"
+PERIODS_HINT = "'beps_d', 'beps_d_guide', 'beps10', 'dekad', 'pentad', 'month' or '<N>day'"
 LAI_METHODS = ("product", "retrieve")
 SWIR_MODES = ("table", "scene", "percentiles")
 BAND_ROLES = ("red", "nir", "swir", "blue")
@@ -178,7 +211,6 @@ def clumping_kind(cfg: RunConfig) -> str:
     if c == "table" or c.lower().endswith(".toml"):
         return "table"
     return "raster"
-
 
 
 def resolve_grid(cfg: RunConfig) -> Any:

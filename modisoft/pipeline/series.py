@@ -7,15 +7,44 @@ that had a usable observation but got no value although they should have.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
 from modisoft.pipeline.mosaic import dominant_fill_class, mosaic_decoded, mosaic_qa
 from modisoft.pipeline.qa import observation_weights
-from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.schema import BEPS_PERIODS, RunConfig
 
-__all__ = ["build_output", "lost_in_series", "series_inputs", "series_output"]
+__all__ = ["build_output", "lost_in_series", "run_span", "series_inputs", "series_output"]
+
+def run_span(cfg: RunConfig, times: Any) -> tuple[date, date] | None:
+    """The run's first and last day for the ``"beps_d"`` period kinds (``None`` for the
+    others, whose periods are whole): ``[inputs] start`` or the first date, and ``[inputs]
+    end`` or the last day the last granule covers (its date + the product's compositing days
+    − 1, not past that year's 31 December).
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    times
+        The run's granule dates (datetime64).
+
+    Returns
+    -------
+    (datetime.date, datetime.date) or None
+    """
+    from modisoft.products import find_product
+
+    if cfg.steps.period.lower() not in BEPS_PERIODS:
+        return None
+    t = np.asarray(times).astype("datetime64[D]")
+    first, last = t.min().astype(date), t.max().astype(date)
+    p = find_product(cfg.inputs.product)
+    step = int(p.period_days) if p is not None and p.period_days else 1
+    end = min(last + timedelta(days=step - 1), date(last.year, 12, 31))
+    return cfg.inputs.start or first, cfg.inputs.end or end
 
 
 def series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
@@ -88,10 +117,12 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
     values, w = series_inputs(cfg, values, qa)
     if s.smoother != "none":
         res = smooth(values, s.smoother, weights=w, min_obs=s.min_obs, period=s.period,
+                     span=run_span(cfg, values["time"].values),
                      **s.smoother_params)
         lai, n_obs = res[name], res["n_obs"]
     else:
-        res = composite(values, s.period, s.reducer, weights=w)
+        res = composite(values, s.period, s.reducer, weights=w,
+                        span=run_span(cfg, values["time"].values))
         lai = res[name]
         n_obs = (w > 0).sum("time")
     space = grid.xarray_coords()

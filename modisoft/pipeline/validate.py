@@ -48,7 +48,7 @@ SMOOTHER_PARAMS = {"whittaker": ("llas",), "whittaker_asymmetric": ("llas", "p")
 kept here so a config check does not import scipy: ``tests/pipeline/test_config.py`` checks
 they agree)."""
 
-PERIODS = ("beps10", "dekad", "pentad", "month")
+PERIODS = ("beps_d", "beps_d_guide", "beps10", "dekad", "pentad", "month")
 """Named ``[steps] period`` kinds (``modisoft.timeseries.periods``), besides ``'<N>day'``."""
 
 
@@ -206,7 +206,8 @@ def check_steps(cfg: RunConfig) -> None:
     _one_of("[steps] reducer", s.reducer, ("max", "mean", "median", "qa_best"))
     _one_of("[steps] resampling", s.resampling, RESAMPLING)
     _one_of("[steps] fuse", s.fuse, [f for f in FUSE_RULES if f != "count"])
-    m = re.fullmatch(r"beps10|dekad|pentad|month|(\d+)day", s.period.lower())
+    m = re.fullmatch(r"beps_d|beps_d_guide|beps10|dekad|pentad|month|(\d+)day",
+                     s.period.lower())
     if not m or (m[1] is not None and int(m[1]) < 1):
         raise ConfigError(f"[steps] period {s.period!r}{suggest(s.period, PERIODS)}; "
                           f"accepted: {', '.join(PERIODS)} or '<N>day' (N >= 1), e.g. '8day'")

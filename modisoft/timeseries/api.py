@@ -68,7 +68,8 @@ def interleave(*stacks: Any) -> Any:
 
 
 def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
-              weights: Any | None = None, acq_days: Any | None = None) -> Any:
+              weights: Any | None = None, acq_days: Any | None = None,
+              span: tuple[date, date] | None = None) -> Any:
     """Composite a ``(time, y, x)`` stack into periods.
 
     Parameters
@@ -83,6 +84,9 @@ def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
         QA weights in [0, 1] on the same dims; 0 = unusable.
     acq_days
         Per-pixel acquisition days (:func:`acquisition_days`); default the granule dates.
+    span
+        ``(first, last)`` day of the run (see :func:`smooth`); default the stack's first and
+        last ``time``.
 
     Returns
     -------
@@ -95,9 +99,7 @@ def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
 
     stack = stack.sortby("time")
     name = stack.name or "value"
-    t = stack["time"].values.astype("datetime64[D]")
-    first, last = t.min().astype(date), t.max().astype(date)
-    pers = periods(period, first, last)
+    pers = periods(period, *_span(stack, span))
     bounds = [(float(_days(np.datetime64(p.start))), float(_days(np.datetime64(p.end))))
               for p in pers]
     days = acquisition_days(stack) if acq_days is None else acq_days
@@ -178,6 +180,23 @@ def _hold_ends(z: np.ndarray, xs: np.ndarray, usable: np.ndarray, at: Any) -> np
     return z
 
 
+def _span(stack: Any, span: tuple[date, date] | None) -> tuple[date, date]:
+    """The run's first and last day: ``span``, or the stack's first and last ``time``."""
+    if span is not None:
+        return span[0], span[1]
+    t = stack["time"].values.astype("datetime64[D]")
+    return t.min().astype(date), t.max().astype(date)
+
+
+def _cuts(pers: list, day0: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.add.reduceat`` positions over a daily axis from ``day0`` (``n`` days) that sum
+    each period, and which of the sums are the periods' (the others are gaps between them)."""
+    starts = [int((np.datetime64(p.start) - day0).astype(int)) for p in pers]
+    ends = [int((np.datetime64(p.end) - day0).astype(int)) + 1 for p in pers]
+    cuts = sorted(set(starts) | {b for b in ends if b < n})
+    return np.asarray(cuts), np.asarray([cuts.index(a) for a in starts])
+
+
 def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None, reduce=None):
     """Smooth many series: ``(..., time)`` → ``(..., out)`` float32, λ, n_obs.
 
@@ -233,14 +252,15 @@ def _smooth_batch(ys, ww, xs, usable, at, method, params, clip, reduce):
     z = _hold_ends(np.asarray(z, "float64"), xs, usable, at)
     if clip is not None:
         np.clip(z, clip[0], clip[1], out=z)
-    if reduce is not None:
-        z = np.add.reduceat(z, reduce[0], axis=-1) / reduce[1]
+    if reduce is not None:  # sums between cuts; the periods' segments kept (gaps dropped)
+        z = np.add.reduceat(z, reduce[0], axis=-1)[..., reduce[2]] / reduce[1]
     return lam, z
 
 
 def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
            acq_days: Any | None = None, at: Any | None = None, min_obs: int | None = None,
-           clip: Any = "plausible", period: str | None = None, **params: Any) -> Any:
+           clip: Any = "plausible", period: str | None = None,
+           span: tuple[date, date] | None = None, **params: Any) -> Any:
     """Smooth and gap-fill a ``(time, y, x)`` stack, lazily, one dask chunk of pixels at a time
     (the time axis is put in one chunk).
 
@@ -260,6 +280,13 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     min_obs
         Pixels with fewer usable observations are left NaN (default: 20 % of the series,
         at least 4) and counted in ``n_insufficient``.
+    period
+        Average the daily curve over these periods (:func:`periods` kinds) instead of
+        returning values at ``at``.
+    span
+        ``(first, last)`` day of the run, inclusive: the periods are those overlapping it, and
+        the open-ended ``"beps_d"`` periods are cut to it.  Default: the stack's first and
+        last ``time``.
     params
         Method parameters: ``llas`` (log10 λ grid), ``p``; ``lam``, ``p``, ``iterations``
         (LACC); ``max_iter`` (SG).
@@ -284,10 +311,11 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     if period is not None:
         if at is not None:
             raise TimeSeriesError("give either at= or period=, not both")
-        tt = stack["time"].values.astype("datetime64[D]")
-        pers = periods(period, tt.min().astype(date), tt.max().astype(date))
+        pers = periods(period, *_span(stack, span))
+        if not pers:
+            raise TimeSeriesError(f"no {period!r} period lies in the span {span}")
         at = np.arange(np.datetime64(pers[0].start), np.datetime64(pers[-1].end) + 1)
-        cuts = np.array([(np.datetime64(p.start) - at[0]).astype(int) for p in pers])
+        cuts, keep = _cuts(pers, at[0], len(at))
         lengths = np.array([p.days for p in pers], dtype="float64")
     at_days = None if at is None else _days(np.asarray(at))
     w = xr.ones_like(stack, dtype="float32") if weights is None else weights
@@ -303,7 +331,7 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
 
     def kernel(y, ww, x):
         return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip,
-                              None if pers is None else (cuts, lengths))
+                              None if pers is None else (cuts, lengths, keep))
 
     z, lam, n_obs = xr.apply_ufunc(
         kernel, *args, input_core_dims=[["time"]] * 3,

@@ -12,6 +12,7 @@ from modisoft.write._common import OutputError, atomic_path
 from modisoft.write.beps import (
     BEPS_D_DEKADS,
     MAX_BEPS_LAI,
+    BepsControl,
     BepsFile,
     BepsOptions,
     BepsOutput,
@@ -50,6 +51,7 @@ __all__ = [
     "encode_beps",
     "decode_beps",
     "BepsOptions",
+    "BepsControl",
     "BepsOutput",
     "BepsFile",
     "SuffixScheme",

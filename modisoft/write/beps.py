@@ -11,8 +11,13 @@ The coding follows ``reference/BEPS.md`` (§1, §8), the contract of BEPS_D's ``
   ``fill_dn`` otherwise (fill 255, unclassified 249, or a gap the smoother left).  Both
   default to DN 1 (LAI 0); ``fill_dn=None`` makes such pixels an error instead.
 
-Files are named ``<stem><suffix>``; the suffix scheme is configurable, with the BEPS_D dekad
-table (``.001`` … ``.020`` by day of year, §2) as the default preset.
+Files are named ``<stem><suffix>``; the suffix scheme is configurable, with the BEPS_D day
+table (``.001`` … ``.020`` by day of year, §2) as the default preset.  A run over several years
+writes one set per year, ``<stem>_<year><suffix>``, each with its own control file.
+
+Beside the LAI files (:mod:`modisoft.write.beps_model`): BEPS_D's positional control file, the
+land-cover file on the same grid (0 where the pixel must not be simulated), per-pixel latitude
+and longitude, a JSON record of what modisoft knows, and a README on running BEPS_D on them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.products import get_product
+from modisoft.products.beps import BEPS_D_STARTS, BEPS_MASK_CODE
 from modisoft.write._common import (
     OutputError,
     as_dataset,
@@ -39,12 +45,20 @@ from modisoft.write._common import (
     period_bounds,
     sha256,
 )
+from modisoft.write.beps_model import (
+    BepsControl,
+    envi_header,
+    write_companions,
+    write_control,
+    write_notes,
+)
 from modisoft.write.provenance import Provenance, resolve_provenance
 
 __all__ = [
     "SuffixScheme",
     "BEPS_D_DEKADS",
     "BepsOptions",
+    "BepsControl",
     "BepsFile",
     "BepsOutput",
     "encode_beps",
@@ -96,10 +110,7 @@ class SuffixScheme:
         return f".{self.first + k:0{self.digits}d}"
 
 
-BEPS_D_DEKADS = SuffixScheme(
-    starts=(1, 111, 121, 131, 141, 152, 162, 172, 182, 192, 202, 213, 223, 233, 244, 254, 264,
-            274, 284, 294),
-)  # fmt: skip
+BEPS_D_DEKADS = SuffixScheme(starts=BEPS_D_STARTS)
 """BEPS_D ``readlai.c``: ``.001`` for days < 111, ``.002`` 111–120, …, ``.020`` ≥ 294."""
 
 SuffixSpec = SuffixScheme | str | Sequence[str] | Callable[[date], str]
@@ -130,10 +141,19 @@ class BepsOptions:
     window
         ``(line_offset, n_lines, pixel_offset, n_pixels)`` for the control file; default the
         whole grid.  Files always span the whole grid (BEPS's row stride is the grid width).
+    control
+        The control-file entries modisoft cannot know (:class:`BepsControl`); those left
+        ``None`` are written as ``TO_FILL_...`` placeholders and listed in
+        :attr:`BepsOutput.to_fill`.
     control_name
         Control-file name; default ``"<stem>.con"``.
-    control_extra
-        More ``label value`` entries for the control file (no whitespace in either).
+    exclude_missing
+        Pixels without LAI in any period get land cover 0 (not simulated, DN 0 in every LAI
+        file) — default, so no pixel without a value is simulated.  ``False``: they keep the
+        given land cover and are coded ``nonveg_dn`` / ``fill_dn``.
+    latlon
+        Write ``latitude.img`` and ``longitude.img`` (float32 degrees of each pixel centre, the
+        same layout) for model versions that read them.
     overwrite
         Replace existing files.
     """
@@ -145,8 +165,10 @@ class BepsOptions:
     nonveg_dn: int = 1
     fill_dn: int | None = 1
     window: tuple[int, int, int, int] | None = None
+    control: BepsControl = field(default_factory=BepsControl)
     control_name: str | None = None
-    control_extra: dict[str, str] = field(default_factory=dict)
+    exclude_missing: bool = True
+    latlon: bool = True
     overwrite: bool = True
 
     def __post_init__(self) -> None:
@@ -184,10 +206,23 @@ class BepsFile:
 
 @dataclass(frozen=True)
 class BepsOutput:
-    """Everything :func:`write_beps` wrote."""
+    """Everything :func:`write_beps` wrote.
+
+    ``controls`` holds one control file per year (``control`` is the first); ``to_fill`` the
+    control-file entries left as placeholders; ``uncovered`` the suffixes whose file has no
+    valid LAI at all (the control file's end day stops before the first of them);
+    ``companions`` the land-cover, latitude/longitude, README and JSON files."""
 
     files: list[BepsFile]
-    control: Path
+    controls: list[Path]
+    to_fill: list[str] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)
+    companions: list[Path] = field(default_factory=list)
+
+    @property
+    def control(self) -> Path:
+        """The (first) control file."""
+        return self.controls[0]
 
 
 # ------------------------------------------------------------------------------------------
@@ -347,12 +382,46 @@ def write_beps(
     if stack.dims != ("time", "y", "x"):
         raise OutputError(directory, f"dims {da.dims} must be (time, y, x) or (y, x)", var)
     fc = _aligned(fill_class, stack, "fill_class", directory)
-    excluded = _excluded(landcover, grid.shape, opts, directory)
+    lc = _landcover(landcover, stack, opts, directory)
     bounds = period_bounds(ds)
-    groups = _groups(
-        _suffix_list(opts.suffixes, bounds, stack.shape[0], directory), opts.combine, directory
-    )
+    sets = _file_sets(stem, opts.suffixes, bounds, stack.shape[0], opts.combine, directory)
     prov = resolve_provenance(provenance, grid)
+    companions = write_companions(directory, grid, lc, landcover is not None, opts)
+    files: list[BepsFile] = []
+    controls, to_fill, uncovered = [], [], []
+    for set_stem, groups in sets:
+        written = _write_set(directory, set_stem, groups, stack, fc, lc, bounds, grid, prov, opts)
+        files += written
+        control, fill, gaps = write_control(directory, set_stem, written, grid, window, opts)
+        controls.append(control)
+        to_fill = to_fill or fill
+        uncovered += [f"{set_stem}{s}" for s in gaps]
+    out = BepsOutput(files, controls, to_fill, uncovered, companions)
+    companions += write_notes(directory, out, grid, window, landcover is not None,
+                              opts.overwrite)
+    return out
+
+
+def _file_sets(stem: str, spec: SuffixSpec, bounds: list, n: int, combine: str,
+               where: Path) -> list[tuple[str, list[tuple[str, list[int]]]]]:
+    """``(stem, [(suffix, time indices)])`` per file set: one set, or one per year
+    (``<stem>_<year>``) when the periods span several years (BEPS reads a suffix by day of
+    year, so two years never share a file)."""
+    suffixes = _suffix_list(spec, bounds, n, where)
+    years = sorted({s.year for s, _ in bounds})
+    if len(years) < 2:
+        return [(stem, _groups(suffixes, combine, where))]
+    out = []
+    for year in years:
+        idx = [i for i, (s, _) in enumerate(bounds) if s.year == year]
+        groups = _groups([suffixes[i] for i in idx], combine, where)
+        out.append((f"{stem}_{year}", [(suf, [idx[j] for j in loc]) for suf, loc in groups]))
+    return out
+
+
+def _write_set(directory: Path, stem: str, groups: list, stack: Any, fc: Any, lc: Any,
+               bounds: list, grid: Any, prov: Any, opts: BepsOptions) -> list[BepsFile]:
+    """The LAI files of one file set, their headers and sidecars."""
     files = []
     paths = [directory / f"{stem}{suffix}" for suffix, _ in groups]
     tchunks = getattr(stack.data, "chunks", None)
@@ -362,25 +431,28 @@ def write_beps(
         batches = [[k] for k in range(len(groups))]
     for b in batches:
         counts_b = _write_periods(
-            [paths[k] for k in b], stack, fc, excluded, [groups[k][1] for k in b], opts
+            [paths[k] for k in b], stack, fc, lc, [groups[k][1] for k in b], opts
         )
         for k, counts in zip(b, counts_b, strict=True):
             (suffix, idx), path = groups[k], paths[k]
             start = bounds[idx[0]][0] if bounds else None
             ends = [bounds[i][1] for i in idx] if bounds else [None]
             end = None if None in ends else max(ends)
-            header = _write_header(path, grid, start, end, opts.overwrite)
+            when = f" Period {start} to {end}." if start is not None else ""
+            header = envi_header(
+                path, grid, data_type=1, band="LAI DN", ignore_zero=counts["excluded"] > 0,
+                description="modisoft BEPS LAI: DN = round(10*LAI) + 1, LAI = (DN - 1)/10, "
+                            f"DN 0 = pixel not simulated.{when}", overwrite=opts.overwrite)
             sidecar = prov.write_sidecar(
                 path.with_name(path.name + ".json"),
                 file={"name": path.name, "sha256": sha256(path), "format": "BEPS uint8",
                       "header": header.name, "rows": grid.height, "cols": grid.width},
                 period={"start": start, "end": end, "suffix": suffix, "time_indices": idx,
                         "combine": opts.combine if len(idx) > 1 else None},
-                beps=_coding_doc(opts, counts, landcover is not None),
+                beps=_coding_doc(opts, counts, lc is not None),
             )  # fmt: skip
             files.append(BepsFile(path, header, sidecar, suffix, start, end, tuple(idx), counts))
-    control = _write_control(directory, stem, files, grid, window, opts)
-    return BepsOutput(files, control)
+    return files
 
 
 def _check_grid(grid: Any, where: Path) -> None:
@@ -414,12 +486,30 @@ def _aligned(arr: Any, stack: Any, what: str, where: Path) -> Any:
     return a
 
 
-def _excluded(landcover: Any, shape: tuple[int, int], opts: BepsOptions, where: Path) -> Any:
-    if landcover is None:
-        return None
-    lc = landcover.data if hasattr(landcover, "dims") else np.asarray(landcover)
-    if lc.shape != shape:
-        raise OutputError(where, f"landcover shape {lc.shape} is not the grid's {shape}")
+def _landcover(landcover: Any, stack: Any, opts: BepsOptions, where: Path) -> Any:
+    """The land cover BEPS gets (uint8 ``(y, x)``, 0 = not simulated), or ``None``: the given
+    codes with 0 for ``excluded_classes`` and, with ``exclude_missing``, for every pixel
+    without LAI in some period (:data:`BEPS_MASK_CODE` elsewhere when no land cover is
+    given)."""
+    shape = stack.shape[1:]
+    lc = None
+    if landcover is not None:
+        lc = np.asarray(landcover.data if hasattr(landcover, "dims") else landcover)
+        if lc.shape != shape:
+            raise OutputError(where, f"landcover shape {lc.shape} is not the grid's {shape}")
+        if lc.dtype.kind == "f":
+            lc = np.where(np.isfinite(lc), lc, 0)
+        if lc.size and (lc.min() < 0 or lc.max() > 255):
+            raise OutputError(where, f"land-cover codes {int(lc.min())}..{int(lc.max())}: BEPS "
+                                     "reads one byte per pixel, codes 0-255")
+        lc = np.where(np.isin(lc, opts.excluded_classes), 0, lc).astype(np.uint8)
+    if not opts.exclude_missing:
+        return lc
+    if lc is None:
+        lc = np.full(shape, BEPS_MASK_CODE, np.uint8)
+    for r0, r1 in _band_rows(stack):
+        band = np.asarray(stack.data[:, r0:r1, :])
+        lc[r0:r1][np.isnan(band).any(axis=0)] = 0
     return lc
 
 
@@ -494,7 +584,7 @@ def _write_band(
     time steps)."""
     nonveg_set = np.asarray(opts.nonveg_classes)
     lai, cls = _period_band(band, fcb, idx, 0, r1 - r0, opts.combine)
-    excl = np.isin(np.asarray(lc[r0:r1]), opts.excluded_classes) if lc is not None else None
+    excl = np.asarray(lc[r0:r1]) == 0 if lc is not None else None
     valid = np.isfinite(lai)
     nonveg = np.isin(cls, nonveg_set) if cls is not None else np.zeros(lai.shape, bool)
     simulated = ~excl if excl is not None else np.ones(lai.shape, bool)
@@ -534,75 +624,3 @@ def _coding_doc(opts: BepsOptions, counts: dict[str, int], has_lc: bool) -> dict
         "fill_dn": opts.fill_dn,
         "counts": counts,
     }
-
-
-def _write_header(path: Path, grid: Any, start: Any, end: Any, overwrite: bool) -> Path:
-    """ENVI header ``<file>.hdr``: size, uint8, map info (upper-left corner) and WKT."""
-    from pyproj.enums import WktVersion
-
-    crs = grid.crs
-    t = grid.transform
-    units = "Degrees" if crs.is_geographic else "Meters"
-    when = f" Period {start} to {end}." if start is not None else ""
-    text = "\n".join(
-        [
-            "ENVI",
-            "description = {modisoft BEPS LAI: DN = round(10*LAI) + 1, LAI = (DN - 1)/10, "
-            f"DN 0 = pixel not simulated.{when}}}",
-            f"samples = {grid.width}",
-            f"lines = {grid.height}",
-            "bands = 1",
-            "header offset = 0",
-            "file type = ENVI Standard",
-            "data type = 1",
-            "interleave = bsq",
-            "byte order = 0",
-            f"map info = {{Arbitrary, 1, 1, {t.c!r}, {t.f!r}, {t.a!r}, {-t.e!r}, units={units}}}",
-            f"coordinate system string = {{{crs.to_wkt(WktVersion.WKT1_ESRI)}}}",
-            "data ignore value = 0",
-            "band names = {LAI DN}",
-            "",
-        ]
-    )
-    header = path.with_name(path.name + ".hdr")
-    with atomic_path(header, overwrite=overwrite) as tmp:
-        tmp.write_text(text)
-    return header
-
-
-def _write_control(
-    directory: Path, stem: str, files: list, grid: Any, window: tuple, opts: BepsOptions
-) -> Path:
-    """Key-value control file: label (no spaces) and value per line."""
-    lo, nl, po, npx = window
-    rows: list[tuple[str, Any]] = [
-        ("LAI_file_stem", stem),
-        ("Line_offset_(PCI_coordinate_system)", lo),
-        ("Number_of_lines", nl),
-        ("Pixel_offset_(PCI_coordinate_system)", po),
-        ("Number_of_pixels", npx),
-        ("Grid_lines", grid.height),
-        ("Grid_pixels_(row_stride)", grid.width),
-        ("Upper_left_x", repr(grid.transform.c)),
-        ("Upper_left_y", repr(grid.transform.f)),
-        ("Pixel_size_x", repr(grid.transform.a)),
-        ("Pixel_size_y", repr(-grid.transform.e)),
-        ("LAI_encoding", "DN=round(10*LAI)+1;LAI=(DN-1)/10;DN0=not_simulated"),
-    ]
-    for bf in files:
-        label = f"LAI_file{bf.suffix}" + (f"_{bf.start}_to_{bf.end}" if bf.start else "")
-        rows.append((label, bf.path.name))
-    rows += list(opts.control_extra.items())
-    for label, value in rows:
-        if any(c.isspace() for c in f"{label}{value}") or not str(value):
-            raise OutputError(
-                directory,
-                f"control entry {label!r} = {value!r} is empty or has "
-                "whitespace (BEPS reads whitespace-separated tokens)",
-            )
-    width = max(len(label) for label, _ in rows) + 2
-    text = "".join(f"{label:<{width}}{value}\n" for label, value in rows)
-    path = directory / (opts.control_name or f"{stem}.con")
-    with atomic_path(path, overwrite=opts.overwrite) as tmp:
-        tmp.write_text(text)
-    return path

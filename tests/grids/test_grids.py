@@ -109,3 +109,52 @@ def test_from_xarray_round_trip_exact_after_slicing():
 def test_radius_constant():
     assert MODIS_SPHERE_RADIUS == 6371007.181
     assert pytest.approx(1111950.5197665233, abs=1e-9) == T
+
+
+# ------------------------------------------------------------------------------------------
+# BEPS_D's Canadian grid, against its own source (lcc_nad83.h, beps.h, pixtolon.c)
+# ------------------------------------------------------------------------------------------
+def _pixtolon(pix: float, lin: float) -> tuple[float, float]:
+    """BEPS_D pixtolon.c with the constants of lcc_nad83.h, written out (prettymao/BEPS_D
+    @0673aca): pixel centre → (lon, lat) in degrees on its Lambert conformal grid."""
+    import math
+
+    a, e = 6378137.0, 0.081819190903
+    n, f, rho0 = 0.9007900869, 1.7621526918, 11239251.285494
+    lamda0 = -1.658062789611
+    x = (pix + 0.5) * 1000.0 - 2600000.0
+    y = (4800 - (lin + 0.5)) * 1000.0 + 5700000.0
+    rho = math.hypot(x, rho0 - y)
+    theta = math.atan(x / (rho0 - y))
+    t = (rho / (a * f)) ** (1 / n)
+    lat = 90 - 2 * math.degrees(math.atan(t))
+    for _ in range(50):  # the C loop iterates until the change is < 1e-4 degree
+        s = e * math.sin(math.radians(lat))
+        lat_new = 90 - 2 * math.degrees(math.atan(t * ((1 - s) / (1 + s)) ** (e / 2)))
+        if abs(lat_new - lat) < 1e-12:
+            break
+        lat = lat_new
+    return math.degrees(theta / n + lamda0), lat
+
+
+def test_beps_d_canada_grid_matches_beps_d_source():
+    from pyproj import Transformer
+
+    from modisoft.grids import national_grid
+
+    g = national_grid("beps_d_canada_1km")
+    assert g.shape == (4800, 5700)  # NLIN_CAN x NPIX_CAN (beps.h)
+    assert g.geotransform == (-2600000.0, 1000.0, 0.0, 10500000.0, 0.0, -1000.0)
+    params = {p.name: p.value for p in g.crs.coordinate_operation.params}
+    assert params == {"Latitude of false origin": 0.0, "Longitude of false origin": -95.0,
+                      "Latitude of 1st standard parallel": 49.0,
+                      "Latitude of 2nd standard parallel": 77.0,
+                      "Easting at false origin": 0.0, "Northing at false origin": 0.0}
+    assert g.crs.datum.name == "North American Datum 1983"
+    to_ll = Transformer.from_crs(g.crs, "EPSG:4326", always_xy=True)
+    xs, ys = g.x_coords(), g.y_coords()
+    for pix, lin in [(0, 0), (2850, 2400), (5699, 4799), (1234, 4000), (5000, 10)]:
+        lon, lat = to_ll.transform(xs[pix], ys[lin])
+        ref_lon, ref_lat = _pixtolon(pix, lin)
+        # NAD83 vs WGS 84 differ by < 2 m here (pyproj's null transform): 1e-4 degree
+        assert abs(lon - ref_lon) < 1e-4 and abs(lat - ref_lat) < 1e-4, (pix, lin)

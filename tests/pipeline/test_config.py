@@ -207,7 +207,35 @@ CASES = {
     "beps suffixes": ({("output", "beps_suffixes"): "dekad"},
                       ["[output] beps_suffixes", "'dekad'", "beps_d"]),
     "output name": ({("output", "name"): "a/b"}, ["[output] name", "'a/b'", "file name"]),
+    # BEPS output
+    "BEPS with calendar dekads": ({("output", "formats"): ["zarr", "beps"],
+                                   ("steps", "period"): "beps10"},
+                                  ["[steps] period", "'beps10'", "'beps_d', 'beps_d_guide'"]),
+    "[beps] without BEPS output": ({("beps", "display_cycle"): 10},
+                                   ["[beps]", "formats has 'beps'"]),
+    "BEPS window off the grid": ({("output", "formats"): ["beps"],
+                                  ("beps", "window"): [0, 41, 0, 60]},
+                                 ["[beps] window", "[0, 41, 0, 60]", "40 x 60 grid"]),
+    "BEPS path with a space": ({("output", "formats"): ["beps"],
+                                ("beps", "climate"): "my met.dat"},
+                               ["[beps] climate", "'my met.dat'", "without spaces"]),
+    "BEPS display cycle": ({("output", "formats"): ["beps"], ("beps", "display_cycle"): 0},
+                           ["[beps] display_cycle", "0", "1..366"]),
+    "BEPS land-cover codes": ({("output", "formats"): ["beps"],
+                               ("beps", "landcover_codes"): "igpb"},
+                              ["[beps] landcover_codes", "'igpb'", "did you mean 'igbp'"]),
 }
+
+
+def test_beps_output_defaults_to_the_beps_d_day_table(tmp_path):
+    cfg = load_config(write(tmp_path, {("output", "formats"): ["zarr", "beps"]}))
+    assert cfg.steps.period == "beps_d" and cfg.beps is None
+    cfg = load_config(write(tmp_path, {("output", "formats"): ["beps"],
+                                       ("beps", "display_cycle"): 10,
+                                       ("beps", "output_npp"): True}))
+    assert cfg.beps.display_cycle == 10 and cfg.beps.output_npp is True
+    assert cfg.as_dict()["beps"]["display_cycle"] == 10
+    assert load_config(write(tmp_path)).steps.period == "beps10"  # no BEPS: as before
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -47,7 +47,7 @@ bounds = [3580000, 3380000, 3700000, 3460000]
 [steps]
 qa_rule = "good_lai"
 resampling = "nearest"
-period = "beps10"
+period = "{period}"
 smoother = "{smoother}"
 reducer = "max"
 min_obs = 4
@@ -63,10 +63,14 @@ workers = {workers}
 
 
 def write_config(tmp: Path, *, out: str = "out", smoother: str = "none", workers: int = 0,
-                 formats: str = '["zarr", "beps", "netcdf", "cog"]') -> Path:
+                 formats: str = '["zarr", "beps", "netcdf", "cog"]',
+                 period: str | None = None) -> Path:
+    """The small run's config; ``period`` defaults to BEPS_D's day table when the formats
+    have ``beps`` (required then), else to calendar dekads."""
     cfg = tmp / "run.toml"
+    period = period or ("beps_d" if "beps" in formats else "beps10")
     cfg.write_text(SMALL.format(tiles=TILES, out=out, smoother=smoother, workers=workers,
-                                formats=formats))
+                                formats=formats, period=period))
     return cfg
 
 
@@ -191,7 +195,7 @@ def independent_expectation(cfg_path: Path) -> tuple[np.ndarray, list[str]]:
 
 
 def test_run_equals_an_independent_nearest_and_max_composite(tmp_path):
-    cfg_path = write_config(tmp_path)
+    cfg_path = write_config(tmp_path, formats='["zarr", "netcdf", "cog"]')
     summary = run(load_config(cfg_path), progress=False, echo=quiet)
     assert summary.failures == []
     assert summary.bands_total == 3 * 4  # pieces: 40 rows / chunk 16 x 60 cols / chunk 16
@@ -230,21 +234,35 @@ def test_outputs_reopen_with_independent_readers(tmp_path):
         np.testing.assert_array_equal(src.read(1), z[0])
         assert src.transform.c == 3580000 and src.transform.f == 3460000
         assert src.transform.a == 2000 and src.crs.to_epsg() == 3035
-    # BEPS: the Jan 1 - Apr 20 dekads share the suffix .001 (reference/BEPS.md §2), mean
-    beps = out / "beps"
-    dn = np.fromfile(beps / "lai.001", dtype=np.uint8).reshape(z.shape[1:])
-    with np.errstate(all="ignore"):
-        import warnings
+    # BEPS, as BEPS_D reads it: the control file's days (readconf.c order), and on every day
+    # the file readlai.c picks by day of year alone holds the Zarr's value for that day
+    from write.test_beps import readconf
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(z[:11], axis=0)
-    ok = np.isfinite(mean)
-    assert np.all(np.abs((dn[ok].astype(float) - 1) / 10 - mean[ok]) <= 0.05 + 1e-6)
-    assert (dn != 0).all()  # no land cover given: DN 0 is never written
+    beps = out / "beps"
+    conf = readconf(beps / "lai.con")
+    assert (conf["jday_start"], conf["jday_end"]) == (1, 121)  # 2012-01-01 .. 2012-04-30
+    lc = np.fromfile(beps / conf["landcoverf"], np.uint8).reshape(z.shape[1:])
+    assert np.array_equal(lc == 0, np.isnan(z).any(axis=0))  # NaN in the Zarr: not simulated
+    starts = zs.time.values.astype("datetime64[D]")
+    ends = zs.period_end.values.astype("datetime64[D]")
+    for jday in range(conf["jday_start"], conf["jday_end"] + 1):
+        suffix = next(k for k, lo in reversed(list(enumerate(DAY_TABLE, 1))) if jday >= lo)
+        dn = np.fromfile(beps / f"{conf['leafareaf']}.{suffix:03d}", np.uint8)
+        day = np.datetime64("2012-01-01") + (jday - 1)
+        k = int(np.flatnonzero((starts <= day) & (day <= ends))[0])
+        v = z[k].ravel()
+        ok = lc.ravel() != 0
+        assert (dn[~ok] == 0).all() and (dn[ok] >= 1).all()
+        assert np.abs((dn[ok] - 1) / 10 - v[ok]).max() <= 0.05 + 1e-6
     sidecar = json.loads((beps / "lai.001.json").read_text())
     assert len(sidecar["granules"]) == 32
     assert sidecar["steps"]["smoother"]["method"] == "whittaker"
+
+
+DAY_TABLE = (1, 111, 121, 131, 141, 152, 162, 172, 182, 192, 202, 213, 223, 233, 244, 254, 264,
+             274, 284, 294)
+"""BEPS_D readlai.c's first day of each suffix .001 ... .020 (reference/BEPS.md §2), written
+out here rather than taken from modisoft."""
 
 
 # -------------------------------------------------------------------------------- resume

@@ -1,0 +1,63 @@
+"""The BEPS output of a run: its options from ``[output]`` and ``[beps]``, its land cover on the
+output grid, and what the run's summary says of it (``modisoft.write.write_beps`` writes it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modisoft.pipeline.inputs import landcover_on_grid
+from modisoft.pipeline.schema import RunConfig
+
+__all__ = ["beps_landcover", "beps_lines", "beps_options"]
+
+
+def beps_options(cfg: RunConfig, options_cls: Any, **extra: Any) -> Any:
+    """The :class:`~modisoft.write.BepsOptions` of ``[output]`` and ``[beps]``."""
+    from dataclasses import asdict
+
+    from modisoft.write import BepsControl
+
+    o, b = cfg.output, cfg.beps
+    control = BepsControl(**{k: v for k, v in asdict(b).items()
+                             if k in BepsControl.__dataclass_fields__}) if b else BepsControl()
+    return options_cls(suffixes=o.beps_suffixes, combine=o.beps_combine, control=control,
+                       window=b.window if b else None, latlon=b.latlon if b else True,
+                       **extra)
+
+
+def beps_landcover(cfg: RunConfig, lai: Any) -> Any:
+    """``[beps] landcover`` on the output grid (mode of the classes under each pixel) as
+    BEPS_D codes (IGBP mapped by the registry's crosswalk, unlisted classes 0), or ``None``."""
+    import numpy as np
+
+    from modisoft.grids import Grid
+    from modisoft.products.beps import IGBP_TO_BEPS_D
+
+    b = cfg.beps
+    if b is None or not b.landcover:
+        return None
+    lc, _ = landcover_on_grid(cfg, Grid.from_xarray(lai), "beps", method="mode")
+    codes = np.asarray(lc.values)
+    codes = np.where(np.isfinite(codes), codes, 0) if codes.dtype.kind == "f" else codes
+    if b.landcover_codes == "beps":
+        return codes
+    table = np.zeros(256, np.uint8)
+    for igbp, beps in IGBP_TO_BEPS_D.items():
+        table[igbp] = beps
+    return table[np.clip(codes, 0, 255).astype(np.intp)]
+
+
+def beps_lines(b: dict[str, Any]) -> list[str]:
+    """The run summary's lines on the BEPS output (``beps/beps.json``)."""
+    lc = b.get("landcover") or {}
+    lines = [f"BEPS land cover: {lc.get('file')} from "
+             + ("the [beps] land cover" if lc.get("from") == "land cover" else
+                "a mask of the LAI (no [beps] landcover given): 0 = not simulated")]
+    if b.get("to_fill"):
+        lines.append("BEPS control file: to fill before running BEPS (written as TO_FILL_...): "
+                     + ", ".join(b["to_fill"]))
+    if b.get("uncovered"):
+        lines.append("BEPS: no valid LAI in " + ", ".join(b["uncovered"])
+                     + " (the control file's end day stops before the first of them)")
+    return lines
