@@ -1,9 +1,10 @@
 """The checks of a run's BEPS output before any work: the ``[beps]`` table, the period scheme
 BEPS_D reads, the control-file values and the window against the grid.
 
-BEPS_D picks its LAI file by day of year from its own table (``readlai.c``), so a run that
-writes BEPS files composites into that table (``[steps] period = "beps_d"``, the default with
-BEPS output): every output of the run then holds the periods BEPS reads.
+BEPS_D picks its LAI file by day of year from its own table (``readlai.c``).  With
+``[steps] period = "beps_d"`` (the default with BEPS output) every output of the run holds
+the periods BEPS reads; with another period, the BEPS periods are averaged from the same
+smoothed daily curve into ``<name>_beps.zarr`` (so a smoother is needed).
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ def check_beps(cfg: RunConfig, grid: Any | None = None) -> None:
     if not wants:
         return
     period = cfg.steps.period
-    if period.lower() not in BEPS_PERIODS:
+    if period.lower() not in BEPS_PERIODS and cfg.steps.smoother == "none":
         raise ConfigError(
-            f"[steps] period {period!r} with [output] formats 'beps': BEPS_D reads its LAI "
-            "file by day of year from its own table, so a run with BEPS output composites "
-            f"into it; accepted: {', '.join(repr(p) for p in BEPS_PERIODS)} (or leave period "
-            "unset); write other periods in a second run")
+            f"[steps] period {period!r} with [output] formats 'beps' and no smoother: BEPS_D "
+            "reads its LAI file by day of year from its own table, and a run whose periods "
+            "differ averages that table from the smoothed daily curve; set [steps] smoother "
+            f"(e.g. 'whittaker') or period to one of {', '.join(map(repr, BEPS_PERIODS))}")
     if b is None:
         return
     if b.landcover_codes not in LANDCOVER_CODES:

@@ -18,7 +18,7 @@ from typing import Any
 
 from modisoft.pipeline.inventory import discover
 from modisoft.pipeline.schema import ConfigError, RunConfig, resolve_grid
-from modisoft.pipeline.series import lost_in_series
+from modisoft.pipeline.series import lost_in_series, output_stores, split_output
 from modisoft.pipeline.staging import NoManifest, Staged, prepare
 
 __all__ = ["cluster", "plan_pieces", "run_tasks"]
@@ -239,12 +239,13 @@ def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> dict[str, int]:
     with dask.config.set(scheduler="synchronous"):
         if kind == "stage":
             return work.stage_date(arg)
-        store = cfg.resolve(cfg.output.dir) / f"{cfg.output.name}.zarr"
+        stores = output_stores(cfg)
         out, values, w = work.piece(arg)
         if values is None:
             out = out.compute()
         else:
             out, values, w = dask.compute(out, values, w)
         lost = lost_in_series(cfg, out, values, w)
-        write_zarr_region(out, store)
+        for key, part in split_output(out).items():
+            write_zarr_region(part, stores[key])
         return lost

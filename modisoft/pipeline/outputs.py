@@ -189,7 +189,7 @@ def stage_path(cfg: RunConfig) -> Path:
     return cfg.resolve(cfg.output.dir) / f".{cfg.output.name}.stage"
 
 
-def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
+def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
                          manifest: Manifest, summary: RunSummary, progress: bool,
                          writers: tuple) -> None:
     """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS) and the quicklooks,
@@ -199,8 +199,9 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
     ----------
     cfg
         The run configuration.
-    store
-        The complete Zarr store.
+    stores
+        The complete Zarr stores (:func:`~modisoft.pipeline.series.output_stores`): the
+        run's, and the BEPS periods' when the run's periods are not BEPS_D's day table.
     out_dir
         The output folder.
     prov
@@ -218,8 +219,11 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
 
     write_netcdf, write_cog, write_beps, BepsOptions = writers
     o = cfg.output
-    ds = xr.open_zarr(store)
-    ds = ds.assign_coords({k: ds[k].compute() for k in ds.coords if k not in ds.dims})
+    def opened(store: Path) -> Any:
+        ds = xr.open_zarr(store)
+        return ds.assign_coords({k: ds[k].compute() for k in ds.coords if k not in ds.dims})
+
+    ds = opened(stores["lai"])
     lai = ds["lai"]
     fc = ds.get("fill_class")
     if "netcdf" in o.formats:
@@ -240,7 +244,8 @@ def write_period_outputs(cfg: RunConfig, store: Path, out_dir: Path, prov: Any,
             extra: dict[str, Any] = {}
             if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
                 extra["nonveg_classes"] = NONVEG_FLAGS
-            write_beps(lai, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
+            src = opened(stores["beps"])["lai"] if "beps" in stores else lai
+            write_beps(src, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
                        landcover=beps_landcover(cfg, lai),
                        options=beps_options(cfg, BepsOptions, **extra))
             manifest.mark_done("beps")

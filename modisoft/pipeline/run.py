@@ -31,6 +31,7 @@ from modisoft.pipeline.outputs import (
     write_period_outputs,
 )
 from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.series import output_stores, split_output
 from modisoft.pipeline.staging import prepare
 
 __all__ = ["RunSummary", "run"]
@@ -128,14 +129,11 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
              "removed): computing everything again")
     summary.timings["discover+open"] = time.perf_counter() - t0
     prov = run_provenance(cfg, work.used, manifest, grid, work.retrieval)
-    store = out_dir / f"{cfg.output.name}.zarr"
-    chunk = cfg.output.chunk
-    if force or (not manifest.is_done("zarr") and not manifest.data["done"]):
-        if_exists = "overwrite"
-    else:
-        if_exists = "keep"
-    create_zarr(work.full, store, chunks={"time": -1, "y": chunk, "x": chunk},
-                provenance=prov, if_exists=if_exists)
+    stores, chunk = output_stores(cfg), cfg.output.chunk
+    fresh = force or (not manifest.is_done("zarr") and not manifest.data["done"])
+    for key, part in split_output(work.full).items():  # the run's store (and the BEPS one)
+        create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
+                    provenance=prov, if_exists="overwrite" if fresh else "keep")
     pieces = plan_pieces(cfg, grid)
     summary.bands_total = len(pieces)
     with cluster(cfg, over["scheduler"], over["workers"], over["memory_limit"],
@@ -178,19 +176,20 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     summary.lost = lost_by_date(manifest, work)
     prov.extra["pixel_check"] = summary.pixel_check()
     if not manifest.is_done("zarr"):
-        finalize_zarr(store, provenance=prov)
+        for path in stores.values():
+            finalize_zarr(path, provenance=prov)
         manifest.mark_done("zarr")
     if work.dates:
         work.remove_stage()
-    summary.outputs["zarr"] = [str(store)]
+    summary.outputs["zarr"] = [str(p) for p in stores.values()]
     # per-period files are read back from the store here, in this process: the cluster's
     # workers are gone, their memory with them (they hold each piece's cached work)
     t2 = time.perf_counter()
     with dask.config.set(scheduler="threads" if on_cluster else "synchronous"):
-        write_period_outputs(cfg, store, out_dir, prov, manifest, summary, progress,
+        write_period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress,
                             (write_netcdf, write_cog, write_beps, BepsOptions))
     summary.timings["per-period outputs"] = time.perf_counter() - t2
-    assert zarr_status(store) == "complete"
+    assert all(zarr_status(p) == "complete" for p in stores.values())
     summary.failures = manifest.failures
     summary.missing = missing_inputs(cfg, work.used, manifest)
     summary.timings["total"] = time.perf_counter() - t0

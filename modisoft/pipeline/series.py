@@ -8,6 +8,7 @@ that had a usable observation but got no value although they should have.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,37 @@ from modisoft.pipeline.mosaic import dominant_fill_class, mosaic_decoded, mosaic
 from modisoft.pipeline.qa import observation_weights
 from modisoft.pipeline.schema import BEPS_PERIODS, RunConfig
 
-__all__ = ["build_output", "lost_in_series", "run_span", "series_inputs", "series_output"]
+__all__ = ["beps_also", "build_output", "lost_in_series", "output_stores", "run_span",
+           "series_inputs", "series_output", "split_output"]
+
+
+def beps_also(cfg: RunConfig) -> bool:
+    """Whether the run computes BEPS_D's day table beside its own periods: BEPS output with
+    another ``[steps] period`` (from the same daily smoothed curve, into ``<name>_beps.zarr``).
+    """
+    return "beps" in cfg.output.formats and cfg.steps.period.lower() not in BEPS_PERIODS
+
+
+def output_stores(cfg: RunConfig) -> dict[str, Path]:
+    """The run's Zarr stores: ``"lai"`` (``<dir>/<name>.zarr``) and, with :func:`beps_also`,
+    ``"beps"`` (``<dir>/<name>_beps.zarr``, the periods of BEPS_D's day table)."""
+    d = cfg.resolve(cfg.output.dir)
+    out = {"lai": d / f"{cfg.output.name}.zarr"}
+    if beps_also(cfg):
+        out["beps"] = d / f"{cfg.output.name}_beps.zarr"
+    return out
+
+
+def split_output(out: Any) -> dict[str, Any]:
+    """The run's output Dataset (or a piece of it) per store of :func:`output_stores`: the
+    ``lai_beps`` variable on ``time_beps`` becomes the BEPS store's ``lai`` on ``time``."""
+    if "lai_beps" not in out:
+        return {"lai": out}
+    extra = ["lai_beps", "time_beps", "period_end_beps", "period_label_beps"]
+    beps = out[["lai_beps"]].rename({"lai_beps": "lai", "time_beps": "time",
+                                     "period_end_beps": "period_end",
+                                     "period_label_beps": "period_label"})
+    return {"lai": out.drop_vars([v for v in extra if v in out.variables]), "beps": beps}
 
 def run_span(cfg: RunConfig, times: Any) -> tuple[date, date] | None:
     """The run's first and last day for the ``"beps_d"`` period kinds (``None`` for the
@@ -37,7 +68,7 @@ def run_span(cfg: RunConfig, times: Any) -> tuple[date, date] | None:
     """
     from modisoft.products import find_product
 
-    if cfg.steps.period.lower() not in BEPS_PERIODS:
+    if cfg.steps.period.lower() not in BEPS_PERIODS and not beps_also(cfg):
         return None
     t = np.asarray(times).astype("datetime64[D]")
     first, last = t.min().astype(date), t.max().astype(date)
@@ -118,6 +149,7 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
     if s.smoother != "none":
         res = smooth(values, s.smoother, weights=w, min_obs=s.min_obs, period=s.period,
                      span=run_span(cfg, values["time"].values),
+                     also_period="beps_d" if beps_also(cfg) else None,
                      **s.smoother_params)
         lai, n_obs = res[name], res["n_obs"]
     else:
@@ -149,6 +181,16 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
         out["fill_class"].attrs = class_attrs or {
             "long_name": "fill class of pixels without any valid value (0 = has values)",
             "grid_mapping": "spatial_ref", "source_layer": name}
+    if f"{name}_beps_d" in res:  # BEPS_D's day table beside the run's periods
+        b = res[f"{name}_beps_d"].rename({"time_beps_d": "time_beps",
+                                      "period_end_beps_d": "period_end_beps",
+                                      "period_label_beps_d": "period_label_beps"})
+        out["lai_beps"] = place(b).astype("float32").chunk({"time_beps": -1, "y": c, "x": c})
+        out["lai_beps"].attrs = {**out["lai"].attrs, "periods": "BEPS_D day table (beps_d)"}
+        out = out.assign_coords(  # plain coordinates (chunking made them lazy)
+            period_end_beps=("time_beps", np.asarray(b["period_end_beps"].values)),
+            period_label_beps=("time_beps", np.asarray(b["period_label_beps"].values,
+                                                       dtype=object)))
     if "period_end" in lai.coords:
         out = out.assign_coords(period_end=lai["period_end"])
     if "period_label" in lai.coords:  # variable-length strings (stable in Zarr v3)

@@ -197,13 +197,22 @@ def _cuts(pers: list, day0: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(cuts), np.asarray([cuts.index(a) for a in starts])
 
 
+def _on_periods(z: Any, pers: list, dim: str, suffix: str) -> Any:
+    """``z`` on ``time_out`` as values of ``pers``: the ``dim`` coordinate (period starts),
+    ``period_end<suffix>`` and ``period_label<suffix>``."""
+    return z.rename({"time_out": dim}).assign_coords({
+        dim: np.array([np.datetime64(p.start, "ns") for p in pers]),
+        f"period_end{suffix}": (dim, np.array([np.datetime64(p.end, "ns") for p in pers])),
+        f"period_label{suffix}": (dim, np.array([p.label for p in pers], dtype=object))})
+
+
 def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None, reduce=None):
     """Smooth many series: ``(..., time)`` → ``(..., out)`` float32, λ, n_obs.
 
     Only the series with enough observations are evaluated (at ``at`` when given), their ends
-    held, clipped to ``clip``, and, with ``reduce = (cuts, lengths)``, averaged over the
-    periods that start at the ``cuts`` positions of ``at`` — so a chunk never holds a daily
-    array for pixels that have no series (sea, fill).
+    held, clipped to ``clip``, and, with ``reduce = [(cuts, keep, lengths), ...]`` (one per
+    period set, see :func:`_cuts`), averaged over each set's periods — so a chunk never holds
+    a daily array for pixels that have no series (sea, fill).
     """
     shape = y.shape[:-1]
     t = y.shape[-1]
@@ -215,7 +224,8 @@ def _smooth_kernel(y, w, x, at, method, min_obs, params, clip=None, reduce=None)
     n_obs = usable.sum(axis=1)
     enough = n_obs >= min_obs
     lam = np.full(len(yy), np.nan)
-    out_t = t if at is None else len(at) if reduce is None else len(reduce[0])
+    out_t = t if at is None else len(at) if reduce is None else \
+        sum(len(r[2]) for r in reduce)
     out = np.full((len(yy), out_t), np.nan, "float32")
     idx = np.flatnonzero(enough)
     for b in range(0, idx.size, _BATCH):  # bounded memory: daily arrays per batch only
@@ -252,15 +262,17 @@ def _smooth_batch(ys, ww, xs, usable, at, method, params, clip, reduce):
     z = _hold_ends(np.asarray(z, "float64"), xs, usable, at)
     if clip is not None:
         np.clip(z, clip[0], clip[1], out=z)
-    if reduce is not None:  # sums between cuts; the periods' segments kept (gaps dropped)
-        z = np.add.reduceat(z, reduce[0], axis=-1)[..., reduce[2]] / reduce[1]
+    if reduce is not None:  # per period set: sums between cuts, the periods' segments kept
+        z = np.concatenate([np.add.reduceat(z, cuts, axis=-1)[..., keep] / lengths
+                            for cuts, keep, lengths in reduce], axis=-1)
     return lam, z
 
 
 def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
            acq_days: Any | None = None, at: Any | None = None, min_obs: int | None = None,
            clip: Any = "plausible", period: str | None = None,
-           span: tuple[date, date] | None = None, **params: Any) -> Any:
+           span: tuple[date, date] | None = None, also_period: str | None = None,
+           **params: Any) -> Any:
     """Smooth and gap-fill a ``(time, y, x)`` stack, lazily, one dask chunk of pixels at a time
     (the time axis is put in one chunk).
 
@@ -287,6 +299,10 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
         ``(first, last)`` day of the run, inclusive: the periods are those overlapping it, and
         the open-ended ``"beps_d"`` periods are cut to it.  Default: the stack's first and
         last ``time``.
+    also_period
+        A second period kind averaged from the same daily curve: variable
+        ``<name>_<kind>`` on the dim ``time_<kind>`` (with ``period_end_<kind>`` and
+        ``period_label_<kind>``), e.g. BEPS_D's day table beside monthly means.
     params
         Method parameters: ``llas`` (log10 λ grid), ``p``; ``lam``, ``p``, ``iterations``
         (LACC); ``max_iter`` (SG).
@@ -307,16 +323,21 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     t = stack.sizes["time"]
     min_obs = max(4, int(np.ceil(0.2 * t))) if min_obs is None else int(min_obs)
     days = acquisition_days(stack) if acq_days is None else acq_days
-    pers = None
+    pers, extra, reduce = None, [], None
+    if also_period is not None and period is None:
+        raise TimeSeriesError("also_period= needs period=")
     if period is not None:
         if at is not None:
             raise TimeSeriesError("give either at= or period=, not both")
-        pers = periods(period, *_span(stack, span))
-        if not pers:
-            raise TimeSeriesError(f"no {period!r} period lies in the span {span}")
-        at = np.arange(np.datetime64(pers[0].start), np.datetime64(pers[-1].end) + 1)
-        cuts, keep = _cuts(pers, at[0], len(at))
-        lengths = np.array([p.days for p in pers], dtype="float64")
+        sets = [periods(k, *_span(stack, span)) for k in (period, also_period) if k]
+        for k, ps in zip((period, also_period), sets, strict=False):
+            if not ps:
+                raise TimeSeriesError(f"no {k!r} period lies in the span {span}")
+        pers, extra = sets[0], sets[1:]
+        at = np.arange(min(np.datetime64(ps[0].start) for ps in sets),
+                       max(np.datetime64(ps[-1].end) for ps in sets) + 1)
+        reduce = [(*_cuts(ps, at[0], len(at)), np.array([p.days for p in ps], "float64"))
+                  for ps in sets]
     at_days = None if at is None else _days(np.asarray(at))
     w = xr.ones_like(stack, dtype="float32") if weights is None else weights
     args = [a.chunk({"time": -1}) if a.chunks else a for a in (stack, w, days)]
@@ -330,26 +351,30 @@ def smooth(stack: Any, method: str = "whittaker", *, weights: Any | None = None,
     clip = None if clip is None else (float(clip[0]), float(clip[1]))
 
     def kernel(y, ww, x):
-        return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip,
-                              None if pers is None else (cuts, lengths, keep))
+        return _smooth_kernel(y, ww, x, at_days, method, min_obs, params, clip, reduce)
 
     z, lam, n_obs = xr.apply_ufunc(
         kernel, *args, input_core_dims=[["time"]] * 3,
         output_core_dims=[[out_dim], [], []], dask="parallelized",
         output_dtypes=["float32", "float64", "int32"], exclude_dims={"time"},
-        dask_gufunc_kwargs={"output_sizes": {out_dim: t if at is None else
-                                             len(at_days) if pers is None else len(pers)}})
+        dask_gufunc_kwargs={"output_sizes": {out_dim: t if at is None else len(at_days)
+                                             if pers is None else
+                                             sum(len(ps) for ps in (pers, *extra))}})
+    also = None
     if pers is not None:
-        z = z.rename({"time_out": "time"}).assign_coords(
-            time=np.array([np.datetime64(p.start, "ns") for p in pers]),
-            period_end=("time", np.array([np.datetime64(p.end, "ns") for p in pers])),
-            period_label=("time", np.array([p.label for p in pers], dtype=object)))
+        if extra:
+            also = _on_periods(z.isel(time_out=slice(len(pers), None)), extra[0],
+                               f"time_{also_period}", f"_{also_period}")
+            z = z.isel(time_out=slice(0, len(pers)))
+        z = _on_periods(z, pers, "time", "")
     elif at is None:
         z = z.assign_coords(time=stack.time.values)
     else:
         z = z.rename({"time_out": "time"}).assign_coords(time=np.asarray(at, "datetime64[ns]"))
     ds = xr.Dataset({name: z.transpose("time", ...), "n_obs": n_obs,
                      "n_insufficient": (n_obs < min_obs).sum()})
+    if also is not None:
+        ds[f"{name}_{also_period}"] = also.transpose(f"time_{also_period}", ...)
     if method.startswith("whittaker"):
         ds["lambda"] = lam
     ds.attrs.update(stack.attrs)

@@ -210,7 +210,8 @@ CASES = {
     # BEPS output
     "BEPS with calendar dekads": ({("output", "formats"): ["zarr", "beps"],
                                    ("steps", "period"): "beps10"},
-                                  ["[steps] period", "'beps10'", "'beps_d', 'beps_d_guide'"]),
+                                  ["[steps] period", "'beps10'", "no smoother",
+                                   "'beps_d', 'beps_d_guide'"]),
     "[beps] without BEPS output": ({("beps", "display_cycle"): 10},
                                    ["[beps]", "formats has 'beps'"]),
     "BEPS window off the grid": ({("output", "formats"): ["beps"],
