@@ -54,6 +54,11 @@ def beps_lines(b: dict[str, Any]) -> list[str]:
     lines = [f"BEPS land cover: {lc.get('file')} from "
              + ("the [beps] land cover" if lc.get("from") == "land cover" else
                 "a mask of the LAI (no [beps] landcover given): 0 = not simulated")]
+    g = b.get("grid") or {}
+    if g and not g.get("stock_beps_d_grid"):
+        lines.append(f"BEPS files: row stride {g['row_stride']} (the grid width): compile BEPS_D "
+                     f"with NPIX_CAN = {g['row_stride']} (beps.h; stock BEPS_D has 5700); its "
+                     "latitudes come from its own Canadian grid: latitude.img has this grid's")
     if b.get("to_fill"):
         lines.append("BEPS control file: to fill before running BEPS (written as TO_FILL_...): "
                      + ", ".join(b["to_fill"]))

@@ -140,7 +140,9 @@ class BepsOptions:
         raises instead.
     window
         ``(line_offset, n_lines, pixel_offset, n_pixels)`` for the control file; default the
-        whole grid.  Files always span the whole grid (BEPS's row stride is the grid width).
+        whole grid.  Files always span the whole grid with a row stride of the grid width;
+        BEPS_D's is its compile-time ``NPIX_CAN`` (5700), so it reads them as written only on
+        its own grid or when compiled with ``NPIX_CAN`` = the grid width.
     control
         The control-file entries modisoft cannot know (:class:`BepsControl`); those left
         ``None`` are written as ``TO_FILL_...`` placeholders and listed in

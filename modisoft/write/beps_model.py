@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.grids import national_grid
 from modisoft.write._common import OutputError, atomic_path
 
 __all__ = [
@@ -265,7 +266,7 @@ def write_notes(directory: Path, out: Any, grid: Any, window: tuple[int, int, in
     """``README_BEPS.txt`` (what to compile and supply) and ``beps.json`` (what modisoft
     knows: grid, window, control files, periods, placeholders) beside the BEPS files."""
     ny, nx = grid.shape
-    stock = (ny, nx) == (4800, 5700) and grid.crs.to_dict().get("proj") == "lcc"
+    stock = grid.almost_equals(national_grid("beps_d_canada_1km"))
     controls = [p.name for p in out.controls]
     lines = [
         "BEPS_D input written by modisoft",

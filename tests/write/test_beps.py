@@ -26,6 +26,7 @@ from write.test_common import (
 
 from modisoft.write import (
     BEPS_D_DEKADS,
+    BepsControl,
     BepsOptions,
     OutputError,
     SuffixScheme,
@@ -221,8 +222,6 @@ def readconf(path) -> dict:
 
 
 def test_control_file_and_beps_row_reads(tmp_path):
-    from modisoft.write import BepsControl
-
     lai = make_lai()
     window = (10, 20, 7, 30)  # line offset, lines, pixel offset, pixels
     ctl = BepsControl(display_cycle=10, climate="met/ncar_2012.dat", output_npp=True,
@@ -401,3 +400,56 @@ def test_two_years_read_day_by_day_as_beps_does(tmp_path):
             idx = (year - 2011) * 20 + k
             np.testing.assert_allclose(per["lai"].values[idx],
                                        curve[groups[suffix]].mean(axis=0), atol=1e-5)
+
+
+def test_a_real_leap_year_read_day_by_day_with_its_land_cover(tmp_path):
+    """Real MOD15A2H LAI of 2004 (a leap year, 46 dates) and its MCD12Q1 IGBP land cover
+    (the Arcachon sample, 81 x 81 sinusoidal 500 m pixels): smoothed onto BEPS_D's day table
+    and written with the land cover mapped to BEPS codes; every day 1-366 opens the file
+    readlai.c picks and reads the mean of the daily curve over that file's days; DN 0 exactly
+    where the written land cover is 0."""
+    import xarray as xr
+    from affine import Affine
+    from conftest import sample
+
+    from modisoft.grids import Grid
+    from modisoft.products.beps import IGBP_TO_BEPS_D
+    from modisoft.timeseries import smooth
+
+    src = xr.open_dataset(sample("arcachon_MOD15A2H_Lai500m_MCD12Q1_LCType1_2004_81x81.nc"))
+    x, y = src.x.values, src.y.values
+    res = float(x[1] - x[0])
+    sinu = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
+    grid = Grid.from_crs(sinu, Affine(res, 0, x[0] - res / 2, 0, -res, y[0] + res / 2),
+                         (len(y), len(x)))
+    raw = src.Lai_500m.values
+    lai = np.where(raw <= 100, raw * 0.1, np.nan).astype("float32")
+    coords = {**grid.xarray_coords(), "time": src.time.values}
+    stack = xr.DataArray(lai, dims=("time", "y", "x"), coords=coords, name="lai")
+    per = smooth(stack, "whittaker", period="beps_d",
+                 span=(date(2004, 1, 1), date(2004, 12, 31))).compute()
+    days = np.arange(np.datetime64("2004-01-01"), np.datetime64("2005-01-01"))
+    curve = smooth(stack, "whittaker", at=days).compute()["lai"].values
+    igbp = np.nan_to_num(src.LC_Type1.values, nan=255).astype(int)
+    lc = np.vectorize(lambda c: IGBP_TO_BEPS_D.get(c, 0))(igbp).astype(np.uint8)
+    out = write_beps(per["lai"], tmp_path, stem="lai_2004", landcover=lc,
+                     options=BepsOptions(control=BepsControl(display_cycle=1)))
+    written = np.fromfile(tmp_path / "landcover.img", np.uint8).reshape(81, 81)
+    missing = np.isnan(per["lai"].values).any(axis=0)
+    assert np.array_equal(written == 0, (lc == 0) | missing)
+    conf = readconf(out.control)
+    assert (conf["jday_start"], conf["jday_end"], conf["cycle_display"]) == (1, 366, 1)
+    groups: dict[str, list[int]] = {}
+    for jday in range(1, 367):
+        groups.setdefault(readlai_suffix(jday), []).append(jday - 1)
+    sim = written != 0
+    worst = 0.0
+    for jday in range(1, 367):
+        dn = np.fromfile(tmp_path / f"{conf['leafareaf']}{readlai_suffix(jday)}",
+                         np.uint8).reshape(81, 81)
+        assert np.array_equal(dn == 0, ~sim), jday
+        mean = curve[groups[readlai_suffix(jday)]].mean(axis=0)
+        worst = max(worst, float(np.abs((dn[sim] - 1) / 10 - mean[sim]).max()))
+    assert worst <= 0.05 + 1e-5
+    print(f"2004: {sim.sum()} simulated pixels of {sim.size}, 366 days read, "
+          f"max |BEPS LAI - daily-curve mean| {worst:.4f}")
