@@ -26,26 +26,30 @@ def beps_options(cfg: RunConfig, options_cls: Any, **extra: Any) -> Any:
                        **extra)
 
 
-def beps_landcover(cfg: RunConfig, lai: Any) -> Any:
+def beps_landcover(cfg: RunConfig, lai: Any) -> tuple[Any, dict[str, Any] | None]:
     """``[beps] landcover`` on the output grid (mode of the classes under each pixel) as
-    BEPS_D codes (IGBP mapped by the registry's crosswalk, unlisted classes 0), or ``None``."""
+    BEPS_D codes (IGBP mapped by the registry's crosswalk, unlisted classes 0) and its
+    description for the provenance, or ``(None, None)``."""
     import numpy as np
 
     from modisoft.grids import Grid
-    from modisoft.products.beps import IGBP_TO_BEPS_D
+    from modisoft.products.beps import IGBP_TO_BEPS_D, IGBP_TO_BEPS_D_SOURCE
 
     b = cfg.beps
     if b is None or not b.landcover:
-        return None
-    lc, _ = landcover_on_grid(cfg, Grid.from_xarray(lai), "beps", method="mode")
+        return None, None
+    lc, files = landcover_on_grid(cfg, Grid.from_xarray(lai), "beps", method="mode")
+    desc = {"files": files, "layer": b.landcover_layer, "resampling": "mode",
+            "codes": b.landcover_codes,
+            "mapping": IGBP_TO_BEPS_D_SOURCE if b.landcover_codes == "igbp" else "as given"}
     codes = np.asarray(lc.values)
     codes = np.where(np.isfinite(codes), codes, 0) if codes.dtype.kind == "f" else codes
     if b.landcover_codes == "beps":
-        return codes
+        return codes, desc
     table = np.zeros(256, np.uint8)
     for igbp, beps in IGBP_TO_BEPS_D.items():
         table[igbp] = beps
-    return table[np.clip(codes, 0, 255).astype(np.intp)]
+    return table[np.clip(codes, 0, 255).astype(np.intp)], desc
 
 
 def beps_lines(b: dict[str, Any]) -> list[str]:

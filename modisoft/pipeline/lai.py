@@ -186,6 +186,9 @@ def build_retrieval_output(
         "nonveg_codes": np.array(NONVEG_FLAGS, dtype="uint8"),
     }
     out = series_output(cfg, lai, classes, qa, grid, class_attrs=class_attrs)
+    c = cfg.output.chunk  # the clumping index used, per pixel (BEPS gets it too)
+    out["omega"] = res["omega"].drop_vars("spatial_ref", errors="ignore").astype("float32") \
+        .chunk({"y": c, "x": c}).assign_attrs(grid_mapping="spatial_ref")
     out["lai"].attrs.update(
         {
             "long_name": "leaf area index (true, LAIe / Omega), one-sided",

@@ -245,8 +245,10 @@ def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path,
             if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
                 extra["nonveg_classes"] = NONVEG_FLAGS
             src = opened(stores["beps"])["lai"] if "beps" in stores else lai
+            landcover, lc_desc = beps_landcover(cfg, lai)
+            prov.extra["beps_landcover"] = lc_desc or {"from": "mask of the LAI"}
             write_beps(src, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
-                       landcover=beps_landcover(cfg, lai),
+                       landcover=landcover, clumping=ds.get("omega"),
                        options=beps_options(cfg, BepsOptions, **extra))
             manifest.mark_done("beps")
         summary.outputs["beps"] = [p for p in _listing(d, "*")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from modisoft.errors import NoReadableInputError
-from modisoft.pipeline.inputs import lai_layers, open_stacks, readable_granules
+from modisoft.pipeline.inputs import expand_static, lai_layers, open_stacks, readable_granules
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.lai import build_retrieval_output, open_reflectance
 from modisoft.pipeline.mosaic import lost_in_mosaic, mosaic_decoded, mosaic_qa, nearest_support
@@ -263,6 +263,8 @@ def prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str],
     SinglePass or Staged
         One pass for ``lai = "retrieve"``, two (:class:`Staged`) for LAI products.
     """
+    if cfg.beps is not None and cfg.beps.landcover:  # read at the end: checked now
+        expand_static(cfg, cfg.beps.landcover, "[beps] landcover")
     if cfg.steps.lai == "retrieve":
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
         full, retrieval, inputs = build_retrieval_output(cfg, bands, qa, grid,

@@ -4,12 +4,15 @@ The coding follows ``reference/BEPS.md`` (§1, §8), the contract of BEPS_D's ``
 
 * ``DN = round(10·LAI) + 1`` with LAI clipped to [0, 25.4] (round half up), so DN ∈ [1, 255];
   the model decodes ``LAI = (DN − 1)/10`` (and replaces a decoded 0 by 0.01).
-* **DN 0 is written only where the land cover excludes the pixel** (``excluded_classes``,
-  e.g. water = 0, which BEPS skips).  Everywhere else DN 0 would decode to LAI −0.1.
-* A simulated pixel without an LAI value is coded ``nonveg_dn`` when its fill class is a
-  non-vegetated class (MOD15 250–254: urban, wetland, snow/ice, barren, water) and
-  ``fill_dn`` otherwise (fill 255, unclassified 249, or a gap the smoother left).  Both
-  default to DN 1 (LAI 0); ``fill_dn=None`` makes such pixels an error instead.
+* **DN 0 is written exactly where the written land cover is 0** (BEPS skips land cover 0,
+  ``beps.c``): the given land cover's ``excluded_classes`` (e.g. water = 0) and, by default
+  (``exclude_missing``), every pixel without LAI in some period.  Everywhere else DN 0 would
+  decode to LAI −0.1.
+* With ``exclude_missing=False`` a simulated pixel without an LAI value is coded
+  ``nonveg_dn`` when its fill class is a non-vegetated class (MOD15 250–254: urban, wetland,
+  snow/ice, barren, water) and ``fill_dn`` otherwise (fill 255, unclassified 249, or a gap
+  the smoother left).  Both default to DN 1 (LAI 0); ``fill_dn=None`` makes such pixels an
+  error instead.
 
 Files are named ``<stem><suffix>``; the suffix scheme is configurable, with the BEPS_D day
 table (``.001`` … ``.020`` by day of year, §2) as the default preset.  A run over several years
@@ -325,10 +328,12 @@ def write_beps(
     landcover: Any = None,
     provenance: Provenance | None = None,
     options: BepsOptions | None = None,
+    clumping: Any = None,
 ) -> BepsOutput:
     """Write BEPS LAI files: per period ``<stem><suffix>`` (uint8, row-major, no header),
     ``<stem><suffix>.hdr`` (ENVI, so GDAL opens it), ``<stem><suffix>.json`` (provenance
-    sidecar), and one control file ``<stem>.con``.
+    sidecar); BEPS_D's control file ``<stem>.con`` (one per year); ``landcover.img``,
+    ``latitude.img``, ``longitude.img``, ``README_BEPS.txt`` and ``beps.json``.
 
     Parameters
     ----------
@@ -344,19 +349,26 @@ def write_beps(
     fill_class
         Fill-class codes (0 = valid; e.g. MOD15 249–255), same dims as ``lai`` or ``(y, x)``.
     landcover
-        Land-cover codes ``(y, x)`` on the same grid; pixels in
-        ``options.excluded_classes`` get DN 0.  Without it no pixel gets DN 0.
+        BEPS land-cover codes ``(y, x)`` (0-255) on the same grid, written as
+        ``landcover.img`` with 0 for ``options.excluded_classes`` and (``exclude_missing``)
+        for pixels without LAI; DN 0 exactly there.  Without it, ``landcover.img`` is a mask
+        of the LAI (0 / :data:`~modisoft.products.beps.BEPS_MASK_CODE`), or with
+        ``exclude_missing=False`` no land-cover file is written and no pixel gets DN 0.
     provenance
         Written to every sidecar (the grid is filled in if unset).
+    clumping
+        The clumping index Ω ``(y, x)`` on the same grid, written as ``clumping.img``
+        (float32, 0 where there is none), or ``None``.
     options
-        :class:`BepsOptions` (suffix scheme, combining, DN for non-vegetated and fill pixels,
-        control-file window and extras).
+        :class:`BepsOptions` (suffix scheme, combining, exclusion, DN for non-vegetated and
+        fill pixels, control-file window and entries, lat/lon files).
 
     Returns
     -------
     BepsOutput
         The files written, with per-file pixel counts (``valid``, ``clipped``, ``nonveg``,
-        ``fill``, ``excluded``).
+        ``fill``, ``excluded``), the control files, the control-file fields left to fill,
+        the files without valid LAI, and the companion files.
 
     Raises
     ------
@@ -388,7 +400,13 @@ def write_beps(
     bounds = period_bounds(ds)
     sets = _file_sets(stem, opts.suffixes, bounds, stack.shape[0], opts.combine, directory)
     prov = resolve_provenance(provenance, grid)
-    companions = write_companions(directory, grid, lc, landcover is not None, opts)
+    om = None
+    if clumping is not None:
+        om = np.asarray(clumping.data if hasattr(clumping, "dims") else clumping, "float32")
+        if om.shape != grid.shape:
+            raise OutputError(directory, f"clumping shape {om.shape} is not the grid's "
+                                         f"{grid.shape}")
+    companions = write_companions(directory, grid, lc, landcover is not None, opts, om)
     files: list[BepsFile] = []
     controls, to_fill, uncovered = [], [], []
     for set_stem, groups in sets:

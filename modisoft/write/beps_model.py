@@ -22,6 +22,7 @@ from modisoft.write._common import OutputError, atomic_path
 
 __all__ = [
     "BepsControl",
+    "CLUMPING_FILE",
     "CONTROL_FIELDS",
     "LANDCOVER_FILE",
     "LATLON_FILES",
@@ -34,6 +35,9 @@ __all__ = [
 
 LANDCOVER_FILE = "landcover.img"
 """The land-cover file (uint8, same grid and layout as the LAI files; 0 = not simulated)."""
+
+CLUMPING_FILE = "clumping.img"
+"""The clumping index Ω of a retrieval run (float32, same layout; 0 = none)."""
 
 LATLON_FILES = ("latitude.img", "longitude.img")
 """Per-pixel latitude and longitude of the pixel centres (float32 degrees, same layout)."""
@@ -143,8 +147,9 @@ def envi_header(path: Path, grid: Any, *, data_type: int, description: str, band
 
 
 def write_companions(directory: Path, grid: Any, landcover: Any, given: bool,
-                     opts: Any) -> list[Path]:
-    """The land-cover file (when there is one) and the latitude/longitude files.
+                     opts: Any, clumping: Any = None) -> list[Path]:
+    """The land-cover file (when there is one), the clumping-index file (when the run has
+    one) and the latitude/longitude files.
 
     Parameters
     ----------
@@ -158,6 +163,8 @@ def write_companions(directory: Path, grid: Any, landcover: Any, given: bool,
         Whether the codes come from a land cover (else a mask from the LAI).
     opts
         The :class:`~modisoft.write.BepsOptions` (``latlon``, ``overwrite``).
+    clumping
+        Ω ``(y, x)`` float32, NaN where there is none, or ``None``.
 
     Returns
     -------
@@ -173,6 +180,15 @@ def write_companions(directory: Path, grid: Any, landcover: Any, given: bool,
         out += [path, envi_header(path, grid, data_type=1, band="land cover",
                                   description=f"modisoft {what}; 0 = not simulated",
                                   ignore_zero=bool((landcover == 0).any()),
+                                  overwrite=opts.overwrite)]
+    if clumping is not None:
+        path = directory / CLUMPING_FILE
+        om = np.where(np.isfinite(clumping), clumping, 0).astype("<f4")
+        with atomic_path(path, overwrite=opts.overwrite) as tmp:
+            om.tofile(tmp)
+        out += [path, envi_header(path, grid, data_type=4, band="clumping index",
+                                  description="modisoft clumping index Omega of the LAI "
+                                              "retrieval; 0 = none", ignore_zero=True,
                                   overwrite=opts.overwrite)]
     if opts.latlon:
         out += _write_latlon(directory, grid, opts.overwrite)

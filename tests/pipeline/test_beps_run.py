@@ -8,6 +8,8 @@ pixels whose whole footprint lies in one block); expected BEPS values from a sec
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -58,6 +60,9 @@ def test_landcover_geotiff_and_beps_periods_beside_monthly_means(tmp_path):
     out = tmp_path / "out"
     assert summary.beps["landcover"]["from"] == "land cover"
     assert "display_cycle" not in summary.beps["to_fill"]
+    side = json.loads((out / "beps" / "lai.001.json").read_text())
+    assert side["extra"]["beps_landcover"]["files"] == [str(tmp_path / "lc.tif")]
+    assert side["extra"]["beps_landcover"]["resampling"] == "mode"
     # land cover: the block's BEPS code where the pixel's footprint is in one block
     z = xr.open_zarr(out / "lai.zarr")
     assert z.sizes["time"] == 4  # January .. April: the run's own periods are months
@@ -91,3 +96,13 @@ def test_landcover_geotiff_and_beps_periods_beside_monthly_means(tmp_path):
         sim = lc != 0
         assert (dn[~sim] == 0).all() and (dn[sim] >= 1).all()
         assert np.abs((dn[sim] - 1) / 10 - want[k][sim]).max() <= 0.05 + 1e-6
+
+
+def test_a_beps_landcover_that_matches_nothing_fails_before_computing(tmp_path):
+    from modisoft.errors import ConfigError
+
+    cfg_path = write_config(tmp_path, smoother="whittaker", formats='["zarr", "beps"]')
+    cfg_path.write_text(cfg_path.read_text() + '\n[beps]\nlandcover = ["lc/*.tif"]\n')
+    with pytest.raises(ConfigError, match=r"\[beps\] landcover: nothing matches 'lc/\*.tif'"):
+        run(load_config(cfg_path), progress=False, echo=quiet)
+    assert not (tmp_path / "out" / "lai.zarr").exists()

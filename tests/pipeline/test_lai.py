@@ -336,6 +336,8 @@ def test_rsr_with_scene_percentiles_and_a_polder_clumping_raster(tmp_path):
     assert np.isnan(z.lai.values[:, :, 60:70]).all() and np.isnan(z.lai.values[:, 90:]).all()
     assert prov["clumping"]["kind"] == "per pixel raster"
     assert prov["clumping"]["path"].endswith("omega.tif")
+    # the Omega used is in the store (and so in the BEPS clumping file), decoded independently
+    np.testing.assert_allclose(z.omega.values, omega, rtol=0, atol=1e-6, equal_nan=True)
 
 
 # ------------------------------------------------------------------------ config errors

@@ -26,6 +26,27 @@ def test_dekads_month_ends_and_leap_years(year, feb_last):
     assert periods("beps10", date(year, 1, 1), date(year, 1, 31)) == ps[:3]
 
 
+@pytest.mark.parametrize(("year", "last"), [(2011, 365), (2012, 366)])
+def test_beps_d_periods_are_days_of_year_cut_to_the_run(year, last):
+    """BEPS_D readlai.c's day table (reference/BEPS.md §2, written out here) by day of year,
+    leap or not; the open ends cut to the run's days; the guide's variant."""
+    firsts = [1, 111, 121, 131, 141, 152, 162, 172, 182, 192, 202, 213, 223, 233, 244, 254,
+              264, 274, 284, 294]
+    jan1 = date(year, 1, 1).toordinal()
+    ps = periods("beps_d", date(year, 1, 1), date(year, 12, 31))
+    assert [p.start.toordinal() - jan1 + 1 for p in ps] == firsts
+    assert [p.end.toordinal() - jan1 + 1 for p in ps] == [b - 1 for b in firsts[1:]] + [last]
+    assert [p.label for p in ps][:2] == [f"{year}-beps001", f"{year}-beps002"]
+    cut = periods("beps_d", date(year, 3, 1), date(year, 5, 5))  # a run from March to May 5
+    assert (cut[0].start, cut[0].end.toordinal() - jan1 + 1) == (date(year, 3, 1), 110)
+    assert cut[-1].end == date(year, 5, 5) and len(cut) == 3
+    guide = periods("beps_d_guide", date(year, 1, 1), date(year, 12, 31))
+    assert (guide[0].start.toordinal() - jan1 + 1, guide[0].days) == (101, 10)
+    assert (guide[-1].start.toordinal() - jan1 + 1, guide[-1].days) == (294, 11)
+    if year == 2011:  # the guide's calendar meaning, in a non-leap year
+        assert (guide[0].start, guide[-1].end) == (date(2011, 4, 11), date(2011, 10, 31))
+
+
 def test_pentads_months_and_ndays():
     pen = periods("pentad", date(2012, 2, 1), date(2012, 2, 29))
     assert [p.days for p in pen] == [5, 5, 5, 5, 5, 4]

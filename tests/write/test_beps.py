@@ -262,6 +262,19 @@ def test_control_file_and_beps_row_reads(tmp_path):
         write_beps(lai, tmp_path, options=BepsOptions(control=BepsControl(climate="a b")))
 
 
+def test_clumping_file_beside_the_lai(tmp_path):
+    lai = make_lai()
+    om = np.random.default_rng(4).uniform(0.4, 1.0, SHAPE).astype("float32")
+    om[:3] = np.nan
+    out = write_beps(lai, tmp_path, stem="lai", clumping=om)
+    got = np.fromfile(tmp_path / "clumping.img", "<f4").reshape(SHAPE)
+    assert np.array_equal(got, np.where(np.isnan(om), 0, om))
+    assert tmp_path / "clumping.img" in out.companions
+    assert "data type = 4" in (tmp_path / "clumping.img.hdr").read_text()
+    with pytest.raises(OutputError, match="clumping shape"):
+        write_beps(lai, tmp_path, stem="bad", clumping=om[:10])
+
+
 def test_control_end_day_stops_before_a_period_without_lai(tmp_path):
     lai = make_lai(nan_fraction=0.0)
     lai = lai.where(lai["time"] != lai["time"][1])  # the second period has no value at all
