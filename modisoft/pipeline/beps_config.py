@@ -67,9 +67,13 @@ def check_beps(cfg: RunConfig, grid: Any | None = None) -> None:
         raise ConfigError(f"[beps] npp_factor {b.npp_factor}: need a number > 0")
     for key in _PATH_KEYS:
         v = getattr(b, key)
-        if v is not None and (not v or any(c.isspace() for c in v) or len(v) > 254):
-            raise ConfigError(f"[beps] {key} {v!r}: BEPS reads a path as one token of at most "
-                              "254 characters: need a path without spaces")
+        if v is None:
+            continue
+        why = "is empty" if not v else "has a space" if any(c.isspace() for c in v) else \
+            f"has {len(v)} characters" if len(v) > 254 else None
+        if why:
+            raise ConfigError(f"[beps] {key} {v!r} {why}: BEPS reads a path as one token "
+                              "into char[255]: need a path without spaces, 1-254 characters")
     if b.window is not None:
         w = b.window
         if len(w) != 4:
@@ -78,6 +82,9 @@ def check_beps(cfg: RunConfig, grid: Any | None = None) -> None:
         if grid is not None:
             ny, nx = grid.shape
             lo, nl, po, npx = w
-            if lo < 0 or po < 0 or nl < 1 or npx < 1 or lo + nl > ny or po + npx > nx:
+            if nl < 1 or npx < 1:
+                raise ConfigError(f"[beps] window {list(w)}: n_lines and n_pixels must be "
+                                  ">= 1")
+            if lo < 0 or po < 0 or lo + nl > ny or po + npx > nx:
                 raise ConfigError(f"[beps] window {list(w)} (line_offset, n_lines, "
                                   f"pixel_offset, n_pixels) is outside the {ny} x {nx} grid")

@@ -4,12 +4,13 @@ output grid, and what the run's summary says of it (``modisoft.write.write_beps`
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from modisoft.pipeline.inputs import landcover_on_grid
 from modisoft.pipeline.schema import RunConfig
 
-__all__ = ["beps_landcover", "beps_lines", "beps_options"]
+__all__ = ["beps_landcover", "beps_lines", "beps_options", "observed_spans"]
 
 
 def beps_options(cfg: RunConfig, options_cls: Any, **extra: Any) -> Any:
@@ -60,13 +61,41 @@ def beps_lines(b: dict[str, Any]) -> list[str]:
                 "a mask of the LAI (no [beps] landcover given): 0 = not simulated")]
     g = b.get("grid") or {}
     if g and not g.get("stock_beps_d_grid"):
-        lines.append(f"BEPS files: row stride {g['row_stride']} (the grid width): compile BEPS_D "
-                     f"with NPIX_CAN = {g['row_stride']} (beps.h; stock BEPS_D has 5700); its "
-                     "latitudes come from its own Canadian grid: latitude.img has this grid's")
+        ny, nx = g["shape"]
+        lat = ("latitude.img has this grid's" if b.get("latlon") else
+               "set [beps] latlon = true for this grid's") + " latitudes and longitudes"
+        lines.append(f"BEPS files: row stride {nx} (the grid width): compile BEPS_D with "
+                     f"NPIX_CAN = {nx} and NLIN_CAN = {ny} (beps.h; stock BEPS_D has 5700 x "
+                     f"4800); BEPS_D computes latitudes from its own Canadian grid: {lat}")
+    if b.get("window_simulated_pixels") == 0:
+        w = b.get("window", {})
+        lines.append(f"BEPS window {list(w.values())}: no simulated pixel in it (land cover 0 "
+                     "everywhere): BEPS would simulate nothing")
     if b.get("to_fill"):
         lines.append("BEPS control file: to fill before running BEPS (written as TO_FILL_...): "
                      + ", ".join(b["to_fill"]))
     if b.get("uncovered"):
-        lines.append("BEPS: no valid LAI in " + ", ".join(b["uncovered"])
-                     + " (the control file's end day stops before the first of them)")
+        lines.append("BEPS: no observation or no valid LAI in " + ", ".join(b["uncovered"])
+                     + " (their values are carried by the smoother from elsewhere, if any; "
+                     "the control file's end day stops before the first of them)")
+    if b.get("period") == "beps_d_guide":
+        lines.append("BEPS periods: the guide's table (.001 = days 101-110, .020 = 294-304): "
+                     "the run's other days are in no output")
     return lines
+
+
+def observed_spans(cfg: RunConfig, prov: Any) -> list[tuple[date, date]]:
+    """The days the run's granules cover: each granule's date to the end of its compositing
+    period (the registry's ``period_days``; one day when it does not say)."""
+    from modisoft.products import find_product
+
+    p = find_product(cfg.inputs.product)
+    step = int(p.period_days) if p is not None and p.period_days else 1
+    out = set()
+    for g in prov.granules:
+        if g.get("start_date"):
+            d = date.fromisoformat(str(g["start_date"])[:10])
+            end = date.fromisoformat(str(g["end_date"])[:10]) if g.get("end_date") \
+                else d + timedelta(days=step - 1)
+            out.add((d, end))
+    return sorted(out)

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from modisoft.lai import NONVEG_FLAGS
-from modisoft.pipeline.beps_run import beps_landcover, beps_lines, beps_options
+from modisoft.pipeline.beps_run import (
+    beps_landcover,
+    beps_lines,
+    beps_options,
+    observed_spans,
+)
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.schema import RunConfig
 from modisoft.write.folder import output_subdir
@@ -249,11 +254,12 @@ def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path,
             prov.extra["beps_landcover"] = lc_desc or {"from": "mask of the LAI"}
             write_beps(src, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
                        landcover=landcover, clumping=ds.get("omega"),
+                       observed=observed_spans(cfg, prov),
                        options=beps_options(cfg, BepsOptions, **extra))
             manifest.mark_done("beps")
-        summary.outputs["beps"] = [p for p in _listing(d, "*")
-                                   if Path(p).suffix not in (".hdr", ".json", ".txt")]
         summary.beps = json.loads((d / "beps.json").read_text())
+        summary.beps["period"] = cfg.steps.period
+        summary.outputs["beps"] = [str(d / f["name"]) for f in summary.beps["files"]]
     if o.quicklooks:
         d = output_subdir(out_dir, "quicklooks")
         if not manifest.is_done("quicklooks"):

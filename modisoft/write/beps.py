@@ -329,6 +329,7 @@ def write_beps(
     provenance: Provenance | None = None,
     options: BepsOptions | None = None,
     clumping: Any = None,
+    observed: Sequence[tuple[date, date]] | None = None,
 ) -> BepsOutput:
     """Write BEPS LAI files: per period ``<stem><suffix>`` (uint8, row-major, no header),
     ``<stem><suffix>.hdr`` (ENVI, so GDAL opens it), ``<stem><suffix>.json`` (provenance
@@ -359,6 +360,11 @@ def write_beps(
     clumping
         The clumping index Ω ``(y, x)`` on the same grid, written as ``clumping.img``
         (float32, 0 where there is none), or ``None``.
+    observed
+        The days the inputs cover, as ``(first, last)`` spans (e.g. each granule's
+        compositing period): a file whose period meets none of them holds only values the
+        smoother carried from elsewhere and is reported as not covered (the control file's
+        end day stops before it).  ``None``: every file with a valid value is covered.
     options
         :class:`BepsOptions` (suffix scheme, combining, exclusion, DN for non-vegetated and
         fill pixels, control-file window and entries, lat/lon files).
@@ -412,13 +418,16 @@ def write_beps(
     for set_stem, groups in sets:
         written = _write_set(directory, set_stem, groups, stack, fc, lc, bounds, grid, prov, opts)
         files += written
-        control, fill, gaps = write_control(directory, set_stem, written, grid, window, opts)
+        control, fill, gaps = write_control(directory, set_stem, written, grid, window, opts,
+                                            observed)
         controls.append(control)
         to_fill = to_fill or fill
         uncovered += [f"{set_stem}{s}" for s in gaps]
     out = BepsOutput(files, controls, to_fill, uncovered, companions)
-    companions += write_notes(directory, out, grid, window, landcover is not None,
-                              opts.overwrite)
+    lo, nl, po, npx = window
+    simulated = nl * npx if lc is None else int((lc[lo:lo + nl, po:po + npx] != 0).sum())
+    companions += write_notes(directory, out, grid, window, landcover is not None, opts,
+                              simulated)
     return out
 
 

@@ -222,13 +222,14 @@ def _write_latlon(directory: Path, grid: Any, overwrite: bool) -> list[Path]:
 
 
 def write_control(directory: Path, stem: str, files: list, grid: Any,
-                  window: tuple[int, int, int, int], opts: Any
-                  ) -> tuple[Path, list[str], list[str]]:
+                  window: tuple[int, int, int, int], opts: Any,
+                  observed: Any = None) -> tuple[Path, list[str], list[str]]:
     """BEPS_D's control file ``<stem>.con`` for one file set, in ``readconf.c``'s order.
 
-    The start day is the first day of the first period with LAI; the end day the last day of
-    the last period of the unbroken run of periods with LAI after it (BEPS exits at the first
-    file it cannot open).
+    A file is covered when it has a valid LAI value and (with ``observed``, ``(first, last)``
+    day spans of the inputs) its period meets an observation.  The start day is the first
+    day of the first covered period; the end day the last day of the unbroken run of covered
+    periods after it (BEPS exits at the first file it cannot open).
 
     Returns
     -------
@@ -236,7 +237,11 @@ def write_control(directory: Path, stem: str, files: list, grid: Any,
         The control file, the fields left as placeholders, and the suffixes whose file has
         no valid LAI (not covered by the control file's days).
     """
-    covered = [f for f in files if f.counts["valid"] > 0]
+    def seen(f: Any) -> bool:
+        return observed is None or f.start is None or f.end is None or \
+            any(a <= f.end and f.start <= b for a, b in observed)
+
+    covered = [f for f in files if f.counts["valid"] > 0 and seen(f)]
     uncovered = [f.suffix for f in files if f not in covered]
     run = covered[:1]  # no file with LAI: no day BEPS can run on, the user gives the days
     for f in covered[1:]:
@@ -278,9 +283,15 @@ def _doy(d: date) -> int:
 
 
 def write_notes(directory: Path, out: Any, grid: Any, window: tuple[int, int, int, int],
-                landcover_given: bool, overwrite: bool = True) -> list[Path]:
+                landcover_given: bool, opts: Any, simulated: int) -> list[Path]:
     """``README_BEPS.txt`` (what to compile and supply) and ``beps.json`` (what modisoft
-    knows: grid, window, control files, periods, placeholders) beside the BEPS files."""
+    knows: grid, window and its simulated pixels, control files, periods, placeholders)
+    beside the BEPS files."""
+    overwrite = opts.overwrite
+    latlon = (f"use {LATLON_FILES[0]} / {LATLON_FILES[1]} (float32, same layout) instead."
+              if opts.latlon else
+              "write them with [beps] latlon = true (BepsOptions(latlon=True)) for a model "
+              "version that reads them.")
     ny, nx = grid.shape
     stock = grid.almost_equals(national_grid("beps_d_canada_1km"))
     controls = [p.name for p in out.controls]
@@ -298,8 +309,7 @@ def write_notes(directory: Path, out: Any, grid: Any, window: tuple[int, int, in
         lines += ["BEPS_D seeks line * NPIX_CAN + pixel_offset: compile it with",
                   f"NPIX_CAN = {nx} (and NLIN_CAN = {ny}) in beps.h, or it reads the wrong",
                   "bytes. BEPS_D computes each pixel's latitude from its own Canadian grid",
-                  "(pixtolon.c, lcc_nad83.h), which is wrong for this grid: use",
-                  f"{LATLON_FILES[0]} / {LATLON_FILES[1]} (float32, same layout) instead."]
+                  "(pixtolon.c, lcc_nad83.h), which is wrong for this grid:", latlon]
     lines += ["", f"Control file(s): {', '.join(controls)} (BEPS_D readconf.c order).",
               "Run BEPS from this folder: the control file names the LAI stem and the land",
               "cover relative to it.", ""]
@@ -307,8 +317,12 @@ def write_notes(directory: Path, out: Any, grid: Any, window: tuple[int, int, in
         lines += ["To fill in before running BEPS (written as TO_FILL_<field>):",
                   *[f"  {k}" for k in out.to_fill], ""]
     if out.uncovered:
-        lines += ["Files without any valid LAI (the control file's end day stops before",
-                  "them): " + ", ".join(out.uncovered), ""]
+        lines += ["Files without any valid LAI or without any observation in their period",
+                  "(the control file's end day stops before the first of them): "
+                  + ", ".join(out.uncovered), ""]
+    if simulated == 0:
+        lines += [f"The window {list(window)} holds no simulated pixel (land cover 0 "
+                  "everywhere in it): BEPS would simulate nothing.", ""]
     lc = (f"{LANDCOVER_FILE}: land cover mapped to BEPS_D codes; 0 = not simulated."
           if landcover_given else
           f"{LANDCOVER_FILE}: no land cover was given, so this is a mask from the LAI: 0 = "
@@ -324,6 +338,7 @@ def write_notes(directory: Path, out: Any, grid: Any, window: tuple[int, int, in
                  "stock_beps_d_grid": stock},
         "window": dict(zip(("line_offset", "n_lines", "pixel_offset", "n_pixels"), window,
                            strict=True)),
+        "window_simulated_pixels": simulated, "latlon": bool(opts.latlon),
         "control_files": controls, "to_fill": out.to_fill, "uncovered": out.uncovered,
         "landcover": {"file": LANDCOVER_FILE, "from": "land cover" if landcover_given
                       else "mask from the LAI"} if (directory / LANDCOVER_FILE).exists()

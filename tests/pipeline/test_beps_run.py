@@ -106,3 +106,21 @@ def test_a_beps_landcover_that_matches_nothing_fails_before_computing(tmp_path):
     with pytest.raises(ConfigError, match=r"\[beps\] landcover: nothing matches 'lc/\*.tif'"):
         run(load_config(cfg_path), progress=False, echo=quiet)
     assert not (tmp_path / "out" / "lai.zarr").exists()
+
+
+def test_periods_past_the_last_observation_are_reported_not_passed_off(tmp_path):
+    """[inputs] end two months after the last granule (May 1, covering to May 7): the
+    smoother holds its last value over May and June, but those BEPS files have no observation:
+    the run reports them and the control file ends with .003 (days 121-130)."""
+    from write.test_beps import readconf
+
+    cfg_path = write_config(tmp_path, smoother="whittaker", formats='["zarr", "beps"]')
+    cfg_path.write_text(cfg_path.read_text().replace('end = "2012-04-30"',
+                                                     'end = "2012-06-30"'))
+    summary = run(load_config(cfg_path), progress=False, echo=quiet)
+    assert summary.beps["uncovered"] == [f"lai.{k:03d}" for k in range(4, 10)]
+    assert summary.exit_code == 3 and "no observation or no valid LAI in lai.004" in \
+        summary.report()
+    conf = readconf(tmp_path / "out" / "beps" / "lai.con")
+    assert (conf["jday_start"], conf["jday_end"]) == (1, 130)
+    assert len(summary.outputs["beps"]) == 9  # the LAI files, .001 to .009

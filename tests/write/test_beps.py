@@ -283,6 +283,13 @@ def test_control_end_day_stops_before_a_period_without_lai(tmp_path):
     assert (conf["jday_start"], conf["jday_end"]) == (112, 121)  # .002 only: .003 is empty
     assert out.uncovered == ["gap.003"]
     assert "gap.003" in (tmp_path / "README_BEPS.txt").read_text()
+    # values everywhere, but no observation in the third period: carried, not covered
+    full = make_lai(nan_fraction=0.0)
+    seen = [(date(2012, 4, 15), date(2012, 5, 8))]  # meets .002 (Apr 21-30) and .003 only
+    out = write_beps(full, tmp_path, stem="seen", observed=seen)
+    conf = readconf(out.control)
+    assert (conf["jday_start"], conf["jday_end"]) == (112, 131)
+    assert out.uncovered == ["seen.004"]
 
 
 def test_rewrite_is_byte_identical(tmp_path):
