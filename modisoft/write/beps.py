@@ -50,6 +50,7 @@ from modisoft.write._common import (
 )
 from modisoft.write.beps_model import (
     BepsControl,
+    check_window,
     envi_header,
     write_companions,
     write_control,
@@ -397,7 +398,7 @@ def write_beps(
     da = ds[var]
     grid = grid_of(ds, directory)
     _check_grid(grid, directory)
-    window = _window(opts.window, grid.shape, directory)
+    window = check_window(opts.window, grid.shape, directory)
     stack = da if "time" in da.dims else da.expand_dims("time", 0)
     if stack.dims != ("time", "y", "x"):
         raise OutputError(directory, f"dims {da.dims} must be (time, y, x) or (y, x)", var)
@@ -487,20 +488,6 @@ def _write_set(directory: Path, stem: str, groups: list, stack: Any, fc: Any, lc
 def _check_grid(grid: Any, where: Path) -> None:
     if not grid.is_rectilinear or grid.transform.a <= 0 or grid.transform.e >= 0:
         raise OutputError(where, "BEPS files need a north-up grid (no rotation, rows go south)")
-
-
-def _window(window: Any, shape: tuple[int, int], where: Path) -> tuple[int, int, int, int]:
-    ny, nx = shape
-    if window is None:
-        return (0, ny, 0, nx)
-    lo, nl, po, npx = (int(v) for v in window)
-    if lo < 0 or po < 0 or nl < 1 or npx < 1 or lo + nl > ny or po + npx > nx:
-        raise OutputError(
-            where,
-            f"window {tuple(window)} (line_offset, n_lines, pixel_offset, "
-            f"n_pixels) is outside the {ny} x {nx} grid",
-        )
-    return (lo, nl, po, npx)
 
 
 def _aligned(arr: Any, stack: Any, what: str, where: Path) -> Any:

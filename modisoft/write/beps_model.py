@@ -23,6 +23,7 @@ from modisoft.write._common import OutputError, atomic_path
 __all__ = [
     "BepsControl",
     "CLUMPING_FILE",
+    "check_window",
     "CONTROL_FIELDS",
     "LANDCOVER_FILE",
     "LATLON_FILES",
@@ -112,6 +113,20 @@ CONTROL_FIELDS: tuple[tuple[str, str], ...] = (
 )
 """``readconf.c``'s 23 entries in its order: (label written, field).  The labels follow BEPS_D's
 example ``xcand_94.con``; BEPS reads and ignores them."""
+
+
+def check_window(window: Any, shape: tuple[int, int], where: Path
+                 ) -> tuple[int, int, int, int]:
+    """The control file's ``(line_offset, n_lines, pixel_offset, n_pixels)``: ``window``
+    checked against the grid ``shape``, or the whole grid when ``None``."""
+    ny, nx = shape
+    if window is None:
+        return (0, ny, 0, nx)
+    lo, nl, po, npx = (int(v) for v in window)
+    if lo < 0 or po < 0 or nl < 1 or npx < 1 or lo + nl > ny or po + npx > nx:
+        raise OutputError(where, f"window {tuple(window)} (line_offset, n_lines, pixel_offset, "
+                                 f"n_pixels) is outside the {ny} x {nx} grid")
+    return (lo, nl, po, npx)
 
 
 def envi_header(path: Path, grid: Any, *, data_type: int, description: str, band: str,
