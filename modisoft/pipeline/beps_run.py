@@ -9,6 +9,7 @@ from typing import Any
 
 from modisoft.pipeline.inputs import landcover_on_grid
 from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.series import granule_days
 
 __all__ = ["beps_landcover", "beps_lines", "beps_options", "observed_spans"]
 
@@ -87,10 +88,7 @@ def beps_lines(b: dict[str, Any]) -> list[str]:
 def observed_spans(cfg: RunConfig, prov: Any) -> list[tuple[date, date]]:
     """The days the run's granules cover: each granule's date to the end of its compositing
     period (the registry's ``period_days``; one day when it does not say)."""
-    from modisoft.products import find_product
-
-    p = find_product(cfg.inputs.product)
-    step = int(p.period_days) if p is not None and p.period_days else 1
+    step = granule_days(cfg)
     out = set()
     for g in prov.granules:
         if g.get("start_date"):

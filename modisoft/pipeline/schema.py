@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modisoft.errors import ConfigError
+from modisoft.write.beps_model import BepsControl
 
 __all__ = [
     "BAND_ROLES",
@@ -127,30 +128,16 @@ class LaiConfig:
 
 
 @dataclass(frozen=True)
-class BepsConfig:
-    """``[beps]``: the BEPS_D files' land cover (``igbp`` or ``beps`` codes), window, lat/lon
-    and the control-file entries modisoft cannot know (:class:`modisoft.write.BepsControl`)."""
+class BepsConfig(BepsControl):
+    """``[beps]``: the BEPS_D files' land cover (``igbp`` or ``beps`` codes), window and
+    lat/lon, plus the control-file entries modisoft cannot know (inherited from
+    :class:`~modisoft.write.BepsControl`, the one list of them)."""
 
     landcover: tuple[str, ...] = ()
     landcover_layer: str = "LC_Type1"
     landcover_codes: str = "igbp"
     window: tuple[int, ...] | None = None
     latlon: bool = True
-    display_cycle: int | None = None
-    npp_factor: float | None = None
-    soil_water: str | None = None
-    snowpack: str | None = None
-    climate: str | None = None
-    row_interpolation: str | None = None
-    column_interpolation: str | None = None
-    delta_row_interpolation: str | None = None
-    delta_column_interpolation: str | None = None
-    row_minimum_interpolation: str | None = None
-    output_npp: bool | None = None
-    output_respiration: bool | None = None
-    output_evaporation: bool | None = None
-    output_transpiration: bool | None = None
-    output_site: bool | None = None
 
 
 BEPS_PERIODS = ("beps_d", "beps_d_guide")  # BEPS_D's day table (required with BEPS output)

@@ -17,8 +17,8 @@ from modisoft.pipeline.mosaic import dominant_fill_class, mosaic_decoded, mosaic
 from modisoft.pipeline.qa import observation_weights
 from modisoft.pipeline.schema import BEPS_PERIODS, RunConfig
 
-__all__ = ["beps_also", "build_output", "lost_in_series", "output_stores", "run_span",
-           "series_inputs", "series_output", "split_output"]
+__all__ = ["beps_also", "build_output", "granule_days", "lost_in_series", "output_stores",
+           "run_span", "series_inputs", "series_output", "split_output"]
 
 
 def beps_also(cfg: RunConfig) -> bool:
@@ -49,6 +49,15 @@ def split_output(out: Any) -> dict[str, Any]:
                                      "period_label_beps": "period_label"})
     return {"lai": out.drop_vars([v for v in extra if v in out.variables]), "beps": beps}
 
+def granule_days(cfg: RunConfig) -> int:
+    """The days one granule of ``[inputs] product`` covers: the registry's compositing
+    period (``period_days``), or 1 when it does not say."""
+    from modisoft.products import find_product
+
+    p = find_product(cfg.inputs.product)
+    return int(p.period_days) if p is not None and p.period_days else 1
+
+
 def run_span(cfg: RunConfig, times: Any) -> tuple[date, date] | None:
     """The run's first and last day for the ``"beps_d"`` period kinds (``None`` for the
     others, whose periods are whole): ``[inputs] start`` or the first date, and ``[inputs]
@@ -66,15 +75,11 @@ def run_span(cfg: RunConfig, times: Any) -> tuple[date, date] | None:
     -------
     (datetime.date, datetime.date) or None
     """
-    from modisoft.products import find_product
-
     if cfg.steps.period.lower() not in BEPS_PERIODS and not beps_also(cfg):
         return None
     t = np.asarray(times).astype("datetime64[D]")
     first, last = t.min().astype(date), t.max().astype(date)
-    p = find_product(cfg.inputs.product)
-    step = int(p.period_days) if p is not None and p.period_days else 1
-    end = min(last + timedelta(days=step - 1), date(last.year, 12, 31))
+    end = min(last + timedelta(days=granule_days(cfg) - 1), date(last.year, 12, 31))
     return cfg.inputs.start or first, cfg.inputs.end or end
 
 
