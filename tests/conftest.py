@@ -17,6 +17,11 @@ import dask
 import numpy as np
 import pytest
 
+# Reproducible outputs (the reproducible-builds convention the CF writers honour for
+# ``date_created``): rewrites and resumed runs, in process or in a subprocess, compare byte
+# for byte.  tests/write/test_cf.py checks the wall-clock default without it.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "sample-data"
 
 

@@ -22,8 +22,8 @@ FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "wri
         "qa", "warp", "timeseries", "lai", "plot", "quicklook", "pipeline", "cli", "__main__"]
 
 #: The national run's stages, in order: each may import only those before it.
-PIPELINE = ["schema", "fetch", "validate", "beps_config", "limits", "config", "manifest",
-            "inventory", "verify", "inputs", "qa", "mosaic", "series", "lai", "beps_run",
+PIPELINE = ["schema", "fetch", "validate", "beps_config", "metadata", "limits", "config",
+            "manifest", "inventory", "verify", "inputs", "qa", "mosaic", "series", "lai", "beps_run",
             "outputs", "staging", "execute", "run"]
 
 

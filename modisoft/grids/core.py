@@ -132,6 +132,40 @@ class Grid:
         t = self.transform
         return t.f + (np.arange(self.height, dtype="float64") + 0.5) * t.e
 
+    def lonlat(
+        self, rows: slice = slice(None), cols: slice = slice(None), *, corners: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """WGS 84 longitude and latitude (float64 degrees) of pixel centres or corners.
+
+        Parameters
+        ----------
+        rows, cols
+            The window of the grid (default the whole grid), so large grids go a band at a
+            time.
+        corners
+            Give each pixel's four corners instead of its centre, counter-clockwise from the
+            lower left (the CF order of cell vertices), as a last axis of length 4.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(lon, lat)``, shape ``(rows, cols)`` or ``(rows, cols, 4)``.
+        """
+        from pyproj import Transformer
+
+        to_ll = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        xs, ys = self.x_coords()[cols], self.y_coords()[rows]
+        if not corners:
+            xx, yy = np.meshgrid(xs, ys)
+        else:
+            hx, hy = abs(self.transform.a) / 2, abs(self.transform.e) / 2
+            dx = np.array([-hx, hx, hx, -hx])
+            dy = np.array([-hy, -hy, hy, hy])
+            xx = np.broadcast_to(xs[None, :, None] + dx, (len(ys), len(xs), 4))
+            yy = np.broadcast_to(ys[:, None, None] + dy, (len(ys), len(xs), 4))
+        lon, lat = to_ll.transform(xx, yy)
+        return np.asarray(lon), np.asarray(lat)
+
     def _require_rectilinear(self) -> None:
         if not self.is_rectilinear:
             raise GridError("rotated grids have no 1-D coordinates")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 
 from modisoft.grids import Grid
 
-__all__ = ["open_stack", "open_geotiff"]
+__all__ = ["open_stack", "open_geotiff", "periods_from_cf"]
 
 
 def open_stack(path: str | os.PathLike[str], *, decode_coords: Any = True) -> Any:
@@ -27,8 +28,34 @@ def open_stack(path: str | os.PathLike[str], *, decode_coords: Any = True) -> An
     if p.rstrip("/").endswith(".zarr") or os.path.isdir(p):
         with warnings.catch_warnings():  # a store without consolidated metadata is fine
             warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
-            return xr.open_zarr(p, decode_coords=decode_coords)
-    return xr.open_dataset(p, chunks={}, decode_coords=decode_coords)
+            ds = xr.open_zarr(p, decode_coords=decode_coords)
+    else:
+        ds = xr.open_dataset(p, chunks={}, decode_coords=decode_coords)
+    return periods_from_cf(ds)
+
+
+def periods_from_cf(ds: Any) -> Any:
+    """modisoft's period coordinates back from a CF file's encoding of them.
+
+    The writers store a period's last day as the CF bounds ``time_bnds`` (the upper bound is
+    the day after) and its label in the ``period_labels`` attribute of ``time``; this gives
+    back the ``period_end`` and ``period_label`` coordinates, and makes the grid mapping
+    (``spatial_ref``) and ``height`` coordinates again.
+    """
+    refs = {str(ds[v].attrs.get("grid_mapping")) for v in ds.data_vars} & set(ds.data_vars)
+    ds = ds.set_coords(sorted(refs | ({"height"} & set(ds.data_vars))))
+    if "time" not in ds.coords:
+        return ds
+    bounds = ds["time"].attrs.get("bounds")
+    if bounds in ds.variables and "period_end" not in ds.coords:
+        stop = np.asarray(ds[bounds].values)[..., 1].astype("datetime64[D]") - 1
+        ds = ds.drop_vars(bounds).assign_coords(
+            period_end=(ds["time"].dims, stop.astype("datetime64[ns]")))
+    labels = ds["time"].attrs.get("period_labels")
+    if labels is not None and "period_label" not in ds.coords:
+        labels = json.loads(labels) if isinstance(labels, str) else list(np.atleast_1d(labels))
+        ds = ds.assign_coords(period_label=(ds["time"].dims, np.asarray(labels, object)))
+    return ds
 
 
 def open_geotiff(path: str | os.PathLike[str]) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 from modisoft.pipeline.beps_config import check_beps
 from modisoft.pipeline.limits import check_grid, check_size, planned_dates
+from modisoft.pipeline.metadata import check_metadata, output_quantity
 from modisoft.pipeline.schema import (
     BAND_ROLES,
     LAI_METHODS,
@@ -105,6 +106,8 @@ def _coerce(where: str, key: str, value: Any, typ: Any) -> Any:
 
 
 def _table(cls: type, data: Any, where: str) -> Any:
+    if cls is dict:  # [metadata]: free ACDD attributes
+        return check_metadata(data)
     if not isinstance(data, dict):
         raise ConfigError(f"[{where}] must be a table")
     known = {f.name: f for f in fields(cls)}
@@ -262,7 +265,7 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     tables = {"inputs": InputsConfig, "grid": GridConfig, "steps": StepsConfig,
               "output": OutputConfig, "compute": ComputeConfig, "lai": LaiConfig,
-              "beps": BepsConfig}
+              "beps": BepsConfig, "metadata": dict}
     unknown = sorted(set(data) - set(tables))
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(f'[{t}]' for t in unknown)}"
@@ -273,12 +276,18 @@ def load_config(path: str | Path) -> RunConfig:
             raise ConfigError(f"{path}: missing the [{req}] table")
     try:
         parts = {k: _table(cls, data.get(k, {}), k) for k, cls in tables.items()
-                 if k not in ("lai", "beps") or k in data}
+                 if k not in ("lai", "beps", "metadata") or k in data}
         steps = data.get("steps", {})
         if "beps" in parts["output"].formats and isinstance(steps, dict) \
                 and "period" not in steps:  # BEPS output: BEPS's day table by default
             parts["steps"] = replace(parts["steps"], period="beps_d")
         cfg = RunConfig(**parts, source=path.read_text(), base_dir=str(path.resolve().parent))
+        q = output_quantity(cfg)
+        if "name" not in data["output"]:  # the output is named for its quantity
+            cfg = replace(cfg, output=replace(cfg.output, name=q.name))
+        if "beps" in cfg.output.formats and not q.is_lai:
+            raise ConfigError(f"[output] formats: BEPS reads only leaf area index, and this run "
+                              f"writes {q.long_name} ({q.name}); drop 'beps' or run LAI")
         _check(cfg)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None

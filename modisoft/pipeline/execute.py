@@ -246,6 +246,6 @@ def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> dict[str, int]:
         else:
             out, values, w = dask.compute(out, values, w)
         lost = lost_in_series(cfg, out, values, w)
-        for key, part in split_output(out).items():
+        for key, part in split_output(out, cfg).items():
             write_zarr_region(part, stores[key])
         return lost

@@ -50,25 +50,25 @@ def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
     Raises
     ------
     ConfigError
-        When the product is not in the registry or has no LAI layer, or ``[inputs] layer``
-        names another layer than the LAI one (an output labelled LAI comes only from the
-        layer whose registry role is ``lai``).
+        When the product is not in the registry, or ``[inputs] layer`` is not one of its
+        value layers (or is not given for a product without an LAI layer).  The output is
+        named for the layer's quantity (:func:`modisoft.products.quantity_of`).
     """
     from modisoft.products import find_product
 
     product = find_product(cfg.inputs.product)
     if product is None:
         raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
-    lai = product.role_layer("lai")
-    if lai is None:
+    layer = cfg.inputs.layer or product.role_layer("lai")
+    if layer is None:
         raise ConfigError(f"[inputs] product {product.name!r} has no LAI layer (registry role "
-                          "'lai'), so a run cannot write LAI from it; for reflectance "
-                          "products use [steps] lai = 'retrieve'")
-    layer = cfg.inputs.layer or lai
-    if layer != lai:
-        raise ConfigError(f"[inputs] layer {layer!r} is not the LAI layer of {product.name} "
-                          f"(that is {lai!r}); the run labels and codes its output as LAI "
-                          "(units, BEPS coding), so it takes only the LAI layer")
+                          "'lai'): name the layer to run in [inputs] layer, or for "
+                          "reflectance products use [steps] lai = 'retrieve'")
+    found = product.find_layer(layer)
+    if found is None or found.kind != "value":
+        values = [x.name for x in product.layers if x.kind == "value"]
+        raise ConfigError(f"[inputs] layer {layer!r} is not a value layer of {product.name}; "
+                          f"one of {values}")
     qa_layer = cfg.inputs.qa_layer or product.role_layer("lai_qa")
     return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
 

@@ -179,10 +179,9 @@ def build_retrieval_output(
         "long_name": "LAI retrieval flag of pixels without any retrieved value (0 = has values)",
         "grid_mapping": "spatial_ref",
         "source_layer": "lai_flag (modisoft.lai.LAI_FLAGS)",
-        "flag_values": np.array([k for k in LAI_FLAGS if k >= 10], dtype="uint8"),
-        "flag_meanings": " ".join(
-            v.split(" (")[0].replace(" ", "_") for k, v in LAI_FLAGS.items() if k >= 10
-        ),
+        "flag_values": np.array([0, *(k for k in LAI_FLAGS if k >= 10)], dtype="uint8"),
+        "flag_meanings": " ".join(["has_values", *(
+            v.split(" (")[0].replace(" ", "_") for k, v in LAI_FLAGS.items() if k >= 10)]),
         "nonveg_codes": np.array(NONVEG_FLAGS, dtype="uint8"),
     }
     out = series_output(cfg, lai, classes, qa, grid, class_attrs=class_attrs)

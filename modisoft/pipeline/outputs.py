@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modisoft.io.stack import open_stack
 from modisoft.lai import NONVEG_FLAGS
 from modisoft.pipeline.beps_run import (
     beps_landcover,
@@ -18,6 +19,7 @@ from modisoft.pipeline.beps_run import (
     observed_spans,
 )
 from modisoft.pipeline.manifest import Manifest
+from modisoft.pipeline.metadata import missing_metadata, output_quantity, run_metadata
 from modisoft.pipeline.schema import RunConfig
 from modisoft.write.folder import output_subdir
 
@@ -44,6 +46,7 @@ class RunSummary:
     """What the run expected and did not have: ``{"dates": [ISO dates with no granule],
     "tiles": {ISO date: [tile ids]}}``, the tile-dates of failed granules included."""
     interrupted: bool = False
+    no_metadata: list[str] = field(default_factory=list)  # ACDD keys no [metadata] gave
     beps: dict[str, Any] = field(default_factory=dict)
     """The BEPS output's loose ends (``beps/beps.json``): ``to_fill`` (control-file fields
     left as placeholders), ``uncovered`` (files without any valid LAI), ``landcover``."""
@@ -89,6 +92,9 @@ class RunSummary:
         else:
             lines.append(f"pixel check: every valid source pixel reached the output "
                          f"({len(self.lost)} date(s) checked)")
+        if self.no_metadata:
+            lines.append("metadata: the NetCDF/Zarr lack the ACDD attributes only you can give "
+                         f"(add them in a [metadata] table): {', '.join(self.no_metadata)}")
         if self.beps:
             lines += beps_lines(self.beps)
         if self.failures:
@@ -104,28 +110,17 @@ class RunSummary:
 
 def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
                    retrieval: dict[str, Any] | None = None) -> Any:
-    """The provenance every output of the run carries.
-
-    Parameters
-    ----------
-    cfg
-        The run configuration (recorded whole, and step by step).
-    used
-        The granules the run read.
-    manifest
-        The run manifest (its failed granules are recorded).
-    grid
-        The output grid.
-    retrieval
-        The provenance of the ``lai = "retrieve"`` step, else ``None``.
-
-    Returns
-    -------
-    modisoft.write.Provenance
-    """
+    """The provenance (:class:`modisoft.write.Provenance`) every output of the run carries:
+    ``cfg`` (whole, step by step, and its discovery metadata), the granules ``used``, the
+    failed granules of ``manifest``, the output ``grid``, and the ``lai = "retrieve"`` step's
+    ``retrieval`` record (else ``None``)."""
     from modisoft.write import Provenance
 
     p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
+    res = abs(grid.transform.a)
+    p.metadata = run_metadata(cfg, f"{grid.crs.name or 'a projected grid'} at "
+                                   f"{res:g} {'degree' if grid.crs.is_geographic else 'm'}, "
+                                   f"{grid.shape[1]} x {grid.shape[0]} pixels")
     for f in manifest.failures:
         p.add_failure(f["file"], f["reason"])
     missing = missing_inputs(cfg, used, manifest)
@@ -197,39 +192,32 @@ def stage_path(cfg: RunConfig) -> Path:
 def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
                          manifest: Manifest, summary: RunSummary, progress: bool,
                          writers: tuple) -> None:
-    """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS) and the quicklooks,
-    read back from the finished Zarr store; each kind skipped when the manifest has it.
-
-    Parameters
-    ----------
-    cfg
-        The run configuration.
-    stores
-        The complete Zarr stores (:func:`~modisoft.pipeline.series.output_stores`): the
-        run's, and the BEPS periods' when the run's periods are not BEPS_D's day table.
-    out_dir
-        The output folder.
-    prov
-        The provenance each file carries.
-    manifest
-        The run manifest (each kind is marked done when written).
-    summary
-        Where the written files are listed (``summary.outputs``).
-    progress
-        Whether the run shows progress (passed on to the quicklooks).
-    writers
-        ``(write_netcdf, write_cog, write_beps, BepsOptions)`` from :mod:`modisoft.write`.
+    """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS), the quicklooks and
+    the STAC catalog, read back from the finished Zarr stores
+    (:func:`~modisoft.pipeline.series.output_stores`); each kind skipped when ``manifest``
+    has it, each file checked to lie inside ``out_dir``, the files listed in ``summary``,
+    each carrying ``prov``.  ``writers``: ``(write_netcdf, write_cog, write_beps,
+    BepsOptions)`` from :mod:`modisoft.write`; ``progress``: show the quicklooks' progress.
     """
-    import xarray as xr
+    from modisoft.write import confined_to
 
+    with confined_to(out_dir):
+        _period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress, writers)
+
+
+def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
+                    manifest: Manifest, summary: RunSummary, progress: bool,
+                    writers: tuple) -> None:
     write_netcdf, write_cog, write_beps, BepsOptions = writers
     o = cfg.output
     def opened(store: Path) -> Any:
-        ds = xr.open_zarr(store)
-        return ds.assign_coords({k: ds[k].compute() for k in ds.coords if k not in ds.dims})
+        ds = open_stack(store)
+        return ds.assign_coords({k: ds[k].compute() for k in ds.coords  # not 2-D lat/lon
+                                 if k not in ds.dims and ds[k].ndim <= 1})
 
     ds = opened(stores["lai"])
-    lai = ds["lai"]
+    lai = ds[output_quantity(cfg).name]
+    summary.no_metadata = missing_metadata(cfg)
     fc = ds.get("fill_class")
     if "netcdf" in o.formats:
         path = out_dir / f"{o.name}.nc"
@@ -260,12 +248,29 @@ def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path,
         summary.beps = json.loads((d / "beps.json").read_text())
         summary.beps["period"] = cfg.steps.period
         summary.outputs["beps"] = [str(d / f["name"]) for f in summary.beps["files"]]
+    _catalog(cfg, ds, stores, out_dir, prov, summary)
     if o.quicklooks:
         d = output_subdir(out_dir, "quicklooks")
         if not manifest.is_done("quicklooks"):
             _quicklooks(lai, fc, d, progress)
             manifest.mark_done("quicklooks")
         summary.outputs["quicklooks"] = _listing(d, "*.png")
+
+
+def _catalog(cfg: RunConfig, ds: Any, stores: dict, out_dir: Path, prov: Any,
+             summary: RunSummary) -> None:
+    """The run's STAC catalog: an Item per COG, the NetCDF and Zarr as Collection assets."""
+    from modisoft.grids import Grid
+    from modisoft.write import CogFile, write_stac
+
+    cogs = [CogFile.from_sidecar(Path(f + ".json")) for f in summary.outputs.get("cog", [])]
+    files = {"zarr": stores["lai"], **{k: Path(v[0]) for k, v in summary.outputs.items()
+                                       if k == "netcdf"}}
+    path = write_stac(out_dir, cogs, grid=Grid.from_xarray(ds), provenance=prov, assets=files,
+                      collection_id=cfg.output.name, title=prov.metadata["title"],
+                      description=prov.metadata["summary"],
+                      license=prov.metadata.get("license", "other"))
+    summary.outputs["stac"] = [str(path)]
 
 
 def _listing(d: Path, pattern: str) -> list[str]:
@@ -280,5 +285,6 @@ def _quicklooks(lai: Any, fc: Any, d: Path, progress: bool) -> None:
         one = lai.isel(time=k)
         label = str(one["period_label"].values) if "period_label" in one.coords else \
             str(one.time.values)[:10]
-        plot_map(one, d / f"lai_{label}.png", title=f"LAI {label}", vmax=8,
-                 fill_class=fc)
+        top = one.attrs.get("valid_max")
+        plot_map(one, d / f"{lai.name}_{label}.png", title=f"{str(lai.name).upper()} {label}",
+                 vmax=8 if lai.name == "lai" else top, fill_class=fc)

@@ -131,9 +131,10 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     prov = run_provenance(cfg, work.used, manifest, grid, work.retrieval)
     stores, chunk = output_stores(cfg), cfg.output.chunk
     fresh = force or (not manifest.is_done("zarr") and not manifest.data["done"])
-    for key, part in split_output(work.full).items():  # the run's store (and the BEPS one)
+    for key, part in split_output(work.full, cfg).items():  # the run's store (and the BEPS one)
         create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
-                    provenance=prov, if_exists="overwrite" if fresh else "keep")
+                    provenance=prov, if_exists="overwrite" if fresh else "keep",
+                    zarr_format=cfg.output.zarr_format)
     pieces = plan_pieces(cfg, grid)
     summary.bands_total = len(pieces)
     with cluster(cfg, over["scheduler"], over["workers"], over["memory_limit"],

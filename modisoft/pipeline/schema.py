@@ -96,6 +96,7 @@ class OutputConfig:
     beps_combine: str = "mean"
     quicklooks: bool = False
     chunk: int = 512
+    zarr_format: int = 3
 
 
 @dataclass(frozen=True)
@@ -156,13 +157,14 @@ class RunConfig:
     base_dir: str = "."
     lai: LaiConfig | None = None
     beps: BepsConfig | None = None
+    metadata: dict[str, str] | None = None  # [metadata]: ACDD attributes (pipeline.metadata)
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-able data (dates as ISO strings)."""
         d = asdict(self)
         d.pop("source", None)
         d.pop("base_dir", None)
-        for table in ("lai", "beps"):  # an absent optional table leaves the record unchanged
+        for table in ("lai", "beps", "metadata"):  # an absent optional table: no record
             if d.get(table) is None:
                 d.pop(table, None)
         return json.loads(json.dumps(d, default=str))

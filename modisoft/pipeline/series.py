@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from modisoft.pipeline.metadata import fill_class_attrs, flag_standard, output_quantity
 from modisoft.pipeline.mosaic import dominant_fill_class, mosaic_decoded, mosaic_qa
 from modisoft.pipeline.qa import observation_weights
 from modisoft.pipeline.schema import BEPS_PERIODS, RunConfig
 
-__all__ = ["beps_also", "build_output", "granule_days", "lost_in_series", "output_stores",
+__all__ = ["beps_also", "build_output", "cell_method", "granule_days", "lost_in_series",
+           "output_stores",
            "run_span", "series_inputs", "series_output", "split_output"]
 
 
@@ -38,16 +40,26 @@ def output_stores(cfg: RunConfig) -> dict[str, Path]:
     return out
 
 
-def split_output(out: Any) -> dict[str, Any]:
+def split_output(out: Any, cfg: RunConfig) -> dict[str, Any]:
     """The run's output Dataset (or a piece of it) per store of :func:`output_stores`: the
+    values (``lai`` while computed) named for their quantity (:func:`output_quantity`); the
     ``lai_beps`` variable on ``time_beps`` becomes the BEPS store's ``lai`` on ``time``."""
+    name = output_quantity(cfg).name
     if "lai_beps" not in out:
-        return {"lai": out}
-    extra = ["lai_beps", "time_beps", "period_end_beps", "period_label_beps"]
-    beps = out[["lai_beps"]].rename({"lai_beps": "lai", "time_beps": "time",
-                                     "period_end_beps": "period_end",
-                                     "period_label_beps": "period_label"})
-    return {"lai": out.drop_vars([v for v in extra if v in out.variables]), "beps": beps}
+        return {"lai": out.rename({"lai": name})}
+    extra = {"lai_beps": "lai", "time_beps": "time", "period_end_beps": "period_end",
+             "period_label_beps": "period_label"}
+    beps = out[["lai_beps"]].rename(extra)
+    main = out.drop_vars([v for v in extra if v in out.variables]).rename({"lai": name})
+    return {"lai": main, "beps": beps}
+
+
+def cell_method(cfg: RunConfig) -> str | None:
+    """The CF cell method of each period: ``mean`` (smoothed or mean composite), ``maximum``
+    …; ``None`` for a pick of one observation (``qa_best``), which CF has no method for."""
+    return "mean" if cfg.steps.smoother != "none" else \
+        {"mean": "mean", "max": "maximum", "median": "median"}.get(cfg.steps.reducer)
+
 
 def granule_days(cfg: RunConfig) -> int:
     """The days one granule of ``[inputs] product`` covers: the registry's compositing
@@ -173,19 +185,22 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
         return arr
 
     out["lai"] = place(lai).astype("float32").chunk({"time": -1, "y": c, "x": c})
-    out["lai"].attrs = {"long_name": "leaf area index (one-sided)", "units": "m2 m-2",
-                        "grid_mapping": "spatial_ref"}
+    out["lai"].attrs = {**output_quantity(cfg).attrs(), "grid_mapping": "spatial_ref",
+                        "coverage_content_type": "physicalMeasurement"}
+    if cell_method(cfg):
+        out["lai"].attrs["cell_methods"] = f"time: {cell_method(cfg)}"
     out["n_obs"] = place(n_obs).astype("int16").chunk({"y": c, "x": c})
     out["n_obs"].attrs = {"long_name": "usable observations in the series", "units": "1",
+                          "standard_name": "number_of_observations",
+                          "coverage_content_type": "qualityInformation",
                           "grid_mapping": "spatial_ref"}
     if classes is not None:
         fc = xr.apply_ufunc(dominant_fill_class, place(classes).chunk({"time": -1}),
                             input_core_dims=[["time"]], dask="parallelized",
                             output_dtypes=[classes.dtype])
         out["fill_class"] = fc.chunk({"y": c, "x": c})
-        out["fill_class"].attrs = class_attrs or {
-            "long_name": "fill class of pixels without any valid value (0 = has values)",
-            "grid_mapping": "spatial_ref", "source_layer": name}
+        out["fill_class"].attrs = {**(class_attrs or fill_class_attrs(cfg, name)),
+                                   **flag_standard(cfg)}
     if f"{name}_beps_d" in res:  # BEPS_D's day table beside the run's periods
         b = res[f"{name}_beps_d"].rename({"time_beps_d": "time_beps",
                                       "period_end_beps_d": "period_end_beps",
@@ -238,13 +253,10 @@ def lost_in_series(cfg: RunConfig, out: Any, values: Any, w: Any) -> dict[str, i
 
     Parameters
     ----------
-    cfg
-        The run configuration.
-    out
-        The computed output of the piece (``lai`` per period).
+    cfg, out
+        The run configuration; the computed output of the piece (``lai`` per period).
     values, w
-        The computed per-date values and weights it was made from (see
-        :func:`series_inputs`); ``values = None`` checks nothing.
+        Its computed per-date values and weights (:func:`series_inputs`); ``None``: no check.
 
     Returns
     -------

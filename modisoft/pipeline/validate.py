@@ -271,7 +271,7 @@ def check_qa(cfg: RunConfig) -> None:
 
 
 def check_output(cfg: RunConfig) -> None:
-    """``[output]``: formats, names, BEPS options, chunk."""
+    """``[output]``: formats, names, BEPS options, chunk, Zarr format."""
     o = cfg.output
     bad = [f for f in o.formats if f not in FORMATS]
     if bad:
@@ -279,11 +279,15 @@ def check_output(cfg: RunConfig) -> None:
                           f"accepted: {', '.join(FORMATS)}")
     if not o.dir.strip():
         raise ConfigError("[output] dir: need a folder, got ''")
-    for key in ("name", "beps_stem"):
+    for key in ("name", "beps_stem"):  # used in file names: never a path (docs: config.md)
         val = getattr(o, key)
-        if not val.strip() or val in (".", "..") or re.search(r"[/\\]", val):
-            raise ConfigError(f"[output] {key} {val!r}: need a file name (no folder)")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", val) or ".." in val:
+            raise ConfigError(f"[output] {key} {val!r}: need a file name of letters, digits, "
+                              "'.', '_' and '-' (starting with a letter or digit, no '..', "
+                              "at most 100 characters), not a path")
     _one_of("[output] beps_suffixes", o.beps_suffixes, ("beps_d", "index", "doy"))
     _one_of("[output] beps_combine", o.beps_combine, ("mean", "first", "last", "error"))
     if o.chunk < 16 or o.chunk % 16:
         raise ConfigError(f"[output] chunk {o.chunk}: need a multiple of 16, at least 16")
+    if o.zarr_format not in (2, 3):
+        raise ConfigError(f"[output] zarr_format {o.zarr_format!r}: accepted: 2 or 3")

@@ -19,6 +19,7 @@ from modisoft.products.model import (
     Scaling,
     WeightScheme,
 )
+from modisoft.products.quantity import LAI, Quantity, quantity_of
 
 __all__ = [
     "BitField",
@@ -29,6 +30,9 @@ __all__ = [
     "Scaling",
     "WeightScheme",
     "CMR_URL",
+    "LAI",
+    "Quantity",
+    "quantity_of",
     "all_products",
     "cmr_collection",
     "find_product",

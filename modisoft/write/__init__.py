@@ -8,7 +8,7 @@ under a temporary name in the target directory and renames when done
 :func:`write_mosaic` are the plain outputs of the commands.  See ``docs/reference/outputs.md``.
 """
 
-from modisoft.write._common import OutputError, atomic_path
+from modisoft.write._common import OutputError, atomic_path, confined_to
 from modisoft.write.beps import (
     BEPS_D_DEKADS,
     MAX_BEPS_LAI,
@@ -26,6 +26,7 @@ from modisoft.write.geotiff import write_geotiff, write_mask_geotiff, write_stac
 from modisoft.write.netcdf import write_netcdf
 from modisoft.write.plain import write_dataset, write_mosaic
 from modisoft.write.provenance import PROVENANCE_ATTR, Provenance, software_versions
+from modisoft.write.stac import write_stac
 from modisoft.write.zarr_store import (
     create_zarr,
     finalize_zarr,
@@ -47,6 +48,7 @@ __all__ = [
     "write_netcdf",
     "write_cog",
     "CogFile",
+    "write_stac",
     "write_beps",
     "encode_beps",
     "decode_beps",
@@ -58,6 +60,7 @@ __all__ = [
     "BEPS_D_DEKADS",
     "MAX_BEPS_LAI",
     "atomic_path",
+    "confined_to",
     "write_geotiff",
     "write_stack_geotiff",
     "write_mask_geotiff",

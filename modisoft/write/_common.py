@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import itertools
 import os
@@ -18,11 +19,46 @@ import numpy as np
 from modisoft.errors import OutputError
 from modisoft.grids import Grid
 
-__all__ = ["OutputError", "atomic_path", "temp_sibling", "as_dataset", "grid_of", "sha256"]
+__all__ = ["OutputError", "atomic_path", "confined_to", "check_confined", "temp_sibling",
+           "as_dataset", "grid_of", "sha256"]
 
-CF_CONVENTIONS = "CF-1.8"
+CF_CONVENTIONS = "CF-1.11, ACDD-1.3"
 PROVENANCE_ATTR = "modisoft_provenance"
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("modisoft_output_root",
+                                                                    default=None)
+
+
+@contextlib.contextmanager
+def confined_to(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Within the block, :func:`atomic_path` refuses any file outside ``folder``.
+
+    A run confines its writers to its output folder: whatever a config value (a name, a
+    stem) or a link makes of a path, a file is created only where its resolved path lies
+    inside the folder.
+
+    Examples
+    --------
+    >>> with confined_to("out"):  # doctest: +SKIP
+    ...     write_netcdf(lai, "out/../escaped.nc")  # OutputError
+    """
+    root = Path(folder).resolve()
+    token = _ROOT.set(root)
+    try:
+        yield root
+    finally:
+        _ROOT.reset(token)
+
+
+def check_confined(path: Path) -> None:
+    """Raise :class:`OutputError` if ``path`` resolves outside the folder of
+    :func:`confined_to` (no check outside such a block)."""
+    root = _ROOT.get()
+    if root is not None and not Path(path).resolve().is_relative_to(root):
+        raise OutputError(path, f"resolves to {Path(path).resolve()}, outside the output "
+                                f"folder {root}; outputs are written only inside it")
 
 
 def temp_sibling(path: Path, suffix: str = "") -> Path:
@@ -83,6 +119,7 @@ def atomic_path(
     ...     write_geotiff(tmp, data, grid)
     """
     path = Path(path)
+    check_confined(path)
     if not path.parent.is_dir():
         raise OutputError(path, f"the directory {str(path.parent)!r} does not exist")
     if path.exists() and not overwrite:

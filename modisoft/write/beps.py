@@ -396,6 +396,9 @@ def write_beps(
     ds = as_dataset(lai, None, directory)
     var = str(next(iter(ds.data_vars)))
     da = ds[var]
+    if da.attrs.get("standard_name", "leaf_area_index") != "leaf_area_index":
+        raise OutputError(directory, f"BEPS reads leaf area index only, not "
+                          f"{da.attrs['standard_name']}", var)
     grid = grid_of(ds, directory)
     _check_grid(grid, directory)
     window = check_window(opts.window, grid.shape, directory)

@@ -212,19 +212,14 @@ def write_companions(directory: Path, grid: Any, landcover: Any, given: bool,
 
 def _write_latlon(directory: Path, grid: Any, overwrite: bool) -> list[Path]:
     """float32 latitude and longitude of every pixel centre, one row band at a time."""
-    from pyproj import Transformer
-
-    to_ll = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    xs = grid.x_coords()
-    ys = grid.y_coords()
+    xs, ys = grid.x_coords(), grid.y_coords()
     out = []
     with atomic_path(directory / LATLON_FILES[0], overwrite=overwrite) as tlat, \
             atomic_path(directory / LATLON_FILES[1], overwrite=overwrite) as tlon, \
             open(tlat, "wb") as flat, open(tlon, "wb") as flon:
         step = max(1, 2_000_000 // max(1, len(xs)))
         for r0 in range(0, len(ys), step):
-            xx, yy = np.meshgrid(xs, ys[r0:r0 + step])
-            lon, lat = to_ll.transform(xx, yy)
+            lon, lat = grid.lonlat(slice(r0, r0 + step))
             flat.write(np.asarray(lat, "<f4").tobytes())
             flon.write(np.asarray(lon, "<f4").tobytes())
     for name, what in zip(LATLON_FILES, ("latitude", "longitude"), strict=True):

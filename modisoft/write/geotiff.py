@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modisoft.grids import Grid
-from modisoft.write._common import atomic_path, iter_blocks, remove_path, temp_sibling
+from modisoft.write._common import (
+    OutputError,
+    atomic_path,
+    iter_blocks,
+    remove_path,
+    temp_sibling,
+)
 
-__all__ = ["write_geotiff", "write_stack_geotiff", "write_mask_geotiff", "plain_attrs"]
+__all__ = [
+    "write_geotiff",
+    "write_stack_geotiff",
+    "write_mask_geotiff",
+    "plain_attrs",
+    "BandMetadata",
+]
 
 STACK_OPTIONS = {
     "tiled": True,
@@ -31,6 +45,38 @@ STACK_OPTIONS = {
     "BIGTIFF": "IF_SAFER",
 }
 """Creation options of a mosaic GeoTIFF (``modisoft mosaic -o x.tif``)."""
+
+
+@dataclass(frozen=True)
+class BandMetadata:
+    """What a GIS shows of one band: description, unit, scale/offset and band-level tags.
+
+    Every field is optional; a field left ``None`` (or empty) is not written, so GDAL's
+    default applies (no unit, scale 1, offset 0, no description).
+
+    Attributes
+    ----------
+    description
+        The band description (``gdalinfo``'s ``Description``), e.g. the quantity and period.
+    unit
+        The band unit type (``gdalinfo``'s ``Unit Type``), e.g. ``"m2 m-2"``.
+    scale, offset
+        Physical value = stored value × ``scale`` + ``offset``.  When only one is given the
+        other is written with its default (1 or 0).
+    tags
+        Band-level metadata items (default domain), e.g. ``{"standard_name": ...}``.
+
+    Examples
+    --------
+    >>> BandMetadata(description="LAI, 2012-01-01", unit="m2 m-2", scale=0.1).unit
+    'm2 m-2'
+    """
+
+    description: str | None = None
+    unit: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def write_geotiff(
@@ -45,6 +91,7 @@ def write_geotiff(
     cog: dict[str, Any] | None = None,
     overwrite: bool = True,
     blockwise: bool = False,
+    band_metadata: Sequence[BandMetadata] | None = None,
 ) -> Path:
     """Write bands on a grid to a GeoTIFF (or a COG), atomically.
 
@@ -70,6 +117,10 @@ def write_geotiff(
     blockwise
         For dask data: compute one chunk at a time in this process (works with any scheduler,
         memory of one chunk); else ``dask.array.store`` writes chunks as the threads finish.
+    band_metadata
+        One :class:`BandMetadata` per band: description, unit, scale/offset and band tags
+        (a description given here replaces the one from ``descriptions``).  GDAL's COG driver
+        copies them from the stage.
 
     Returns
     -------
@@ -80,7 +131,8 @@ def write_geotiff(
     ------
     OutputError
         As :func:`~modisoft.write._common.atomic_path` (an existing file without
-        ``overwrite``, a missing directory).
+        ``overwrite``, a missing directory); ``band_metadata`` or ``descriptions`` whose
+        length is not the number of bands.
 
     Examples
     --------
@@ -89,22 +141,39 @@ def write_geotiff(
     """
     path = Path(path)
     bands = data if data.ndim == 3 else data[None]
+    meta = _band_metadata(path, bands.shape[0], descriptions, band_metadata)
     with atomic_path(path, overwrite=overwrite) as tmp:
         if cog is None:
-            _write_gtiff(tmp, bands, grid, nodata, tags, descriptions, options, blockwise)
+            _write_gtiff(tmp, bands, grid, nodata, tags, meta, options, blockwise)
         else:
             import rasterio.shutil
 
             stage = temp_sibling(path, ".stage.tif")
             try:
-                _write_gtiff(stage, bands, grid, nodata, tags, descriptions, options, blockwise)
+                _write_gtiff(stage, bands, grid, nodata, tags, meta, options, blockwise)
                 rasterio.shutil.copy(stage, tmp, driver="COG", **cog)
             finally:
                 remove_path(stage)
     return path
 
 
-def _write_gtiff(path, bands, grid, nodata, tags, descriptions, options, blockwise) -> None:
+def _band_metadata(
+    path: Path, count: int, descriptions: Any, band_metadata: Any
+) -> list[BandMetadata]:
+    """One :class:`BandMetadata` per band, from ``band_metadata`` and/or ``descriptions``."""
+    for what, given in (("descriptions", descriptions), ("band_metadata", band_metadata)):
+        if given is not None and len(given) != count:
+            raise OutputError(
+                path, f"{what} has {len(given)} entries for {count} band(s); give one per band"
+            )
+    meta = list(band_metadata) if band_metadata is not None else [BandMetadata()] * count
+    for b, text in enumerate(descriptions or ()):
+        if meta[b].description is None:
+            meta[b] = BandMetadata(text, meta[b].unit, meta[b].scale, meta[b].offset, meta[b].tags)
+    return meta
+
+
+def _write_gtiff(path, bands, grid, nodata, tags, meta, options, blockwise) -> None:
     import rasterio
     from rasterio.crs import CRS
 
@@ -123,9 +192,9 @@ def _write_gtiff(path, bands, grid, nodata, tags, descriptions, options, blockwi
     with rasterio.open(path, "w", **profile) as dst:
         if chunks is None:  # in-memory data first, then the metadata (as always written)
             dst.write(np.asarray(bands))
-            _write_metadata(dst, tags, descriptions)
+            _write_metadata(dst, tags, meta)
             return
-        _write_metadata(dst, tags, descriptions)
+        _write_metadata(dst, tags, meta)
         if blockwise:
             for rows, cols in iter_blocks(grid.shape, chunks[1:]):
                 block = np.asarray(bands[:, rows, cols])
@@ -136,11 +205,19 @@ def _write_gtiff(path, bands, grid, nodata, tags, descriptions, options, blockwi
             da.store(bands, _Window(dst, threading.Lock()), lock=False)
 
 
-def _write_metadata(dst: Any, tags: dict[str, str] | None, descriptions: Any) -> None:
+def _write_metadata(dst: Any, tags: dict[str, str] | None, meta: list[BandMetadata]) -> None:
     if tags:
         dst.update_tags(**tags)
-    for b, text in enumerate(descriptions or (), 1):
-        dst.set_band_description(b, text)
+    for b, m in enumerate(meta, 1):
+        if m.description is not None:
+            dst.set_band_description(b, m.description)
+        if m.unit:
+            dst.set_band_unit(b, m.unit)
+        if m.tags:
+            dst.update_tags(b, **m.tags)
+    if any(m.scale is not None or m.offset is not None for m in meta):  # else GDAL's defaults
+        dst.scales = [1.0 if m.scale is None else float(m.scale) for m in meta]
+        dst.offsets = [0.0 if m.offset is None else float(m.offset) for m in meta]
 
 
 def _window(rows: slice, cols: slice) -> Any:

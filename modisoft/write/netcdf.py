@@ -73,26 +73,43 @@ def write_netcdf(
     ds, _ = prepare_cf(obj, path, name=name, provenance=provenance)
     chunk_map = check_chunks({**NETCDF_DEFAULT_CHUNKS, **(chunks or {})}, path)
     enc: dict[str, dict[str, Any]] = time_encoding(ds)
-    for var in ds.data_vars:
+    for var in (str(v) for v in ds.variables if "y" in ds[v].dims and v != "y"):
         enc[var] = {
             "zlib": True,
             "complevel": int(compression_level),
             "shuffle": True,
             "chunksizes": var_chunks(ds[var], chunk_map),
         }
-        fv = fill_value(ds[var].dtype, ds[var].attrs.pop("nodata", None), path, str(var))
+        fv = None if var in ds.coords else \
+            fill_value(ds[var].dtype, ds[var].attrs.pop("nodata", None), path, var)
         enc[var]["_FillValue"] = fv
-    for var in ds.coords:
+    for var in ds.variables:
         if var not in enc and np.issubdtype(ds[var].dtype, np.floating):
             enc[var] = {"_FillValue": None}  # CF: coordinates carry no fill value
-    lazy = [str(v) for v in ds.data_vars if ds[v].chunks is not None]
+    lazy = [str(v) for v in ds.variables if ds[v].chunks is not None and v not in ds.dims]
     with atomic_path(path, overwrite=overwrite) as tmp:
         eager = ds.drop_vars(lazy)
         eager.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False,
                         encoding={k: v for k, v in enc.items() if k in eager.variables})
         if lazy:
             _append_in_order(tmp, ds, lazy, enc)
+        _char_attributes(tmp)
     return path
+
+
+def _char_attributes(tmp: Path) -> None:
+    """Text attributes as NC_CHAR (fixed-length, UTF-8), as CF and NCO expect, instead of the
+    NC_STRING h5netcdf writes (NCO skips a ``bounds`` attribute of type NC_STRING)."""
+    import h5py
+
+    def fix(obj: Any) -> None:
+        for key, value in list(obj.attrs.items()):
+            if isinstance(value, str):
+                obj.attrs[key] = np.bytes_(value.encode("utf-8"))
+
+    with h5py.File(tmp, "r+") as f:
+        fix(f)
+        f.visititems(lambda _name, obj: fix(obj))
 
 
 def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
@@ -106,6 +123,9 @@ def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
     import xarray as xr
 
     with h5netcdf.File(tmp, "a") as f:
+        for dim, size in ds.sizes.items():  # a dimension only lazy variables use (nv4)
+            if dim not in f.dimensions:
+                f.dimensions[dim] = size
         for name in names:
             var = ds[name].variable.copy(deep=False)
             e = enc[name]
@@ -118,10 +138,8 @@ def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
             for k, v in coded.attrs.items():
                 if k != "_FillValue":
                     h.attrs[k] = v
-            coords = [str(c) for c in ds.coords
-                      if c not in ds.dims and set(ds[c].dims) <= set(coded.dims)]
-            if coords:
-                h.attrs["coordinates"] = " ".join(coords)
+            if ds[name].encoding.get("coordinates"):
+                h.attrs["coordinates"] = ds[name].encoding["coordinates"]
             data = coded.data
             for idx in np.ndindex(*data.numblocks):
                 where = tuple(slice(sum(c[:i]), sum(c[:i]) + c[i])

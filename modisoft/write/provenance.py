@@ -131,6 +131,10 @@ class Provenance:
         An ISO timestamp, only if set: leave it ``None`` for byte-identical reruns.
     extra
         Anything else.
+    metadata
+        Discovery attributes (ACDD-1.3 names: ``title``, ``summary``, ``source``,
+        ``keywords``, ``institution``, ``creator_name`` …) that the CF writers put in the
+        global attributes of NetCDF files and Zarr stores.
 
     Examples
     --------
@@ -147,6 +151,7 @@ class Provenance:
     software: dict[str, str] = field(default_factory=software_versions)
     created: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     STEPS = ("qa_rule", "weights", "resampling", "compositing", "smoother", "retrieval")
 
@@ -212,6 +217,8 @@ class Provenance:
         }
         if self.created is not None:
             out["created"] = self.created
+        if self.metadata:
+            out["metadata"] = self.metadata
         return _jsonable(out)
 
     def to_json(self, indent: int | None = None) -> str:
@@ -221,6 +228,86 @@ class Provenance:
     def to_attrs(self) -> dict[str, str]:
         """``{"modisoft_provenance": <json>}`` for a dataset's global attributes."""
         return {PROVENANCE_ATTR: self.to_json()}
+
+    def summary(self, max_bytes: int = 1024, *, sidecar: str | None = None) -> str:
+        """A one-line digest of the record for a size-limited tag (a GeoTIFF's metadata).
+
+        In order, what the record knows: the modisoft version, the products (``product.
+        collection`` of the input granules), the processing steps, the number of input
+        granules (and of failed ones), ``config sha256 <16 hex>`` (of the recorded
+        configuration as sorted-key JSON, so it can be checked against the sidecar) and
+        ``full record: <sidecar>``.  Parts are separated by ``"; "``.
+
+        Parameters
+        ----------
+        max_bytes
+            Largest size of the text, in UTF-8 bytes.  A long product list is cut to its
+            first few names and ``(+N more)``; the pointer to the sidecar is always kept.
+        sidecar
+            The name of the file holding the full record (e.g. ``lai_20120101.tif.json``).
+
+        Returns
+        -------
+        str
+            At most ``max_bytes`` bytes of UTF-8.
+
+        Raises
+        ------
+        OutputError
+            If ``max_bytes`` cannot hold even the pointer to the sidecar (or 64 bytes).
+
+        Examples
+        --------
+        >>> p = Provenance(software={"modisoft": "0.1.0"}).add_granule("a.hdf")
+        >>> p.summary(sidecar="lai.tif.json")
+        'modisoft 0.1.0; 1 input granule; full record: lai.tif.json'
+        """
+        import hashlib
+
+        tail = f"full record: {sidecar}" if sidecar else ""
+        floor = max(64, len(tail.encode()) + 8)
+        if max_bytes < floor:
+            raise OutputError(
+                sidecar or "<provenance>",
+                f"summary max_bytes={max_bytes} is too small; give at least {floor} bytes",
+            )
+        products = sorted({
+            f"{g['product']}.{g['collection']}" if g.get("collection") else str(g["product"])
+            for g in self.granules if g.get("product")
+        })  # fmt: skip
+        order = {s: i for i, s in enumerate(self.STEPS)}
+        steps = sorted(self.steps, key=lambda s: (order.get(s, len(order)), s))
+        n, nf = len(self.granules), len(self.failed)
+        counts = f"{n} input granule{'s' if n != 1 else ''}" + (f" ({nf} failed)" if nf else "")
+        config = ""
+        if self.config is not None:
+            text = json.dumps(_jsonable(self.config), sort_keys=True, ensure_ascii=False)
+            config = f"config sha256 {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+        def head(shown: int) -> str:
+            label = "product" if len(products) == 1 else "products"
+            if not products or shown == 0:
+                prods = f"{len(products)} {label}" if products else ""
+            else:
+                more = f" (+{len(products) - shown} more)" if shown < len(products) else ""
+                prods = f"{label} {', '.join(products[:shown])}{more}"
+            parts = [
+                f"modisoft {self.software.get('modisoft', '(version unknown)')}",
+                prods,
+                f"steps {', '.join(steps)}" if steps else "",
+                counts,
+                config,
+            ]
+            return "; ".join(p for p in parts if p)
+
+        for shown in range(len(products), -1, -1):
+            out = "; ".join(p for p in (head(shown), tail) if p)
+            if len(out.encode()) <= max_bytes:
+                return out
+        # still too long (a tiny max_bytes): cut the head, keep the pointer to the sidecar
+        end = f" ...; {tail}" if tail else " ..."
+        cut = head(0).encode()[: max_bytes - len(end.encode())].decode(errors="ignore")
+        return cut + end
 
     def write_sidecar(self, path: str | os.PathLike[str], **extra: Any) -> Path:
         """Write the record as a JSON file (atomically); ``extra`` keys go at the top level.
@@ -242,7 +329,8 @@ class Provenance:
         """Rebuild from :meth:`to_dict` output (unknown top-level keys go to ``extra``)."""
         known = {"schema", "granules", "failed", "steps", "grid", "config", "software"}
         extra = dict(doc.get("extra") or {})
-        extra.update({k: v for k, v in doc.items() if k not in known | {"extra", "created"}})
+        extra.update({k: v for k, v in doc.items()
+                      if k not in known | {"extra", "created", "metadata"}})
         return cls(
             granules=list(doc.get("granules", [])),
             failed=list(doc.get("failed", [])),
@@ -252,6 +340,7 @@ class Provenance:
             software=dict(doc.get("software", {})),
             created=doc.get("created"),
             extra=extra,
+            metadata=dict(doc.get("metadata") or {}),
         )
 
     @classmethod

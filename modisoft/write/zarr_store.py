@@ -1,4 +1,5 @@
-"""Zarr (format 3) writer: chunked ``(time, y, x)``, compressed, CF attributes, provenance.
+"""Zarr writer (format 3, or 2 for older readers): chunked ``(time, y, x)``, compressed, CF
+attributes, provenance, consolidated metadata.
 
 Two ways to write:
 
@@ -12,7 +13,11 @@ Two ways to write:
 
 Readers: ``xarray.open_zarr(path)`` (the CRS is in the ``spatial_ref`` coordinate, CF
 ``grid_mapping`` with ``crs_wkt`` and GDAL's ``GeoTransform``; rioxarray's ``.rio.crs`` and
-``.rio.transform()`` work on the result).
+``.rio.transform()`` work on the result).  ``zarr_format=2`` writes a Zarr v2 store (``.zarray``
+/ ``.zattrs`` and a consolidated ``.zmetadata``) for readers without Zarr v3: GDAL before 3.11
+(``gdalinfo 'ZARR:"lai.zarr":/lai:0'``, one time index per subdataset) and zarr-python 2.
+In a v2 store, text variables (object-dtype strings) are written as fixed-width unicode
+(``<U``), which GDAL and zarr-python 2 read, instead of variable-length strings.
 """
 
 from __future__ import annotations
@@ -32,27 +37,75 @@ __all__ = ["write_zarr", "create_zarr", "write_zarr_region", "finalize_zarr", "z
 
 STATUS_ATTR = "modisoft_status"
 ZarrStatus = Literal["complete", "incomplete", "missing"]
+ZARR_FORMATS = (2, 3)
 
 
-def _compressor(level: int) -> Any:
+def _compressor(level: int, zarr_format: int) -> Any:
+    if zarr_format == 2:  # a numcodecs codec: the v2 "compressor" GDAL and zarr-python 2 read
+        from numcodecs import Blosc
+
+        return Blosc(cname="zstd", clevel=int(level), shuffle=Blosc.SHUFFLE)
     from zarr.codecs import BloscCodec
 
     return BloscCodec(cname="zstd", clevel=int(level), shuffle="shuffle")
 
 
-def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: Any, level: int):
+def _check_format(zarr_format: Any, path: Path) -> int:
+    if isinstance(zarr_format, bool) or zarr_format not in ZARR_FORMATS:
+        raise OutputError(path, f"zarr_format must be 2 or 3, not {zarr_format!r}")
+    return int(zarr_format)
+
+
+def _fixed_width_text(ds: Any) -> Any:
+    """Variable-length text variables (object dtype) as fixed-width unicode, for Zarr v2."""
+    for name in list(ds.variables):
+        v = ds[name]
+        if v.dtype == object and all(isinstance(x, str) for x in np.ravel(v.values)):
+            ds[name] = v.copy(data=np.asarray(v.values).astype(str))
+    return ds
+
+
+def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: Any, level: int,
+             zarr_format: int):
     ds, _ = prepare_cf(obj, path, name=name, provenance=provenance)
     chunk_map = check_chunks(chunks, path)
+    if zarr_format == 2:
+        ds = _fixed_width_text(ds)
     enc: dict[str, dict[str, Any]] = time_encoding(ds)
     for var in ds.data_vars:
+        if "y" not in ds[var].dims:  # spatial_ref, time_bnds: written with the metadata
+            enc.setdefault(str(var), {})["_FillValue"] = None
+            continue
         shape = var_chunks(ds[var], chunk_map)
-        enc[var] = {"chunks": shape, "compressors": [_compressor(level)]}
+        enc[var] = {"chunks": shape, "compressors": [_compressor(level, zarr_format)]}
         fv = fill_value(ds[var].dtype, ds[var].attrs.pop("nodata", None), path, str(var))
         if fv is not None:
             enc[var]["_FillValue"] = fv
         ds[var] = ds[var].chunk(dict(zip(ds[var].dims, shape, strict=True)))
+    for var in lazy_coords(ds):  # lat/lon: stored in their own blocks
+        enc[var] = {"chunks": tuple(int(c[0]) for c in ds[var].chunks),
+                    "compressors": [_compressor(level, zarr_format)], "_FillValue": None}
     ds.attrs[STATUS_ATTR] = "incomplete"
     return ds, enc
+
+
+def lazy_coords(ds: Any) -> list[str]:
+    """The dask-backed coordinates (the 2-D ``lat``/``lon`` and their bounds)."""
+    return [str(v) for v in ds.coords if ds[v].chunks is not None and v not in ds.dims]
+
+
+def _write_lazy_coords(path: Path, ds: Any) -> None:
+    """Compute and store the lazy coordinates block by block (``to_zarr(compute=False)``
+    leaves them unwritten, and region writes carry data variables only)."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r+")
+    for name in lazy_coords(ds):
+        data, arr = ds[name].data, group[name]
+        for idx in np.ndindex(*data.numblocks):
+            where = tuple(slice(sum(c[:i]), sum(c[:i]) + c[i])
+                          for c, i in zip(data.chunks, idx, strict=True))
+            arr[where] = np.asarray(data.blocks[idx].compute())
 
 
 def _set_status(path: Path, status: str, provenance: Provenance | None = None) -> None:
@@ -63,7 +116,8 @@ def _set_status(path: Path, status: str, provenance: Provenance | None = None) -
     if provenance is not None:
         attrs.update(provenance.to_attrs())
     group.attrs.update(attrs)
-    if status == "complete":
+    # v2's .zmetadata holds a copy of the root attributes: refresh it on every change
+    if status == "complete" or group.metadata.zarr_format == 2:
         _consolidate(path)
 
 
@@ -84,8 +138,9 @@ def write_zarr(
     provenance: Provenance | None = None,
     compression_level: int = 5,
     overwrite: bool = False,
+    zarr_format: int = 3,
 ) -> Path:
-    """Write a georeferenced ``DataArray``/``Dataset`` to a new Zarr v3 store, atomically.
+    """Write a georeferenced ``DataArray``/``Dataset`` to a new Zarr store, atomically.
 
     Parameters
     ----------
@@ -108,6 +163,10 @@ def write_zarr(
         Blosc-zstd level (byte shuffle).
     overwrite
         Replace an existing store (the old store is removed only after the new one is done).
+    zarr_format
+        3 (default) or 2: a Zarr v2 store for readers without v3 (GDAL < 3.11, zarr-python
+        2); its metadata is consolidated in ``.zmetadata`` and text coordinates are
+        fixed-width unicode.
 
     Returns
     -------
@@ -117,16 +176,19 @@ def write_zarr(
     Raises
     ------
     OutputError
-        If the object lacks a grid-mapping coordinate or ``y``/``x`` dims, or the target exists.
+        If the object lacks a grid-mapping coordinate or ``y``/``x`` dims, the target exists,
+        or ``zarr_format`` is not 2 or 3.
 
     Examples
     --------
     >>> write_zarr(lai, "lai_2012.zarr", chunks={"time": 1, "y": 512, "x": 512})  # doctest: +SKIP
     """
     path = Path(path)
-    ds, enc = _prepare(obj, path, name, chunks, provenance, compression_level)
+    zarr_format = _check_format(zarr_format, path)
+    ds, enc = _prepare(obj, path, name, chunks, provenance, compression_level, zarr_format)
     with atomic_path(path, overwrite=overwrite) as tmp:
-        ds.to_zarr(str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False)
+        ds.to_zarr(str(tmp), mode="w-", zarr_format=zarr_format, encoding=enc,
+                   consolidated=False)
         _set_status(tmp, "complete")
     return path
 
@@ -140,8 +202,9 @@ def create_zarr(
     provenance: Provenance | None = None,
     compression_level: int = 5,
     if_exists: Literal["error", "overwrite", "keep"] = "error",
+    zarr_format: int = 3,
 ) -> Path:
-    """Create an empty Zarr v3 store shaped like ``template``, marked incomplete.
+    """Create an empty Zarr store shaped like ``template``, marked incomplete.
 
     Metadata, coordinates, CF attributes and provenance are written; data variables are not
     computed (a lazy template costs nothing).  Fill the store with :func:`write_zarr_region`
@@ -151,11 +214,12 @@ def create_zarr(
     ----------
     template
         The full output, usually lazy, as for :func:`write_zarr`.
-    path, name, chunks, provenance, compression_level
+    path, name, chunks, provenance, compression_level, zarr_format
         As for :func:`write_zarr`.
     if_exists
         ``"error"`` (default); ``"overwrite"``: replace the store; ``"keep"``: reuse an
-        existing store with the same variables, shapes and chunks (to resume a run).
+        existing store with the same Zarr format, variables, shapes and chunks (to resume a
+        run).
 
     Returns
     -------
@@ -165,33 +229,38 @@ def create_zarr(
     Raises
     ------
     OutputError
-        If the store exists (``"error"``) or does not match the template (``"keep"``).
+        If the store exists (``"error"``) or does not match the template (``"keep"``), or
+        ``zarr_format`` is not 2 or 3.
     """
     path = Path(path)
     if if_exists not in ("error", "overwrite", "keep"):
         raise OutputError(
             path, f"if_exists must be 'error', 'overwrite' or 'keep', not {if_exists!r}"
         )
-    ds, enc = _prepare(template, path, name, chunks, provenance, compression_level)
+    zarr_format = _check_format(zarr_format, path)
+    ds, enc = _prepare(template, path, name, chunks, provenance, compression_level, zarr_format)
     if path.exists() and if_exists == "keep":
-        _check_compatible(path, ds, enc)
+        _check_compatible(path, ds, enc, zarr_format)
         return path
     with atomic_path(path, overwrite=if_exists == "overwrite") as tmp:
-        ds.to_zarr(
-            str(tmp), mode="w-", zarr_format=3, encoding=enc, consolidated=False, compute=False
-        )
+        ds.to_zarr(str(tmp), mode="w-", zarr_format=zarr_format, encoding=enc,
+                   consolidated=False, compute=False)
+        _write_lazy_coords(tmp, ds)
         _consolidate(tmp)  # array metadata is final now; readers open it without a warning
     return path
 
 
-def _check_compatible(path: Path, ds: Any, enc: dict[str, Any]) -> None:
+def _check_compatible(path: Path, ds: Any, enc: dict[str, Any], zarr_format: int) -> None:
     import zarr
 
     try:
         group = zarr.open_group(str(path), mode="r")
     except Exception as exc:
         raise OutputError(path, f"exists but is not a Zarr store: {exc}") from None
-    for var in ds.data_vars:
+    if group.metadata.zarr_format != zarr_format:
+        raise OutputError(path, f"the existing store is Zarr v{group.metadata.zarr_format}, "
+                          f"the run wants v{zarr_format}; use if_exists='overwrite'")
+    for var in (v for v in ds.data_vars if "y" in ds[v].dims):
         if var not in group:
             raise OutputError(path, "the existing store lacks this variable", str(var))
         arr = group[var]
@@ -230,7 +299,8 @@ def write_zarr_region(
 
     The piece is located from its ``time``/``y``/``x`` coordinate values, must cover whole
     on-disk chunks (its start on a chunk boundary, its end on a boundary or the array end),
-    and is computed and written.  Pieces may be written in any order or again (idempotent).
+    and is computed and written, in the store's own Zarr format (2 or 3).  Pieces may be
+    written in any order or again (idempotent).
     A store marked complete goes back to incomplete until :func:`finalize_zarr`.
 
     Returns
@@ -273,7 +343,8 @@ def write_zarr_region(
         chunks = dict(zip(out[var].dims, group[var].chunks, strict=True))
         out[var] = out[var].chunk(chunks)
     out.attrs = {}
-    out.to_zarr(str(path), region=region, mode="r+", consolidated=False)
+    out.to_zarr(str(path), region=region, mode="r+", consolidated=False,
+                zarr_format=group.metadata.zarr_format)
     return region
 
 

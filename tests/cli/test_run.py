@@ -147,19 +147,6 @@ def test_another_config_on_the_same_folder_needs_force(tmp_path):
     assert "--force: replacing the outputs of another configuration" in res.stdout
 
 
-def test_only_the_lai_layer_is_written_as_lai(tmp_path):
-    cfg, _ = setup(tmp_path, n=2)
-    cfg.write_text(cfg.read_text().replace('product = "MCD15A2"',
-                                           'product = "MCD15A2"\nlayer = "Fpar_1km"'))
-    res = modisoft("run", str(cfg))
-    assert res.returncode == 2
-    assert res.stderr.strip() == (
-        "modisoft: error: [inputs] layer 'Fpar_1km' is not the LAI layer of MCD15A2 (that is "
-        "'Lai_1km'); the run labels and codes its output as LAI (units, BEPS coding), so it "
-        "takes only the LAI layer")
-    assert not (tmp_path / "out").exists()
-
-
 def test_a_link_out_of_the_output_folder_is_not_followed(tmp_path):
     cfg, _ = setup(tmp_path)
     elsewhere = tmp_path / "elsewhere"

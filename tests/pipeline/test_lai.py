@@ -27,6 +27,7 @@ from pipeline.test_run import SINU, quiet, write_config
 from pyhdf.SD import SD
 from pyproj import Transformer
 
+from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, load_config, run
 
 LAI_DATA = Path(__file__).resolve().parents[2] / "modisoft" / "lai" / "data"
@@ -312,7 +313,7 @@ def test_rsr_with_scene_percentiles_and_a_polder_clumping_raster(tmp_path):
     lai = f'index = "RSR"\nswir = "scene"\nclumping = "omega.tif"\nbands = {{ swir = "{MIR}" }}'
     cfg = load_config(retrieve_config(tmp_path, lai=lai, formats='["zarr"]'))
     run(cfg, progress=False, echo=quiet)
-    z = xr.open_zarr(tmp_path / "out" / "lai.zarr").load()
+    z = open_stack(tmp_path / "out" / "lai.zarr").load()
     prov = json.loads(z.attrs["modisoft_provenance"])["steps"]["retrieval"]
     limits = prov["swir"]["limits"]
     assert len(limits) == 10 and prov["swir"]["mode"].startswith("scene")
@@ -449,7 +450,7 @@ def test_a_product_run_still_equals_the_independent_composite(tmp_path):
 
     cfg_path = write_config(tmp_path, formats='["zarr"]')
     run(load_config(cfg_path), progress=False, echo=quiet)
-    z = xr.open_zarr(tmp_path / "out" / "lai.zarr").load()
+    z = open_stack(tmp_path / "out" / "lai.zarr").load()
     expect, labels = independent_expectation(cfg_path)
     idx = [list(z.period_label.values).index(k) for k in labels]
     with warnings.catch_warnings():

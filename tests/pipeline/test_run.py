@@ -24,6 +24,7 @@ import xarray as xr
 from pyhdf.SD import SD
 from pyproj import Transformer
 
+from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, discover, expected_dates, load_config, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,7 +200,7 @@ def test_run_equals_an_independent_nearest_and_max_composite(tmp_path):
     summary = run(load_config(cfg_path), progress=False, echo=quiet)
     assert summary.failures == []
     assert summary.bands_total == 3 * 4  # pieces: 40 rows / chunk 16 x 60 cols / chunk 16
-    z = xr.open_zarr(tmp_path / "out" / "lai.zarr")
+    z = open_stack(tmp_path / "out" / "lai.zarr")
     assert z.attrs["modisoft_status"] == "complete"
     expect, labels = independent_expectation(cfg_path)
     got = z.lai.values
@@ -220,7 +221,7 @@ def test_outputs_reopen_with_independent_readers(tmp_path):
     cfg = load_config(write_config(tmp_path, smoother="whittaker"))
     summary = run(cfg, progress=False, echo=quiet)
     out = tmp_path / "out"
-    zs = xr.open_zarr(out / "lai.zarr")
+    zs = open_stack(out / "lai.zarr")
     z, n_obs = zs.lai.values, zs.n_obs.values
     assert np.nanmin(z) >= 0 and np.nanmax(z) <= 10
     enough = n_obs >= 4  # min_obs: smoothed everywhere with enough good observations, else NaN

@@ -14,6 +14,7 @@ import zarr
 from pyproj import CRS
 from write.test_common import DEKADS, GRIDS, SHAPE, failing, make_lai, proj4
 
+from modisoft.io.stack import open_stack
 from modisoft.write import (
     OutputError,
     Provenance,
@@ -49,11 +50,15 @@ def test_zarr_reopens_with_same_values_crs_and_transform(tmp_path, kind):
     assert np.array_equal(arr[:], lai.values, equal_nan=True)
     # xarray
     ds = xr.open_zarr(path)
-    assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["modisoft_status"] == "complete"
+    assert ds.attrs["Conventions"] == "CF-1.11, ACDD-1.3"
+    assert ds.attrs["modisoft_status"] == "complete"
     assert ds["lai"].attrs["grid_mapping"] == "spatial_ref"
     assert np.array_equal(ds["lai"].values, lai.values, equal_nan=True)
     assert list(ds["time"].values.astype("datetime64[D]")) == [np.datetime64(d) for d in DEKADS]
-    assert ds["period_end"].values[0] == np.datetime64("2012-04-30")
+    # the period's last day as CF bounds (upper bound: the next day), and back for modisoft
+    assert ds["time"].attrs["bounds"] == "time_bnds"
+    assert ds["time_bnds"].values[0, 1] == np.datetime64("2012-05-01")
+    assert open_stack(path)["period_end"].values[0] == np.datetime64("2012-04-30")
     crs_def, tr = GRIDS[kind]
     assert proj4(CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])) == proj4(crs_def)
     gt = [float(v) for v in ds["spatial_ref"].attrs["GeoTransform"].split()]
