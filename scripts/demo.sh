@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[distributed,plot]"
 modisoft info sample_tiles/ | tail -n 12
 modisoft run sample_tiles/demo.toml
-echo "outputs in demo_output/ (lai.zarr, lai.nc, cog/, beps/, quicklooks/)"
+echo "outputs in demo_output/ (lai.zarr, lai.nc, cog/, beps/, quicklooks/, stac/collection.json)"

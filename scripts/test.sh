@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Install what the tests need and run them (the README's test command).
 # GDAL's command-line tools (Debian gdal-bin) are the tests' independent oracle; the library
-# itself never needs GDAL.  Without root/apt the GDAL-oracle tests are skipped, except in CI
-# (CI=true), where a missing gdalinfo fails the run.
+# itself never needs GDAL.  Without root/apt the oracle tests are skipped, except in CI
+# (CI=true), where a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-if ! command -v gdalinfo >/dev/null 2>&1; then
+# CDO, NCO and netCDF's ncdump are the readers the NetCDF output is checked with.
+tools="gdalinfo cdo ncks ncdump"
+missing() { for t in $tools; do command -v "$t" >/dev/null 2>&1 || return 0; done; return 1; }
+if missing; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin) >/dev/null
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      gdal-bin cdo nco netcdf-bin) >/dev/null
   fi
 fi
-if ! command -v gdalinfo >/dev/null 2>&1; then
-  if [ "${CI:-}" = "true" ]; then echo "gdalinfo missing in CI: the GDAL oracle is required" >&2; exit 1; fi
-  echo "note: gdalinfo not found; GDAL-oracle tests will be skipped" >&2
-fi
+for t in $tools; do
+  if ! command -v "$t" >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then echo "$t missing in CI: the oracle is required" >&2; exit 1; fi
+    echo "note: $t not found; the tests that use it will be skipped" >&2
+  fi
+done
 ruff check modisoft tests benchmarks docs
 python -m pytest "$@"

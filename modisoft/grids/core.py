@@ -156,15 +156,18 @@ class Grid:
         to_ll = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         xs, ys = self.x_coords()[cols], self.y_coords()[rows]
         if not corners:
-            xx, yy = np.meshgrid(xs, ys)
-        else:
-            hx, hy = abs(self.transform.a) / 2, abs(self.transform.e) / 2
-            dx = np.array([-hx, hx, hx, -hx])
-            dy = np.array([-hy, -hy, hy, hy])
-            xx = np.broadcast_to(xs[None, :, None] + dx, (len(ys), len(xs), 4))
-            yy = np.broadcast_to(ys[:, None, None] + dy, (len(ys), len(xs), 4))
-        lon, lat = to_ll.transform(xx, yy)
-        return np.asarray(lon), np.asarray(lat)
+            lon, lat = to_ll.transform(*np.meshgrid(xs, ys))
+            return np.asarray(lon), np.asarray(lat)
+        hx, hy = self.transform.a / 2, self.transform.e / 2  # the edge lattice, once
+        xe = np.append(xs - hx, xs[-1:] + hx)
+        ye = np.append(ys - hy, ys[-1:] + hy)
+        elon, elat = (np.asarray(v) for v in to_ll.transform(*np.meshgrid(xe, ye)))
+        left, right = (slice(0, -1), slice(1, None)) if hx > 0 else (slice(1, None),
+                                                                    slice(0, -1))
+        low, high = (slice(1, None), slice(0, -1)) if hy < 0 else (slice(0, -1), slice(1, None))
+        order = ((low, left), (low, right), (high, right), (high, left))  # counter-clockwise
+        return (np.stack([elon[r, c] for r, c in order], axis=-1),
+                np.stack([elat[r, c] for r, c in order], axis=-1))
 
     def _require_rectilinear(self) -> None:
         if not self.is_rectilinear:

@@ -115,8 +115,10 @@ def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
     failed granules of ``manifest``, the output ``grid``, and the ``lai = "retrieve"`` step's
     ``retrieval`` record (else ``None``)."""
     from modisoft.write import Provenance
+    from modisoft.write.cf import creation_time
 
     p = Provenance().add_granules(used).set_grid(grid).set_config(cfg.as_dict())
+    p.created = manifest.data.setdefault("created", creation_time())  # one for the whole run
     res = abs(grid.transform.a)
     p.metadata = run_metadata(cfg, f"{grid.crs.name or 'a projected grid'} at "
                                    f"{res:g} {'degree' if grid.crs.is_geographic else 'm'}, "

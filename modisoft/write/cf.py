@@ -20,7 +20,8 @@ from modisoft.write._common import (
 from modisoft.write.provenance import Provenance, resolve_provenance
 
 __all__ = ["DEFAULT_CHUNKS", "prepare_cf", "var_chunks", "TIME_UNITS", "discovery_attrs",
-           "creation_time", "latlon_coords"]
+           "creation_time", "latlon_coords",
+           "blocks_together"]
 
 DEFAULT_CHUNKS = {"time": 1, "y": 1024, "x": 1024}
 TIME_UNITS = "days since 1970-01-01"
@@ -124,26 +125,42 @@ def latlon_coords(grid: Any, chunks: tuple[int, int] = (1024, 1024)) -> dict[str
     ny, nx = grid.shape
     cy, cx = min(chunks[0], ny), min(chunks[1], nx)
 
-    def block(kind: int, corners: bool) -> Any:
-        shape, chunks_ = ((ny, nx, 4), (cy, cx, 4)) if corners else ((ny, nx), (cy, cx))
+    def one(_: Any, block_info: Any = None) -> np.ndarray:  # lon, lat, 4 + 4 corners
+        (r0, r1), (c0, c1), _k = block_info[None]["array-location"]
+        rows, cols = slice(r0, r1), slice(c0, c1)
+        centre, corner = grid.lonlat(rows, cols), grid.lonlat(rows, cols, corners=True)
+        return np.concatenate([centre[0][..., None], centre[1][..., None], *corner],
+                              axis=-1).astype("float32")
 
-        def one(_: Any, block_info: Any = None) -> np.ndarray:
-            (r0, r1), (c0, c1), *_rest = block_info[None]["array-location"]
-            return grid.lonlat(slice(r0, r1), slice(c0, c1), corners=corners)[kind] \
-                .astype("float32")
-
-        return da.map_blocks(one, da.zeros(shape, chunks=chunks_, dtype="float32"),
-                             dtype="float32", name=f"modisoft-latlon-{kind}-{corners}-"
-                             f"{da.core.tokenize(grid, cy, cx)}")
-
+    stacked = da.map_blocks(one, da.zeros((ny, nx, 10), chunks=(cy, cx, 10), dtype="float32"),
+                            dtype="float32",
+                            name=f"modisoft-latlon-{da.core.tokenize(grid, cy, cx)}")
+    parts = {"lon": stacked[..., 0], "lat": stacked[..., 1], "lon_bnds": stacked[..., 2:6],
+             "lat_bnds": stacked[..., 6:10]}
     out = {}
-    for kind, (name, std, units) in enumerate((("lon", "longitude", "degrees_east"),
-                                               ("lat", "latitude", "degrees_north"))):
-        out[name] = xr.Variable(("y", "x"), block(kind, False), {
+    for name, std, units in (("lon", "longitude", "degrees_east"),
+                             ("lat", "latitude", "degrees_north")):
+        out[name] = xr.Variable(("y", "x"), parts[name], {
             "standard_name": std, "long_name": f"{std} of the pixel centre", "units": units,
             "bounds": f"{name}_bnds"})
-        out[f"{name}_bnds"] = xr.Variable(("y", "x", "nv4"), block(kind, True))
+        out[f"{name}_bnds"] = xr.Variable(("y", "x", "nv4"), parts[f"{name}_bnds"])
     return out
+
+
+def blocks_together(arrays: list[Any]) -> Any:
+    """Per ``(y, x)`` block, ``[(region, values), ...]`` of dask arrays that share their first
+    two axes' chunks (``lat``, ``lon`` and their bounds), computed in one go so that tasks
+    they share (one transform per block) run once."""
+    import dask
+
+    rows, cols = arrays[0].chunks[:2]
+    r0, c0 = np.cumsum((0, *rows)), np.cumsum((0, *cols))
+    for i, j in np.ndindex(len(rows), len(cols)):
+        picks = [a.blocks[(i, j, *(0,) * (a.ndim - 2))] for a in arrays]
+        values = dask.compute(*picks, scheduler="synchronous")
+        where = (slice(int(r0[i]), int(r0[i + 1])), slice(int(c0[j]), int(c0[j + 1])))
+        yield [(where + (slice(None),) * (a.ndim - 2), np.asarray(v))
+               for a, v in zip(arrays, values, strict=True)]
 
 
 def _latlon_extent(grid: Any) -> tuple[float, float, float, float]:

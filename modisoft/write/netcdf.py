@@ -14,12 +14,19 @@ from typing import Any
 import numpy as np
 
 from modisoft.write._common import atomic_path
-from modisoft.write.cf import check_chunks, fill_value, prepare_cf, time_encoding, var_chunks
+from modisoft.write.cf import (
+    blocks_together,
+    check_chunks,
+    fill_value,
+    prepare_cf,
+    time_encoding,
+    var_chunks,
+)
 from modisoft.write.provenance import Provenance
 
 __all__ = ["write_netcdf"]
 
-NETCDF_DEFAULT_CHUNKS = {"time": 1, "y": 512, "x": 512}
+NETCDF_DEFAULT_CHUNKS = {"time": 1, "y": 128, "x": 128}  # benchmarks/netcdf_access.py
 
 
 def write_netcdf(
@@ -45,7 +52,9 @@ def write_netcdf(
         Variable name for an unnamed ``DataArray`` (default ``"lai"``), or the one variable
         of a ``Dataset`` to write.
     chunks
-        HDF5 chunk size per dim, default ``{"time": 1, "y": 512, "x": 512}``.  A ``nodata``
+        HDF5 chunk size per dim, default ``{"time": 1, "y": 128, "x": 128}``: one period per
+        chunk keeps a map read fast, small tiles a pixel series (measured by
+        ``benchmarks/netcdf_access.py``; docs/reference/output-formats.md).  A ``nodata``
         attribute on an integer variable becomes its ``_FillValue``; floats use NaN.
     provenance
         Stored as the global attribute ``modisoft_provenance`` (JSON).
@@ -126,6 +135,7 @@ def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
         for dim, size in ds.sizes.items():  # a dimension only lazy variables use (nv4)
             if dim not in f.dimensions:
                 f.dimensions[dim] = size
+        made = {}
         for name in names:
             var = ds[name].variable.copy(deep=False)
             e = enc[name]
@@ -140,8 +150,15 @@ def _append_in_order(tmp: Path, ds: Any, names: list[str], enc: dict) -> None:
                     h.attrs[k] = v
             if ds[name].encoding.get("coordinates"):
                 h.attrs["coordinates"] = ds[name].encoding["coordinates"]
+            if name in ds.coords:  # lat/lon: written together below, one transform a block
+                made[name] = (h, coded.data)
+                continue
             data = coded.data
             for idx in np.ndindex(*data.numblocks):
                 where = tuple(slice(sum(c[:i]), sum(c[:i]) + c[i])
                               for c, i in zip(data.chunks, idx, strict=True))
                 h[where] = np.asarray(data.blocks[idx].compute())
+        if made:
+            for parts in blocks_together([data for _h, data in made.values()]):
+                for (h, _data), (where, values) in zip(made.values(), parts, strict=True):
+                    h[where] = values

@@ -30,7 +30,14 @@ from typing import Any, Literal
 import numpy as np
 
 from modisoft.write._common import OutputError, as_dataset, atomic_path
-from modisoft.write.cf import check_chunks, fill_value, prepare_cf, time_encoding, var_chunks
+from modisoft.write.cf import (
+    blocks_together,
+    check_chunks,
+    fill_value,
+    prepare_cf,
+    time_encoding,
+    var_chunks,
+)
 from modisoft.write.provenance import Provenance
 
 __all__ = ["write_zarr", "create_zarr", "write_zarr_region", "finalize_zarr", "zarr_status"]
@@ -99,13 +106,13 @@ def _write_lazy_coords(path: Path, ds: Any) -> None:
     leaves them unwritten, and region writes carry data variables only)."""
     import zarr
 
+    names = lazy_coords(ds)
+    if not names:
+        return
     group = zarr.open_group(str(path), mode="r+")
-    for name in lazy_coords(ds):
-        data, arr = ds[name].data, group[name]
-        for idx in np.ndindex(*data.numblocks):
-            where = tuple(slice(sum(c[:i]), sum(c[:i]) + c[i])
-                          for c, i in zip(data.chunks, idx, strict=True))
-            arr[where] = np.asarray(data.blocks[idx].compute())
+    for parts in blocks_together([ds[n].data for n in names]):
+        for name, (where, values) in zip(names, parts, strict=True):
+            group[name][where] = values
 
 
 def _set_status(path: Path, status: str, provenance: Provenance | None = None) -> None:

@@ -256,7 +256,7 @@ def sr_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sr")
     cfg = load_config(retrieve_config(tmp))
     summary = run(cfg, progress=False, echo=quiet)
-    return tmp, summary, xr.open_zarr(tmp / "out" / "lai.zarr").load()
+    return tmp, summary, open_stack(tmp / "out" / "lai.zarr").load()
 
 
 @pytest.mark.slow

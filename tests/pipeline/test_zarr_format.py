@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from pipeline.test_run import independent_expectation, quiet, write_config
+from write.test_zarr_v2 import period_labels
 
 from modisoft.pipeline import ConfigError, load_config, run
 
@@ -69,8 +70,7 @@ def test_a_run_with_zarr_format_2_writes_a_store_gdal_3_6_reads(tmp_path):
     assert "|O" not in dtypes.values(), dtypes  # no variable-length strings (GDAL 3.6)
     # the period labels and start dates come back (xarray, consolidated, as a v2 reader)
     ds = xr.open_zarr(store, consolidated=True)
-    labels = [str(v) for v in (ds["period_label"].values if "period_label" in ds.coords
-                               else ds["time"].attrs["period_labels"])]
+    labels = period_labels(ds)
     assert len(labels) == ds.sizes["time"] == 12  # calendar dekads of 2012-01 .. 2012-04
     starts = ds["time"].values.astype("datetime64[D]")
     assert str(starts[0]) == "2012-01-01" and str(starts[-1]) == "2012-04-21"

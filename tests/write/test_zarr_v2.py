@@ -62,6 +62,15 @@ def with_labels(lai: xr.DataArray) -> xr.DataArray:
     return lai.assign_coords(period_label=("time", text), label=("time", text.copy()))
 
 
+def period_labels(ds: xr.Dataset) -> list[str]:
+    """``period_label`` as stored: a coordinate, or the ``period_labels`` attribute of
+    ``time`` (a list, or a JSON list as text) as the CF writers keep it."""
+    if "period_label" in ds.coords:
+        return [str(v) for v in ds["period_label"].values]
+    labels = ds["time"].attrs["period_labels"]
+    return [str(v) for v in (json.loads(labels) if isinstance(labels, str) else labels)]
+
+
 def root_attrs(path: Path) -> tuple[dict, dict]:
     """The root attributes from ``.zattrs`` and from the consolidated ``.zmetadata``."""
     own = json.loads((path / ".zattrs").read_text())
@@ -95,10 +104,7 @@ def test_zarr_v2_store_has_v2_files_consolidated_metadata_and_same_values(tmp_pa
     assert np.array_equal(ds["lai"].values, lai.values, equal_nan=True)
     assert list(ds["time"].values.astype("datetime64[D]")) == [np.datetime64(d) for d in DEKADS]
     assert [str(v) for v in ds["label"].values] == LABELS
-    # period_label: a coordinate, or the time axis' period_labels attribute (CF writers)
-    labels = ds["period_label"].values if "period_label" in ds.coords \
-        else ds["time"].attrs["period_labels"]
-    assert [str(v) for v in labels] == LABELS
+    assert period_labels(ds) == LABELS
     if "time_bnds" in ds.variables:  # the last day of each period, as CF bounds
         ends = ds["time_bnds"].values[:, 1].astype("datetime64[D]") - 1
     else:
