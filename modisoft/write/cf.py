@@ -79,6 +79,7 @@ def prepare_cf(
     for var in ds.variables:
         ds[var].encoding = {}
     for var in ds.data_vars:
+        ds[var].attrs.pop("_CRS", None)  # GDAL's CRS of a Zarr v2 store: written anew there
         ds[var].attrs.setdefault("long_name", str(var))
         ds[var].attrs.setdefault("coverage_content_type", "physicalMeasurement")
         for key in ("_FillValue", "missing_value"):  # CF fill in attrs → the writer's nodata

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,8 @@ def write_stac(
     collection_id, title, description
         The Collection's id, title and description.
     license
-        The Collection's license (an SPDX identifier), ``"other"`` by default.
+        The Collection's license: an SPDX identifier (``"CC-BY-4.0"``); any other text
+        becomes ``"other"`` with the text added to the description (STAC's rule).
     overwrite
         Replace an existing ``stac`` folder (only when the new one is complete).
 
@@ -124,11 +126,13 @@ def write_stac(
     starts = [_utc(c.start) for c in cogs]
     ends = [_utc(c.end or c.start, last=c.end is not None) for c in cogs]
     interval = [min(starts), max(ends)] if cogs else [None, None]
+    spdx = re.fullmatch(r"[\w\-.+]+", license or "") is not None  # STAC's license pattern
     collection = pystac.Collection(
         id=collection_id,
         title=title,
-        description=description,
-        license=license,
+        description=description if spdx or not license else
+        f"{description}\n\nLicense: {license}",
+        license=license if spdx else "other",
         extent=pystac.Extent(
             pystac.SpatialExtent([footprint["bbox"]]), pystac.TemporalExtent([interval])
         ),

@@ -78,6 +78,10 @@ def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: An
     chunk_map = check_chunks(chunks, path)
     if zarr_format == 2:
         ds = _fixed_width_text(ds)
+        for var in ds.data_vars:  # GDAL's Zarr driver reads the CRS from _CRS, not CF
+            if "grid_mapping" in ds[var].attrs:
+                ref = ds[ds[var].attrs["grid_mapping"]]
+                ds[var].attrs["_CRS"] = {"wkt": ref.attrs["crs_wkt"]}
     enc: dict[str, dict[str, Any]] = time_encoding(ds)
     for var in ds.data_vars:
         if "y" not in ds[var].dims:  # spatial_ref, time_bnds: written with the metadata

@@ -73,9 +73,14 @@ def test_demo_stac_catalog_loads_in_odc_stac_as_the_zarr(demo):
     pystac = pytest.importorskip("pystac")
     odc_stac = pytest.importorskip("odc.stac")
     from odc.geo.geobox import GeoBox
+    from pystac.validation import validate_dict
 
     out, _ = demo
+    for doc in (out / "stac").rglob("*.json"):  # STAC's core schemas (pystac ships them)
+        if doc.name != "provenance.json":
+            validate_dict(json.loads(doc.read_text()), extensions=[])
     col = pystac.Collection.from_file(str(out / "stac" / "collection.json"))
+    assert col.license == "other" and "LP DAAC" in col.description  # free text, not SPDX
     items = list(col.get_items(recursive=True))
     zs = xr.open_zarr(out / "lai.zarr")
     assert len(items) == zs.sizes["time"]

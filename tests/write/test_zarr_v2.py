@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from write.test_common import DEKADS, GRIDS, SHAPE, make_lai
+from write.test_common import DEKADS, GRIDS, SHAPE, make_lai, proj4
 
 from modisoft.write import (
     OutputError,
@@ -132,6 +132,8 @@ def test_gdal_3_6_opens_every_period_of_a_v2_store_with_the_same_values(tmp_path
         # GDAL derives the geotransform from the x/y centre coordinates
         np.testing.assert_allclose(info["geoTransform"], [tr.c, tr.a, tr.b, tr.f, tr.d, tr.e],
                                    rtol=0, atol=1e-6)
+        # and the CRS from GDAL's own _CRS attribute (its Zarr driver does not read CF)
+        assert proj4(info["coordinateSystem"]["wkt"]) == proj4(GRIDS["china_albers"][0])
         got = gdal_values(name, tmp_path)
         assert np.array_equal(got, lai.values[t], equal_nan=True)
         assert np.isnan(got).any()  # the NaN fill survives, not turned into a number
