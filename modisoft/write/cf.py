@@ -91,7 +91,9 @@ def prepare_cf(
     ds[ref].attrs["long_name"] = "coordinate reference system"
     aux = "height"
     if not grid.crs.is_geographic:
-        ds = ds.assign_coords(latlon_coords(grid, _yx_chunks(ds)))
+        have = {"lat", "lon", "lat_bnds", "lon_bnds"} <= set(ds.coords)  # e.g. read back
+        if not have:  # from a run's store: those are kept, not transformed again
+            ds = ds.assign_coords(latlon_coords(grid, _yx_chunks(ds)))
         aux = "height lat lon"
     for var in ds.data_vars:  # not the grid mapping nor the bounds (CDO, CF §5)
         ds[var].encoding["coordinates"] = aux
