@@ -45,11 +45,12 @@ def open_for_plot(path: str | os.PathLike[str]) -> Any:
     raise PlotError(f"{p}: cannot plot {ext or 'this'} files; give a Zarr, NetCDF or GeoTIFF")
 
 
-def select_period(da: Any, when: str) -> Any:
-    """The period of ``da`` holding the date ``when`` (``YYYY-MM-DD``).
+def select_period(da: Any, when: str, echo: Any = None) -> Any:
+    """The period of ``da`` holding the date ``when`` (``YYYY-MM-DD``), else the nearest one.
 
     A period holds a date when ``time <= date <= period_end`` (if there is a ``period_end``
-    coordinate), else when ``time`` equals the date.
+    coordinate), else when ``time`` equals the date.  When none does, the period nearest to
+    the date is taken and ``echo`` (a callable, e.g. ``click.echo``) is told which.
     """
     import pandas as pd
 
@@ -63,11 +64,16 @@ def select_period(da: Any, when: str) -> Any:
     else:
         hit = np.flatnonzero(start.astype("datetime64[D]") == t.astype("datetime64[D]"))
     if not hit.size:
-        first, last = (np.datetime_as_string(start[i], "D") for i in (0, -1))
-        raise PlotError(
-            f"no period of {da.name!r} holds {when}; periods run from {first} to {last} "
-            f"({start.size} periods)"
-        )
+        end = np.asarray(da["period_end"].values).astype("datetime64[ns]") \
+            if "period_end" in da.coords else start
+        gap = np.maximum(start - t, t - end).astype("int64")  # 0 inside, else the distance
+        k = int(np.argmin(gap))
+        if echo is not None:
+            span = np.datetime_as_string(start[k], "D")
+            if end[k] != start[k]:
+                span += f" to {np.datetime_as_string(end[k], 'D')}"
+            echo(f"no period of {da.name!r} holds {when}: mapping the nearest, {span}")
+        return da.isel(time=k)
     return da.isel(time=int(hit[0]))
 
 
@@ -95,6 +101,7 @@ def quicklooks(
     all_periods: bool = False,
     points: list[tuple[float, float]] | None = None,
     points_crs: str = "EPSG:4326",
+    echo: Any = None,
     **style: Any,
 ) -> list[Path]:
     """Quicklook PNGs of a Zarr store, NetCDF, GeoTIFF or granule.
@@ -106,13 +113,16 @@ def quicklooks(
     out_dir
         Folder of the PNGs: ``<var>[_<YYYYMMDD>].png`` maps or ``<var>_series.png``.
     var
-        Variable to plot (default: the first on the grid).
+        Variable to plot (default: the first on the grid that is not a flag or a count, e.g.
+        a run's ``lai`` rather than its ``fill_class``).
     when, all_periods
         Map the period holding the date ``when`` (``YYYY-MM-DD``), or every period; with
         neither, a single-period variable is mapped and a longer one is an error.
     points, points_crs
         ``(x, y)`` points in ``points_crs``: one time-series plot of the pixels holding them
         instead of maps.
+    echo
+        Told which period is mapped when none holds ``when`` (the nearest is).
     **style
         ``vmin``, ``vmax``, ``cmap``, ``max_size`` for :func:`~modisoft.plot.plot_map`.
 
@@ -130,8 +140,11 @@ def quicklooks(
         raise PlotError("give a date or every period, not both")
     ds = open_for_plot(path)
     names = [n for n in ds.data_vars if {"y", "x"} <= set(ds[n].dims)]
-    if var is None:
-        var = names[0] if names else None
+    if var is None:  # the values (a run's lai), not its flags or counts
+        values = [n for n in names if "flag_values" not in ds[n].attrs
+                  and ds[n].attrs.get("standard_name") != "number_of_observations"
+                  and n not in ("fill_class", "n_obs")]
+        var = (values or names or [None])[0]
     if var not in ds.data_vars:
         raise PlotError(f"{path}: no variable {var!r}; variables on the grid: {names}")
     da = ds[var]
@@ -146,7 +159,7 @@ def quicklooks(
             title=_granule_title(ds, var),
             **style,
         )
-        for one in _periods(da, when, all_periods)
+        for one in _periods(da, when, all_periods, echo)
     ]
 
 
@@ -163,13 +176,13 @@ def _class_for(ds: Any, var: str, one: Any) -> Any:
     return cls
 
 
-def _periods(da: Any, when: str | None, all_periods: bool) -> list[Any]:
+def _periods(da: Any, when: str | None, all_periods: bool, echo: Any = None) -> list[Any]:
     if "time" not in da.dims:
         if when:
             raise PlotError(f"variable {da.name!r} has no time dimension; drop --time")
         return [da]
     if when:
-        return [select_period(da, when)]
+        return [select_period(da, when, echo)]
     if all_periods or da.sizes["time"] == 1:
         return [da.isel(time=i) for i in range(da.sizes["time"])]
     first, last = (np.datetime_as_string(da["time"].values[i], "D") for i in (0, -1))

@@ -304,10 +304,19 @@ def test_cli_series_netcdf_geotiff_and_errors(store, tmp_path):
     run = CliRunner().invoke
     res = run(main, ["plot", str(path), "--var", "lai", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "--time DATE or map them all with --all" in res.output
-    res = run(
-        main, ["plot", str(path), "--var", "lai", "--time", "2013-01-01", "--out", str(tmp_path)]
-    )
-    assert res.exit_code != 0 and "no period of 'lai' holds 2013-01-01" in res.output
+    # a date no period holds: the nearest period (the last, 01-21 .. 01-30), and it says so
+    res = run(main, ["plot", str(path), "--time", "2013-01-01", "--out", str(tmp_path / "n")])
+    assert res.exit_code == 0, res.output
+    assert "no period of 'lai' holds 2013-01-01: mapping the nearest, 2012-01-21 to " \
+        "2012-01-30" in res.output
+    assert [p.name for p in (tmp_path / "n").glob("*.png")] == ["lai_20120121.png"]
+    # without --var the values are mapped, not the flags listed first (as in a run's store)
+    first = tmp_path / "flags_first.zarr"
+    xr.Dataset({"fill_class": ds["fill_class"], "lai": ds["lai"]}).to_zarr(first, consolidated=False)
+    res = run(main, ["plot", str(first), "--time", "2011-12-01", "--out", str(tmp_path / "m")])
+    assert "no period of 'lai' holds 2011-12-01: mapping the nearest, 2012-01-01 to " \
+        "2012-01-10" in res.output
+    assert [p.name for p in (tmp_path / "m").glob("*.png")] == ["lai_20120101.png"]
     res = run(main, ["plot", str(path), "--var", "nope", "--all", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "no variable 'nope'" in res.output
     res = run(

@@ -20,8 +20,10 @@ def _parse_point(text: str) -> tuple[float, float]:
 
 @click.command("plot")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--var", "var", default=None, help="Variable to plot (default: the only/first).")
-@click.option("--time", "when", default=None, help="Map the period holding this date.")
+@click.option("--var", "var", default=None,
+              help="Variable to plot (default: the values, e.g. lai, not fill_class).")
+@click.option("--time", "when", default=None,
+              help="Map the period holding this date (else the nearest, named).")
 @click.option("--all", "all_periods", is_flag=True, help="Map every period.")
 @click.option("--point", "points", multiple=True, help="X,Y (lon,lat) for a series; repeatable.")
 @click.option("--points-crs", default="EPSG:4326", show_default=True, help="CRS of --point.")
@@ -57,7 +59,7 @@ def plot_command(
     written = quicklooks(
         path, out_dir, var=var, when=when, all_periods=all_periods,
         points=[_parse_point(p) for p in points], points_crs=points_crs,
-        vmin=vmin, vmax=vmax, cmap=cmap, max_size=max_size,
+        vmin=vmin, vmax=vmax, cmap=cmap, max_size=max_size, echo=click.echo,
     )  # fmt: skip
     for png in written:
         click.echo(str(png))

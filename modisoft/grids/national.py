@@ -60,12 +60,20 @@ Amur north of Mohe → y ≈ 5950711) plus at least 100 km, snapped to 10 km so 
 def china_albers_crs(ellps: str = "krass") -> CRS:
     """The China Albers CRS; ``ellps="WGS84"`` gives the WGS84 variant (GRIDS.md §3.1).
 
+    It has no EPSG code; its WKT names it (``"China Albers Equal Area (Krasovsky 1940)"``)
+    so that GDAL, QGIS and modisoft show that name, not "unknown".
+
     Examples
     --------
     >>> china_albers_crs().to_epsg() is None
     True
+    >>> china_albers_crs().name
+    'China Albers Equal Area (Krasovsky 1940)'
     """
-    return CRS.from_proj4(CHINA_ALBERS_PROJ.replace("+ellps=krass", f"+ellps={ellps}"))
+    crs = CRS.from_proj4(CHINA_ALBERS_PROJ.replace("+ellps=krass", f"+ellps={ellps}"))
+    doc = crs.to_json_dict()
+    doc["name"] = f"China Albers Equal Area ({'Krasovsky 1940' if ellps == 'krass' else ellps})"
+    return CRS.from_json_dict(doc)
 
 
 BEPS_D_CANADA_PROJ = (
@@ -82,8 +90,11 @@ BEPS_D_CANADA_BOUNDS = (-2600000.0, 5700000.0, 3100000.0, 10500000.0)
 ``pixel_size`` = 1000 m (``beps.h``), pixel centre x = (pixel + 0.5)·1000 + ``xshift``
 (−2600000), y = (4800 − (line + 0.5))·1000 + ``yshift`` (5700000) (``pixtolon.c``)."""
 
+CHINA_ALBERS_WKT = china_albers_crs().to_wkt()
+"""The China Albers CRS as named WKT2 (the named grids' CRS)."""
+
 NATIONAL_GRIDS: dict[str, tuple[str, float, tuple[float, float, float, float]]] = {
-    **{f"china_albers_{name}": (CHINA_ALBERS_PROJ, res, CHINA_ALBERS_BOUNDS)
+    **{f"china_albers_{name}": (CHINA_ALBERS_WKT, res, CHINA_ALBERS_BOUNDS)
        for name, res in (("1km", 1000.0), ("500m", 500.0), ("250m", 250.0))},
     "beps_d_canada_1km": (BEPS_D_CANADA_PROJ, 1000.0, BEPS_D_CANADA_BOUNDS),
 }

@@ -21,7 +21,7 @@ from modisoft.pipeline.schema import ConfigError, RunConfig, resolve_grid
 from modisoft.pipeline.series import lost_in_series, output_stores, split_output
 from modisoft.pipeline.staging import NoManifest, Staged, prepare
 
-__all__ = ["cluster", "plan_pieces", "run_tasks"]
+__all__ = ["cluster", "plan_pieces", "restart_workers", "run_tasks"]
 
 
 @contextlib.contextmanager
@@ -111,6 +111,19 @@ def _sigint_ignored() -> Iterator[None]:
 
 _PIECE_CHUNKS = 1
 """Output chunks per piece along x: a piece is a row band (``band_rows``) of this many."""
+
+
+def restart_workers(client: Any) -> None:
+    """Fresh worker processes (``client.restart()``), without the nanny's "Restarting worker"
+    warning: a restart modisoft asks for is not something to warn the user about."""
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    nanny.setLevel(logging.ERROR)
+    try:
+        client.restart()
+    finally:
+        nanny.setLevel(level)
+    logging.getLogger("modisoft").info("worker processes restarted for the piece pass")
 
 
 def plan_pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, int]]]:

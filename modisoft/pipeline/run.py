@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from modisoft.pipeline.execute import cluster, plan_pieces, run_tasks
+from modisoft.pipeline.execute import cluster, plan_pieces, restart_workers, run_tasks
 from modisoft.pipeline.fetch import fetch_inputs
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import checked_inventory, describe_inventory
@@ -161,7 +161,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
                 # our own LocalCluster: fresh worker processes for the pieces, so what the
                 # mosaic pass left in a worker's heap (it grows with the tiles per date)
                 # does not add to the piece pass (an external cluster is left alone)
-                client.restart()
+                restart_workers(client)
             summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,

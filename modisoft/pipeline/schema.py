@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -179,9 +180,10 @@ class RunConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def resolve(self, p: str) -> Path:
-        """A path from the config, relative to the config file's folder."""
+        """A path from the config, relative to the config file's folder, made absolute and
+        normalised (what a run prints never has ``..`` in it)."""
         path = Path(p).expanduser()
-        return path if path.is_absolute() else Path(self.base_dir) / path
+        return Path(os.path.abspath(path if path.is_absolute() else Path(self.base_dir) / path))
 
 
 FORMATS = ("zarr", "netcdf", "cog", "beps")
