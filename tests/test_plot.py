@@ -312,7 +312,8 @@ def test_cli_series_netcdf_geotiff_and_errors(store, tmp_path):
     assert [p.name for p in (tmp_path / "n").glob("*.png")] == ["lai_20120121.png"]
     # without --var the values are mapped, not the flags listed first (as in a run's store)
     first = tmp_path / "flags_first.zarr"
-    xr.Dataset({"fill_class": ds["fill_class"], "lai": ds["lai"]}).to_zarr(first, consolidated=False)
+    flags_first = xr.Dataset({"fill_class": ds["fill_class"], "lai": ds["lai"]})
+    flags_first.to_zarr(first, consolidated=False)
     res = run(main, ["plot", str(first), "--time", "2011-12-01", "--out", str(tmp_path / "m")])
     assert "no period of 'lai' holds 2011-12-01: mapping the nearest, 2012-01-01 to " \
         "2012-01-10" in res.output
