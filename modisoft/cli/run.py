@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from modisoft.cli.options import EXIT_INTERRUPTED, verbosity, verbosity_options
+from modisoft.cli.options import EXIT_INTERRUPTED, run_log, verbosity, verbosity_options
 
 __all__ = ["run_command", "EXIT_INCOMPLETE"]
 
@@ -69,8 +69,9 @@ def run_command(
         click.echo(discover(cfg).report())
         return
     try:
-        summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
-                      memory_limit=memory_limit, progress=not quiet, echo=echo)
+        with run_log(lambda: cfg.resolve(cfg.output.dir)):
+            summary = run(cfg, force=force, scheduler=scheduler, workers=workers,
+                          memory_limit=memory_limit, progress=not quiet, echo=echo)
     except KeyboardInterrupt:
         click.echo("modisoft: interrupted; rerun the same command to resume", err=True)
         ctx.exit(EXIT_INTERRUPTED)

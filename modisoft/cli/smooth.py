@@ -3,9 +3,11 @@ library side is :func:`modisoft.timeseries.smooth`)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
-from modisoft.cli.options import variable, verbosity_options
+from modisoft.cli.options import variable, verbosity, verbosity_options
 
 __all__ = ["smooth_command"]
 
@@ -40,6 +42,8 @@ def smooth_command(
     out: str,
 ) -> None:
     """Smooth VAR of a Zarr/NetCDF STACK with LACC, Whittaker or Savitzky–Golay."""
+    from dask.diagnostics import ProgressBar
+
     from modisoft.io.stack import open_stack
     from modisoft.timeseries import daily_dates, smooth
     from modisoft.write.plain import write_dataset
@@ -47,9 +51,12 @@ def smooth_command(
     ds = open_stack(stack)
     values = variable(ds, var, stack)
     w = variable(ds, weights, stack) if weights else None
-    res = smooth(
-        values, method, weights=w, at=daily_dates(values) if daily else None, min_obs=min_obs
-    ).compute()
+    quiet = verbosity()["quiet"]
+    with contextlib.nullcontext() if quiet else ProgressBar():  # dask's, on stderr
+        res = smooth(
+            values, method, weights=w, at=daily_dates(values) if daily else None,
+            min_obs=min_obs,
+        ).compute()
     write_dataset(res, out)
     click.echo(
         f"{method}: {res['n_obs'].size} pixels, {int(res.n_insufficient)} left NaN (too "
