@@ -314,7 +314,8 @@ def grid_from_bounds(
     snap
         Move the edges outwards to multiples of the resolution (pixel edges on a lattice anchored
         at the CRS origin, so grids of one CRS and resolution align); else keep ``left``/``top``
-        and round the size up.
+        and the resolution and round the size to the nearest pixel, as ``gdalwarp -te … -tr …``
+        does (``int(width / resolution + 0.5)``).
 
     Examples
     --------
@@ -329,8 +330,8 @@ def grid_from_bounds(
     if snap:
         left, right = math.floor(left / dx) * dx, math.ceil(right / dx) * dx
         bottom, top = math.floor(bottom / dy) * dy, math.ceil(top / dy) * dy
-    nx = max(round((right - left) / dx), 1) if snap else math.ceil((right - left) / dx - 1e-9)
-    ny = max(round((top - bottom) / dy), 1) if snap else math.ceil((top - bottom) / dy - 1e-9)
+    nx = max(round((right - left) / dx) if snap else int((right - left) / dx + 0.5), 1)
+    ny = max(round((top - bottom) / dy) if snap else int((top - bottom) / dy + 0.5), 1)
     return Grid.from_crs(crs, Affine(dx, 0.0, left, 0.0, -dy, top), (ny, nx))
 
 

@@ -43,6 +43,8 @@ class Inventory:
     failed
         Files that look like granules but whose name is damaged (an impossible date, bytes
         that are not UTF-8): ``(path, reason)``; the run records them as failed.
+    notes
+        Lines for the report about the run's setup (the snapped grid bounds).
     """
 
     by_date: dict[date, dict[str, Granule]] = field(default_factory=dict)
@@ -53,6 +55,7 @@ class Inventory:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def dates(self) -> list[date]:
@@ -76,7 +79,7 @@ class Inventory:
     def report(self) -> str:
         """A short human summary: counts, missing tiles and dates, duplicates."""
         lines = [f"{len(self.granules)} granules: {len(self.dates)} dates x "
-                 f"{len(self.tiles)} tiles ({', '.join(self.tiles)})"]
+                 f"{len(self.tiles)} tiles ({', '.join(self.tiles)})", *self.notes]
         if self.missing_dates:
             lines.append(f"missing dates ({len(self.missing_dates)}): "
                          + ", ".join(d.isoformat() for d in self.missing_dates))
@@ -194,6 +197,10 @@ def checked_inventory(cfg: RunConfig, grid: Any, over: dict[str, Any],
     from modisoft.pipeline.validate import check_min_obs
 
     inv = discover(cfg, failed)
+    g = cfg.grid
+    if g.bounds is not None and g.snap and tuple(grid.bounds) != tuple(map(float, g.bounds)):
+        inv.notes.append(f"grid: bounds {list(g.bounds)} snapped outwards to the "
+                         f"{g.resolution:g} lattice: {[float(b) for b in grid.bounds]}")
     check_size(cfg, grid, inv.dates, machine=True, **over)
     check_min_obs(cfg, len(inv.dates))
     return inv

@@ -66,7 +66,7 @@ class GridConfig:
     resolution: float | None = None
     bounds: tuple[float, float, float, float] | None = None
     like: str | None = None
-    snap: bool = True
+    snap: bool = False  # bounds as given, like gdalwarp -te; true: outwards to the lattice
 
 
 @dataclass(frozen=True)

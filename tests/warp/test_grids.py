@@ -6,6 +6,8 @@ the sinusoidal formula written here."""
 from __future__ import annotations
 
 import math
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -122,7 +124,8 @@ def test_grid_from_bounds_snaps_outwards_or_keeps_origin():
     assert g.bounds == (2531000.0, 3036000.0, 3764000.0, 4452000.0)
     assert g.transform == Affine(1000, 0, 2531000, 0, -1000, 4452000)
     h = grid_from_bounds("EPSG:3035", (1000, 500), (2531200, 3036000, 3763500, 4451000), snap=False)
-    assert h.transform.c == 2531200 and h.transform.f == 4451000 and h.shape == (2830, 1233)
+    # gdalwarp -te … -tr 1000 500: 1232.3 columns → 1232, 2830 rows (tests below: GDAL itself)
+    assert h.transform.c == 2531200 and h.transform.f == 4451000 and h.shape == (2830, 1232)
     with pytest.raises(ValueError):
         grid_from_bounds("EPSG:3035", 0, (0, 0, 1, 1))
     with pytest.raises(ValueError):
@@ -147,3 +150,30 @@ def test_grid_like_a_grid_an_xarray_object_and_a_geotiff(tmp_path):
     got = grid_like(tmp_path / "t.tif")
     assert got.shape == t.shape and got.transform == t.transform and got.crs.equals(t.crs)
     assert isinstance(got, Grid)
+
+
+@pytest.mark.skipif(shutil.which("gdalwarp") is None and os.environ.get("CI") != "true",
+                    reason="gdalwarp is the oracle")
+@pytest.mark.parametrize("bounds", [(2531200, 3036000, 3763500, 4451000),
+                                    (1000.4, 2000.6, 7499.4, 9600.2), (0, 0, 2600, 1400)])
+def test_unsnapped_bounds_give_gdalwarps_te_grid(tmp_path, bounds):
+    """``snap=False`` is ``gdalwarp -te left bottom right top -tr dx dy``: same origin, same
+    pixel size, same number of rows and columns, read back from GDAL's own output."""
+    import json
+    import subprocess
+
+    import rasterio
+
+    src = tmp_path / "src.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8",
+                       crs="EPSG:3035",
+                       transform=Affine(2e6, 0, 0, 0, -2e6, 8e6)) as f:
+        f.write(np.ones((1, 4, 4), "uint8"))
+    dst = tmp_path / "dst.tif"
+    subprocess.run(["gdalwarp", "-q", "-te", *map(str, bounds), "-tr", "1000", "500",
+                    str(src), str(dst)], check=True)
+    info = json.loads(subprocess.run(["gdalinfo", "-json", str(dst)], capture_output=True,
+                                     text=True, check=True).stdout)
+    ours = grid_from_bounds("EPSG:3035", (1000, 500), bounds, snap=False)
+    assert list(ours.shape) == info["size"][::-1]
+    np.testing.assert_allclose(ours.geotransform, info["geoTransform"], rtol=0, atol=1e-6)
