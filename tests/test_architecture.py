@@ -148,7 +148,7 @@ def test_tests_mirror_the_package():
         stray = [p.name for p in (TESTS / folder).glob("*.py") if not p.name.startswith("test_")]
         assert not stray, f"tests/{folder}: {stray} are not test_*.py files"
     # Top-level tests are for top-level modules or for the whole package (docs, layout).
-    whole = {"architecture", "docs", "sample_tiles", "china_synth"}
+    whole = {"architecture", "docs", "docs_examples", "sample_tiles", "china_synth"}
     for path in TESTS.glob("test_*.py"):
         name = path.stem.removeprefix("test_")
         assert name in whole or (PKG / f"{name}.py").exists(), (

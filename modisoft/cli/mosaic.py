@@ -4,7 +4,8 @@ library side is :mod:`modisoft.warp` and :func:`modisoft.write.plain.write_mosai
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,20 @@ __all__ = ["mosaic_command"]
 
 
 def _date(ctx: Any, param: Any, value: str | None) -> date | None:
+    """YYYY-MM-DD, YYYY-DDD or YYYYDDD (day of year), as ``[inputs] start`` of a config."""
+    from modisoft.errors import ConfigError
+    from modisoft.pipeline.validate import parse_date
+
     if value is None:
         return None
-    for fmt in ("%Y-%m-%d", "%Y%j"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            pass
-    raise click.BadParameter(f"{value!r}: use YYYY-MM-DD or YYYYDDD")
+    text = value.strip()
+    if re.fullmatch(r"\d{7}", text):
+        text = f"{text[:4]}-{text[4:]}"
+    try:
+        return parse_date(param.name, text)
+    except ConfigError as exc:
+        msg = str(exc).removeprefix(f"{param.name}: ")
+        raise click.BadParameter(f"{msg}; YYYYDDD (e.g. 2020001) is accepted too") from None
 
 
 def _grid(name: str | None, crs: str | None, res: float | None, bounds: Any, like: str | None):
@@ -55,8 +62,8 @@ def _output(ctx: Any, param: Any, value: str) -> str:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--layer", required=True, help="Layer (SDS) to mosaic, e.g. Lai_1km.")
 @click.option("--product", help="Keep only this product (e.g. MCD15A2H).")
-@click.option("--start", callback=_date, help="First date (YYYY-MM-DD or YYYYDDD).")
-@click.option("--end", callback=_date, help="Last date (YYYY-MM-DD or YYYYDDD).")
+@click.option("--start", callback=_date, help="First date (YYYY-MM-DD, YYYY-DDD or YYYYDDD).")
+@click.option("--end", callback=_date, help="Last date (YYYY-MM-DD, YYYY-DDD or YYYYDDD).")
 @click.option("--tiles", help="Comma-separated tile ids (h26v05,...) or a preset (china19).")
 @click.option("--grid", "grid_name", help="A named grid, e.g. china_albers_1km.")
 @click.option("--crs", help="Destination CRS (EPSG:xxxx, PROJ or WKT) with --res and --bounds.")
@@ -100,7 +107,7 @@ def mosaic_command(
     \b
     Example:
       modisoft mosaic data/ --product MCD15A2H --layer Lai_500m --tiles china19 \\
-          --start 2020-001 --end 2020-365 --grid china_albers_500m -o lai_2020.zarr
+          --start 2020-001 --end 2020-366 --grid china_albers_500m -o lai_2020.zarr
     """
     from dask.diagnostics import ProgressBar
 

@@ -3,6 +3,8 @@ plan cache, resampling policy, stacked sources and the ``modisoft mosaic`` comma
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -329,6 +331,33 @@ def test_cli_mosaic_geotiff_and_zarr(tmp_path):
                "average", "--grid", "china_albers_1km", "-o", str(tmp_path / "q.tif")],
     )  # fmt: skip
     assert bad.exit_code != 0 and "'nearest' or 'mode'" in bad.output
+
+
+def test_cli_mosaic_dates_in_every_documented_form(tmp_path):
+    """``--start``/``--end`` take YYYY-DDD (as docs/how-to/mosaic.md writes them, and as a
+    config's ``[inputs] start``), YYYYDDD and YYYY-MM-DD alike: day 9 of 2012 is 9 January,
+    day 17 is 17 January (the calendar); day 400 is refused with exit 2, naming the value."""
+    import rasterio
+    from click.testing import CliRunner
+
+    from modisoft.cli import main
+
+    folder = str(Path(__file__).resolve().parents[2] / "sample_tiles")
+    grid = ["--crs", "EPSG:3035", "--res", "20000", "--bounds", "3370000", "3280000", "3970000",
+            "3640000", "-q"]
+    for start, end in [("2012-009", "2012-017"), ("2012009", "2012017"),
+                       ("2012-01-09", "2012-01-17")]:
+        out = tmp_path / f"{start}.tif"
+        res = CliRunner().invoke(main, ["mosaic", folder, "--product", "MCD15A2", "--layer",
+                                        "Lai_1km", "--start", start, "--end", end, *grid,
+                                        "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        with rasterio.open(out) as f:
+            assert f.descriptions == ("2012-01-09", "2012-01-17")
+    bad = CliRunner().invoke(main, ["mosaic", folder, "--layer", "Lai_1km", "--start",
+                                    "2012-400", *grid, "-o", str(tmp_path / "x.tif")])
+    assert bad.exit_code == 2
+    assert "'2012-400' is not a day of year 2012 (1..366)" in bad.output
 
 
 def test_valid_rule_default_from_attributes():
