@@ -40,6 +40,7 @@ __all__ = [
     "LaiParameterError",
     "ProductLaiError",
     "RetrievalError",
+    "LandcoverError",
     "OutputError",
     "OutputInUseError",
     "UnsafeOutputPathError",
@@ -261,6 +262,14 @@ class ProductLaiError(LaiError):
 
 class RetrievalError(LaiError):
     """Inputs that cannot be combined (grids differ, index unknown, parameters missing)."""
+
+
+class LandcoverError(LaiError):
+    """A land cover that cannot be used: the file is neither a raster GDAL opens nor a granule
+    with the layer asked for, or it does not overlap the grid it is to be resampled onto.
+    The message names the file.  A usage error (exit 2): the land cover given is wrong."""
+
+    exit_code = 2
 
 
 # --- outputs -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and the AVHRR–MODIS relation.  Thin shells over :mod:`modisoft.lai`."""
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -61,7 +62,8 @@ def product_cmd(granules: tuple[str, ...], out: str) -> None:
     "--landcover",
     required=True,
     type=click.Path(exists=True),
-    help="Land-cover granule or raster stack on the same grid.",
+    help="Land cover: a GeoTIFF/COG in any CRS or an MCD12Q1 granule (resampled by mode "
+    "onto the reflectance's grid), or a NetCDF/Zarr stack.",
 )
 @click.option(
     "--lc-layer",
@@ -101,17 +103,17 @@ def product_cmd(granules: tuple[str, ...], out: str) -> None:
 def retrieve_cmd(
     reflectance, landcover, lc_layer, mapping_path, params, omega_path, clumping, index, out
 ) -> None:
-    """Retrieve true LAI from a REFLECTANCE granule (MOD09A1, MOD13, VNP09, AVHRR …)."""
+    """Retrieve true LAI from a REFLECTANCE granule (MOD09A1, MOD13, VNP09, AVHRR …).
+
+    The land cover's codes are taken as stored (IGBP for --lc-layer LC_Type1) and put on the
+    reflectance's grid by the mode of the codes under each pixel, its fill left out."""
     from modisoft.lai import default_params, retrieve_lai
     from modisoft.write.plain import write_dataset
 
     p = default_params(params, clumping=omega_path, mapping=lc_layer, mapping_path=mapping_path)
     refl = open_input(reflectance)
-    lc = (
-        open_input(landcover, [lc_layer])
-        if not landcover.endswith((".nc", ".zarr"))
-        else open_input(landcover)
-    )
+    stack = landcover.endswith((".nc", ".zarr")) or os.path.isdir(landcover)
+    lc = open_input(landcover) if stack else landcover  # a file: resampled by mode
     clump = variable(open_input(clumping), "clumping", clumping) if clumping else None
     ds = retrieve_lai(
         refl, lc, p, clumping=clump, index=index, landcover_layer=lc_layer, return_dataset=True

@@ -50,7 +50,8 @@ def read_raster(path: str | os.PathLike[str], *, kind: str = "class", chunk: int
     that :func:`modisoft.warp.mosaic` accepts.
 
     Integer rasters keep their ``nodata`` as the fill value (255 for uint8, else the type's
-    largest value, when the file has none).
+    largest value, when the file has none); float rasters keep a finite ``nodata`` (NaN marks
+    itself), so that a resampling leaves those pixels out.
 
     Parameters
     ----------
@@ -66,7 +67,8 @@ def read_raster(path: str | os.PathLike[str], *, kind: str = "class", chunk: int
     xarray.DataArray
         ``(y, x)`` band 1, named after the file's stem, with the grid's centre coordinates
         and ``spatial_ref``; attributes ``kind``, ``source_path``, ``grid_mapping`` and, for
-        integer rasters, ``fill_values``.  Nothing is read but the header.
+        integer rasters and float rasters with a finite ``nodata``, ``fill_values``.  Nothing
+        is read but the header.
 
     Raises
     ------
@@ -101,6 +103,8 @@ def read_raster(path: str | os.PathLike[str], *, kind: str = "class", chunk: int
     if band.dtype.kind in "ui":
         nodata = band.nodata if band.nodata is not None else np.iinfo(band.dtype).max
         attrs["fill_values"] = np.array([nodata], dtype=band.dtype)
+    elif band.nodata is not None and np.isfinite(band.nodata):
+        attrs["fill_values"] = np.array([band.nodata], dtype=band.dtype)
     return xr.DataArray(
         data, dims=("y", "x"), coords=grid.xarray_coords(), name=Path(path).stem, attrs=attrs
     )

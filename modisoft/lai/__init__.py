@@ -20,6 +20,7 @@ from modisoft.lai.indices import (
     spectral_index,
     sr,
 )
+from modisoft.lai.landcover import open_landcover, resample_landcover
 from modisoft.lai.params import (
     LaiParameterError,
     LaiParams,
@@ -62,9 +63,11 @@ __all__ = [
     "load_curves",
     "map_cover",
     "msr",
+    "open_landcover",
     "ndvi",
     "product_lai",
     "product_lai_stack",
+    "resample_landcover",
     "retrieve_lai",
     "rsr",
     "spectral_index",

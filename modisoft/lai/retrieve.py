@@ -8,15 +8,18 @@ without a reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from modisoft.errors import RetrievalError
+from modisoft.errors import ModisoftError, RetrievalError
+from modisoft.grids import Grid
 from modisoft.lai.cover import decode_polder_clumping, map_cover
 from modisoft.lai.curves import Curve, curve_lai
-from modisoft.lai.indices import spectral_index
+from modisoft.lai.indices import find_bands, spectral_index
+from modisoft.lai.landcover import resample_landcover
 from modisoft.lai.params import NOT_VEGETATED, UNMAPPED, LaiParams, default_params
 
 __all__ = ["LAI_FLAGS", "NONVEG_FLAGS", "RetrievalError", "retrieve_kernel", "retrieve_lai"]
@@ -67,11 +70,21 @@ def retrieve_kernel(
     return lai, laie, flag
 
 
-def _cover(landcover: Any, params: LaiParams, layer: str | None) -> Any:
+def _cover(landcover: Any, params: LaiParams, layer: str | None, grid: Grid | None,
+           chunks: Any) -> Any:
+    """Cover codes from the land cover, resampled by mode onto ``grid`` (the reflectance's)
+    when it is a file or lies on another grid."""
     import xarray as xr
 
+    name = layer or params.mapping.name
+    if isinstance(landcover, (str, os.PathLike)):
+        if grid is None:
+            raise RetrievalError(
+                f"land cover {os.fspath(landcover)}: the reflectance has no grid to resample "
+                "it onto (no spatial_ref); pass the land cover as an array on its grid"
+            )
+        landcover = resample_landcover(landcover, grid, layer=name, chunks=chunks)
     if isinstance(landcover, xr.Dataset):
-        name = layer or params.mapping.name
         if name not in landcover.data_vars:
             raise RetrievalError(
                 f"land cover: no layer {name!r}; layers: {', '.join(map(str, landcover.data_vars))}"
@@ -79,7 +92,40 @@ def _cover(landcover: Any, params: LaiParams, layer: str | None) -> Any:
         landcover = landcover[name]
     if landcover.attrs.get("long_name") == "LAI cover type":
         return landcover
+    if grid is not None:
+        own = _grid_or_none(landcover)
+        if own is not None and not own.almost_equals(grid):
+            landcover = resample_landcover(landcover, grid, chunks=chunks)
     return map_cover(landcover, params.mapping)
+
+
+def _grid_or_none(a: Any) -> Grid | None:
+    try:
+        return Grid.from_xarray(a)
+    except (ModisoftError, KeyError, ValueError):
+        return None
+
+
+def _reflectance_grid(reflectance: Any, bands: Mapping[str, str] | None) -> Grid | None:
+    """The grid of the reflectance's bands (of the red band in a Dataset), if it has one."""
+    import xarray as xr
+
+    if isinstance(reflectance, xr.Dataset):
+        try:
+            red = find_bands(reflectance, bands).get("red")
+        except ModisoftError:
+            red = None
+        if red is None:
+            return None
+        reflectance = reflectance[red]
+    return _grid_or_none(reflectance)
+
+
+def _chunks_of(idx: Any) -> Any:
+    sizes = getattr(idx, "chunksizes", None) or {}
+    if "y" in sizes and "x" in sizes:
+        return (max(sizes["y"]), max(sizes["x"]))
+    return 1024
 
 
 def _omega(clumping: Any, cover: Any, params: LaiParams) -> tuple[Any, str]:
@@ -139,9 +185,13 @@ def retrieve_lai(
         Decoded reflectance ``Dataset`` (any source :func:`~modisoft.lai.spectral_index`
         knows), or an index ``DataArray`` already computed (its ``index`` attribute must match).
     landcover
-        Land-cover codes (``DataArray``, or a ``Dataset`` holding ``landcover_layer``; default
-        the mapping's layer name, e.g. ``LC_Type1``), or cover codes from
-        :func:`~modisoft.lai.cover.map_cover`.  Same ``(y, x)`` grid as the reflectance.
+        Land-cover codes: a file (GeoTIFF/COG in any CRS, or an MCD12Q1 granule, read with
+        :func:`~modisoft.lai.landcover.open_landcover`), a ``DataArray``, or a ``Dataset``
+        holding ``landcover_layer`` (default the mapping's layer name, e.g. ``LC_Type1``); or
+        cover codes from :func:`~modisoft.lai.cover.map_cover` (on the reflectance's grid).
+        Codes on another grid than the reflectance's (a file, or a georeferenced array) are
+        resampled onto it by mode (:func:`~modisoft.lai.landcover.resample_landcover`); the
+        codes are taken as stored and mapped to cover types by ``params``' mapping.
     params
         Curves, Ω per type and the cover mapping (default: :func:`default_params`).
     clumping
@@ -165,13 +215,18 @@ def retrieve_lai(
     Raises
     ------
     RetrievalError
-        When grids differ, no curve exists for the index, or the inputs are of the wrong kind.
+        When grids differ (and the land cover cannot be resampled: no georeferencing), no
+        curve exists for the index, or the inputs are of the wrong kind.
+    LandcoverError
+        When the land cover is not a raster or granule, or does not overlap the reflectance.
 
     Examples
     --------
     >>> refl = decode(open_granule("MOD09A1....hdf"))  # doctest: +SKIP
     >>> lc = open_granule("MCD12Q1....hdf", ["LC_Type1"])  # doctest: +SKIP
     >>> lai = retrieve_lai(refl, lc)  # doctest: +SKIP
+    >>> lai = retrieve_lai(refl, "landcover_utm.tif")  # any CRS: mode onto the refl grid
+    ... # doctest: +SKIP
     """
     import xarray as xr
 
@@ -202,7 +257,8 @@ def retrieve_lai(
             if swir != "scene":
                 kw.update(swir_min=float(swir[0]), swir_max=float(swir[1]))
         idx = spectral_index(reflectance, key, **kw)
-    cover = _cover(landcover, params, landcover_layer)
+    cover = _cover(landcover, params, landcover_layer, _reflectance_grid(reflectance, bands),
+                   _chunks_of(idx))
     _same_grid(idx, cover, "land cover")
     omega, om_desc = _omega(clumping, cover, params)
     if clumping is not None:

@@ -30,8 +30,8 @@ def beps_options(cfg: RunConfig, options_cls: Any, **extra: Any) -> Any:
 
 def beps_landcover(cfg: RunConfig, lai: Any) -> tuple[Any, dict[str, Any] | None]:
     """``[beps] landcover`` on the output grid (mode of the classes under each pixel) as
-    BEPS_D codes (IGBP mapped by the registry's crosswalk, unlisted classes 0) and its
-    description for the provenance, or ``(None, None)``."""
+    BEPS_D codes (IGBP mapped by the registry's crosswalk, unlisted classes 0; the land
+    cover's fill 0) and its description for the provenance, or ``(None, None)``."""
     import numpy as np
 
     from modisoft.grids import Grid
@@ -40,12 +40,16 @@ def beps_landcover(cfg: RunConfig, lai: Any) -> tuple[Any, dict[str, Any] | None
     b = cfg.beps
     if b is None or not b.landcover:
         return None, None
-    lc, files = landcover_on_grid(cfg, Grid.from_xarray(lai), "beps", method="mode")
-    desc = {"files": files, "layer": b.landcover_layer, "resampling": "mode",
+    lc, files = landcover_on_grid(cfg, Grid.from_xarray(lai), "beps")
+    desc = {"files": files, "layer": b.landcover_layer,
+            "resampling": lc.attrs["resampling_method"],
             "codes": b.landcover_codes,
             "mapping": IGBP_TO_BEPS_D_SOURCE if b.landcover_codes == "igbp" else "as given"}
     codes = np.asarray(lc.values)
     codes = np.where(np.isfinite(codes), codes, 0) if codes.dtype.kind == "f" else codes
+    nodata = lc.attrs.get("nodata")
+    if nodata is not None and np.isfinite(nodata):  # no land cover under the pixel: 0
+        codes = np.where(codes == nodata, 0, codes)
     if b.landcover_codes == "beps":
         return codes, desc
     table = np.zeros(256, np.uint8)

@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from modisoft.catalog import GRANULE_SUFFIXES, RASTER_SUFFIXES, find_files
-from modisoft.errors import GranuleReadError, ModisoftError, NoReadableInputError
+from modisoft.errors import (
+    GranuleReadError,
+    LandcoverError,
+    ModisoftError,
+    NoReadableInputError,
+)
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.schema import ConfigError, RunConfig, clumping_kind
 from modisoft.write._common import sha256
@@ -215,35 +220,26 @@ def expand_static(cfg: RunConfig, patterns: tuple[str, ...] | list[str], key: st
 
 
 def static_method(cfg: RunConfig) -> str:
-    """How a categorical static input (land cover, POLDER-coded clumping) is resampled:
-    ``mode`` with area resampling, else ``nearest``."""
+    """How a POLDER-coded clumping raster is resampled: ``mode`` with area resampling, else
+    ``nearest`` (land cover goes by mode whatever the resampling: :func:`landcover_on_grid`)."""
     return "mode" if cfg.steps.resampling in ("average", "mode") else "nearest"
 
 
-def landcover_on_grid(cfg: RunConfig, grid: Any, table: str = "lai",
-                      method: str | None = None) -> tuple[Any, list[str]]:
-    """The ``[lai] landcover`` (or ``[beps] landcover``) codes mosaicked onto ``grid`` (by
-    ``method``, default :func:`static_method`) and the files used."""
-    from modisoft.io.granule import open_granule
-    from modisoft.warp import mosaic
+def landcover_on_grid(cfg: RunConfig, grid: Any, table: str = "lai") -> tuple[Any, list[str]]:
+    """The ``[lai] landcover`` (or ``[beps] landcover``) codes on ``grid`` and the files used.
+
+    The files (MCD12Q1 granules or GeoTIFF/COG rasters in any CRS) are read and resampled by
+    mode (nearest onto pixels no larger than theirs) by
+    :func:`modisoft.lai.landcover.resample_landcover`; an error names the key and the file
+    (:class:`~modisoft.errors.ConfigError`)."""
+    from modisoft.lai.landcover import resample_landcover
 
     tab = getattr(cfg, table)
-    layer = tab.landcover_layer
     files = expand_static(cfg, tab.landcover, f"[{table}] landcover")
-    parts = []
-    for f in files:
-        if f.suffix.lower() in RASTER_SUFFIXES:
-            parts.append(_read_raster(f, "class"))
-            continue
-        try:
-            ds = open_granule(f, [layer])
-        except (ModisoftError, OSError) as exc:
-            raise ConfigError(
-                f"[{table}] landcover: {f}: cannot read layer {layer!r} (landcover_layer): {exc}"
-            ) from None
-        parts.append(ds[layer])
-    lc = mosaic(parts, grid, method=method or static_method(cfg), chunks=cfg.output.chunk,
-                fuse="first")
+    try:
+        lc = resample_landcover(files, grid, layer=tab.landcover_layer, chunks=cfg.output.chunk)
+    except LandcoverError as exc:
+        raise ConfigError(f"[{table}] landcover: {exc}") from None
     return lc, [str(f) for f in files]
 
 

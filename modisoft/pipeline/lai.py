@@ -2,8 +2,10 @@
 
 Per granule the red / NIR (/ SWIR) reflectance layers are opened and the QA rule is applied at
 source resolution exactly as for LAI products; each band is mosaicked onto the output grid
-and decoded; the land cover (MCD12Q1 granules or a GeoTIFF) and an optional clumping raster
-are mosaicked onto the same grid (``nearest``, or ``mode`` with area resampling); then
+and decoded; the land cover (MCD12Q1 granules or a GeoTIFF/COG in any CRS) is resampled onto
+the same grid by mode (nearest onto pixels no larger than its own:
+:func:`modisoft.lai.landcover.resample_landcover`), an optional
+clumping raster by ``nearest`` (``mode`` with area resampling); then
 :func:`modisoft.lai.retrieve_lai` gives true LAI per date and the run's compositing or
 smoothing proceeds as for products.  Pixels that never get a value carry their LAI
 retrieval flag (:data:`modisoft.lai.LAI_FLAGS`) in ``fill_class``: 10 (not vegetated) is
@@ -24,7 +26,6 @@ from modisoft.pipeline.inputs import (
     landcover_on_grid,
     readable_granules,
     stack_tiles,
-    static_method,
 )
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.manifest import Manifest
@@ -221,7 +222,7 @@ def build_retrieval_output(
         "landcover": {
             "files": lc_files,
             "layer": lai_cfg.landcover_layer,
-            "resampling": static_method(cfg),
+            "resampling": landcover.attrs["resampling_method"],
         },
         "cover_mapping": {
             "name": params.mapping.name,

@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 
 from modisoft.errors import NoReadableInputError
-from modisoft.pipeline.inputs import expand_static, lai_layers, open_stacks, readable_granules
+from modisoft.pipeline.inputs import (
+    lai_layers,
+    landcover_on_grid,
+    open_stacks,
+    readable_granules,
+)
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.lai import build_retrieval_output, open_reflectance
 from modisoft.pipeline.mosaic import lost_in_mosaic, mosaic_decoded, mosaic_qa, nearest_support
@@ -263,8 +268,10 @@ def prepare(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[str],
     SinglePass or Staged
         One pass for ``lai = "retrieve"``, two (:class:`Staged`) for LAI products.
     """
-    if cfg.beps is not None and cfg.beps.landcover:  # read at the end: checked now
-        expand_static(cfg, cfg.beps.landcover, "[beps] landcover")
+    for table, used in (("lai", cfg.steps.lai == "retrieve"), ("beps", True)):
+        tab = getattr(cfg, table)
+        if used and tab is not None and tab.landcover:  # used later: files and extent now
+            landcover_on_grid(cfg, grid, table)
     if cfg.steps.lai == "retrieve":
         bands, qa, used = open_reflectance(cfg, inv, manifest, echo)
         full, retrieval, inputs = build_retrieval_output(cfg, bands, qa, grid,

@@ -105,3 +105,97 @@ def test_avhrr_command(tmp_path):
     o = xr.open_dataset(tmp_path / "o.nc")
     np.testing.assert_allclose(o.lai.values[25], 0.3 + 0.4 * sr[25], atol=1e-4)
     assert (o.n.values == 20).all()
+
+
+# ----------------------------------------------------- retrieve with a GeoTIFF land cover
+def _mapping() -> tuple[list[str], dict[int, str], dict[str, float]]:
+    """Cover types, IGBP code -> cover type, and Omega per cover type, read from the shipped
+    tables with tomllib."""
+    import tomllib
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "modisoft" / "lai" / "data"
+    lc = tomllib.loads((data / "landcover_mcd12q1.toml").read_text())
+    m = next(m for m in lc["mapping"] if m["name"] == "LC_Type1")
+    om = tomllib.loads((data / "clumping_by_cover.toml").read_text())
+    return (lc["cover_types"], {int(k): v for k, v in m["classes"].items()},
+            {o["cover_type"]: o["omega"] for o in om["omega"]})
+
+
+def test_retrieve_with_a_utm_geotiff_landcover(tmp_path):
+    """`lai retrieve` of the real MOD13A2 h18v09 granule with a **synthetic** land cover in
+    UTM 32S (250 m blocks over the Gabon coast): the cover of every output pixel is the mode
+    of the codes under it (pyproj + numpy, :mod:`landcover_oracle`), and the LAI there
+    follows that cover's SR curve and Omega (pyhdf reflectances, the curve table's knots)."""
+    from affine import Affine
+    from landcover_oracle import NODATA, mode_under_pixels, write_block_landcover
+    from pipeline.test_lai import curves, lut_lai
+    from pyhdf.SD import SD
+
+    f = sample("MOD13A2.A2025001.h18v09.061.2025022080611.hdf")
+    codes, src_tr = write_block_landcover(tmp_path / "lc.tif", "EPSG:32732", 480000.0,
+                                          9975000.0, 250.0)
+    out = tmp_path / "lai.nc"
+    r = CliRunner().invoke(main, ["lai", "retrieve", str(f), "--landcover",
+                                  str(tmp_path / "lc.tif"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = xr.open_dataset(out)
+    # the tile's grid, from its StructMetadata.0
+    sd = SD(str(f))
+    meta = sd.attributes()["StructMetadata.0"]
+    ulx, uly = (float(v) for v in meta.split("UpperLeftPointMtrs=(")[1].split(")")[0].split(","))
+    band = {}
+    for name in ("red", "NIR"):
+        sds = sd.select(f"1 km 16 days {name} reflectance")
+        a = sds.attributes()
+        v = sds[:].astype(float)
+        lo, hi = a["valid_range"]
+        band[name] = np.where((v != a["_FillValue"]) & (v >= lo) & (v <= hi),
+                              v / a["scale_factor"], np.nan)
+    sd.end()
+    pix = 2 * np.pi * 6371007.181 / 36 / 1200
+    sinu = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
+    np.testing.assert_allclose(ds.x.values[:2], ulx + pix * np.array([0.5, 1.5]))
+    e = mode_under_pixels(sinu, Affine(pix, 0, ulx, 0, -pix, uly), (1200, 1200), codes,
+                          "EPSG:32732", src_tr)
+    types, igbp, omega = _mapping()
+    code_of = {k: (0 if ct == "not_vegetated" else types.index(ct) + 1) for k, ct in igbp.items()}
+    want = np.vectorize(lambda c: code_of.get(int(c), 255))(e.code)
+    ok = e.comparable & (e.code != NODATA)
+    cover = ds.cover.values
+    np.testing.assert_array_equal(cover[ok], want[ok])
+    assert ok.sum() > 8000 and (ok & e.mixed).sum() > 1000
+    assert (ok & e.some_nodata).sum() > 100  # nodata under part of the pixel did not vote
+    assert (cover[e.code == NODATA] == 255).all()  # outside the land cover or nodata: fill
+    assert (ds.lai_flag.values[e.code == NODATA] == 11).all()
+    # the LAI follows the pixel's cover: SR curve of its type, then / Omega
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sr = np.where(band["red"] > 0, band["NIR"] / band["red"], np.nan)
+    cs = curves("SR")
+    lai = ds.lai.values
+    checked = 0
+    for k in np.unique(e.code[ok]):
+        ct = igbp[int(k)]
+        sel = ok & (e.code == k) & np.isfinite(sr)
+        if ct == "not_vegetated":
+            assert np.isnan(lai[sel]).all() and (ds.lai_flag.values[sel] == 10).all()
+            continue
+        expect = lut_lai(cs[ct], sr[sel]) / omega[ct]
+        np.testing.assert_allclose(lai[sel], expect, rtol=1e-5, atol=1e-5, err_msg=ct)
+        checked += int(sel.sum())
+    assert checked > 5000
+
+
+def test_retrieve_names_a_landcover_it_cannot_use(tmp_path):
+    f = sample("MOD13A2.A2025001.h18v09.061.2025022080611.hdf")
+    (tmp_path / "lc.tif").write_text("not a raster")
+    r = CliRunner().invoke(main, ["lai", "retrieve", str(f), "--landcover",
+                                  str(tmp_path / "lc.tif"), "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [r.output.strip()]  # one line, no traceback
+    assert f"{tmp_path / 'lc.tif'}: not a land-cover raster" in r.output
+    other = sample("MCD12Q1.A2020001.h24v07.061.2022172012059.hdf")  # India, not Gabon
+    r = CliRunner().invoke(main, ["lai", "retrieve", str(f), "--landcover", str(other),
+                                  "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 2 and "the land cover does not overlap the grid" in r.output
+    assert str(other) in r.output and not (tmp_path / "o.nc").exists()

@@ -124,3 +124,33 @@ def test_periods_past_the_last_observation_are_reported_not_passed_off(tmp_path)
     conf = readconf(tmp_path / "out" / "beps" / "lai.con")
     assert (conf["jday_start"], conf["jday_end"]) == (1, 130)
     assert len(summary.outputs["beps"]) == 9  # the LAI files, .001 to .009
+
+
+def test_beps_codes_from_a_utm_geotiff_are_the_mode_with_nodata_0(tmp_path):
+    """`[beps] landcover` as a **synthetic** GeoTIFF in UTM 30N (250 m, 5 km blocks, nodata
+    blocks, not reaching the grid's west, east and north edges) with `landcover_codes =
+    "beps"`: each pixel gets the mode of the codes under it as given (pyproj + numpy,
+    :mod:`landcover_oracle`), and 0 (not simulated) where only nodata or nothing lies under
+    it."""
+    from landcover_oracle import NODATA, mode_under_pixels, write_block_landcover
+
+    from modisoft.pipeline.beps_run import beps_landcover
+    from modisoft.pipeline.schema import resolve_grid
+
+    codes, src_tr = write_block_landcover(tmp_path / "lc.tif", "EPSG:32630", 620000.0,
+                                          5970000.0, 250.0)
+    cfg_path = write_config(tmp_path, formats='["zarr", "beps"]')
+    cfg_path.write_text(cfg_path.read_text() + '\n[beps]\nlandcover = ["lc.tif"]\n'
+                        'landcover_codes = "beps"\n')
+    cfg = load_config(cfg_path)
+    grid = resolve_grid(cfg)
+    lai = xr.DataArray(np.zeros(grid.shape, "float32"), dims=("y", "x"),
+                       coords=grid.xarray_coords())
+    got, desc = beps_landcover(cfg, lai)
+    assert desc["resampling"] == "mode" and desc["codes"] == "beps"
+    e = mode_under_pixels(grid.crs_wkt, grid.transform, grid.shape, codes, "EPSG:32630", src_tr)
+    want = np.where(e.code == NODATA, 0, e.code)
+    ok = e.comparable
+    np.testing.assert_array_equal(got[ok], want[ok])
+    assert ok.mean() > 0.85 and (ok & e.mixed).sum() > 200
+    assert (ok & (e.code == NODATA)).sum() > 200 and (ok & e.some_nodata).sum() > 20

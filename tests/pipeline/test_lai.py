@@ -44,7 +44,8 @@ LEFT, TOP, RES = 8.8, -0.201, 0.01
 LC_RES, LC_N = 0.004, 250  # the synthetic land cover: 1° x 1° at 0.004°
 # IGBP codes (MCD12Q1 LC_Type1): 2 evergreen broadleaf, 4 deciduous broadleaf, 12 cropland,
 # 1 evergreen needleleaf, 17 water, 16 barren.
-OMEGA_BEPS = {"conifer": 0.5, "deciduous": 0.7, "crop": 0.9, "evergreen_broadleaf": 1.0}
+OMEGA_BEPS = {"conifer": 0.5, "deciduous": 0.7, "mixed": 0.6, "crop": 0.9,
+              "evergreen_broadleaf": 1.0}
 NONVEG_IGBP = (16, 17)
 
 pytestmark = pytest.mark.skipif(
@@ -205,10 +206,12 @@ def sample_dates() -> list[tuple[str, dict[str, np.ndarray]]]:
 
 
 def expected_lai(
-    index: str, omega: np.ndarray | None = None, swir: list | None = None
+    index: str, omega: np.ndarray | None = None, swir: list | None = None,
+    cover: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per dekad label (one MOD13A2 date each): true LAI by hand; NaN where not retrieved."""
-    cover = cover_of_pixels()
+    """Per dekad label (one MOD13A2 date each): true LAI by hand; NaN where not retrieved.
+    ``cover``: the IGBP code of each pixel (default :func:`cover_of_pixels`)."""
+    cover = cover_of_pixels() if cover is None else cover
     to_cover = igbp_to_cover()
     cs = curves(index)
     if omega is None:
@@ -225,7 +228,7 @@ def expected_lai(
                 )
         lai = np.full(x.shape, np.nan)
         for code in np.unique(cover):
-            ct = to_cover[int(code)]
+            ct = to_cover.get(int(code), "not_vegetated")  # 255: fill, not retrieved
             if ct == "not_vegetated":
                 continue
             sel = cover == code
@@ -339,6 +342,58 @@ def test_rsr_with_scene_percentiles_and_a_polder_clumping_raster(tmp_path):
     assert prov["clumping"]["path"].endswith("omega.tif")
     # the Omega used is in the store (and so in the BEPS clumping file), decoded independently
     np.testing.assert_allclose(z.omega.values, omega, rtol=0, atol=1e-6, equal_nan=True)
+
+
+# ------------------------------------------------- a land cover in another CRS (UTM 32S)
+@pytest.mark.slow
+def test_a_utm_geotiff_landcover_is_resampled_by_mode_and_drives_the_retrieval(tmp_path):
+    """The land cover as a **synthetic** GeoTIFF in UTM 32S (250 m, 5 km blocks of IGBP codes
+    and nodata, not reaching the grid's edges) under the 0.01° geographic grid: each pixel's
+    cover is the mode of the codes under it (pyproj + numpy, :mod:`landcover_oracle`), seen
+    in the Omega the run stores (one value per cover type) and the fill class; its LAI follows
+    that cover's curve."""
+    from affine import Affine
+    from landcover_oracle import NODATA, mode_under_pixels, write_block_landcover
+
+    p = retrieve_config(tmp_path)
+    codes, src_tr = write_block_landcover(tmp_path / "lc.tif", "EPSG:32732", 480000.0,
+                                          9975000.0, 250.0)
+    run(load_config(p), progress=False, echo=quiet)
+    z = open_stack(tmp_path / "out" / "lai.zarr").load()
+    e = mode_under_pixels("EPSG:4326", Affine(RES, 0, LEFT, 0, -RES, TOP), (100, 100), codes,
+                          "EPSG:32732", src_tr)
+    ok = e.comparable
+    assert ok.sum() > 8000 and (ok & e.mixed).sum() > 1000 and (ok & e.some_nodata).sum() > 100
+    to_cover = igbp_to_cover()
+    ct = np.vectorize(lambda c: to_cover.get(int(c), "fill"))(e.code)
+    omega = np.vectorize(lambda c: OMEGA_BEPS.get(c, np.nan))(ct)
+    veg = ok & np.isfinite(omega)
+    np.testing.assert_allclose(z.omega.values[veg], omega[veg], rtol=0, atol=1e-6)
+    fc = z.fill_class.values
+    assert (fc[ok & (ct == "fill")] == 11).all() and (ok & (ct == "fill")).sum() > 1000
+    assert (fc[ok & (ct == "not_vegetated")] == 10).all()
+    # the LAI of every comparable pixel and date follows its cover's curve and Omega
+    expect = expected_lai("SR", cover=np.where(ok, e.code, NODATA))
+    labels = list(z.period_label.values)
+    n = 0
+    for label, want in expect.items():
+        got = z.lai.values[labels.index(label)]
+        np.testing.assert_array_equal(np.isfinite(got[ok]), np.isfinite(want[ok]))
+        fin = ok & np.isfinite(want)
+        np.testing.assert_allclose(got[fin], want[fin], rtol=0, atol=1e-4, err_msg=label)
+        n += int(fin.sum())
+    assert n > 10_000
+    r = json.loads(z.attrs["modisoft_provenance"])["steps"]["retrieval"]["landcover"]
+    assert r["resampling"] == "mode" and [Path(f).name for f in r["files"]] == ["lc.tif"]
+
+
+def test_a_landcover_that_is_not_a_raster_is_named_before_computing(tmp_path):
+    p = retrieve_config(tmp_path)
+    (tmp_path / "lc.tif").write_text("not a raster")
+    with pytest.raises(ConfigError, match=r"\[lai\] landcover: .*lc\.tif: not a land-cover "
+                                          r"raster"):
+        run(load_config(p), progress=False, echo=quiet)
+    assert not (tmp_path / "out" / "lai.zarr").exists()
 
 
 # ------------------------------------------------------------------------ config errors
@@ -479,10 +534,11 @@ def test_the_documented_example_config_loads(tmp_path):
     assert cfg.inputs.product == "MOD09A1"
 
 
-def test_mcd12q1_landcover_granules_are_mosaicked_by_nearest(tmp_path):
+def test_mcd12q1_landcover_granules_at_their_own_resolution_take_the_nearest(tmp_path):
     """The `[lai] landcover` path for MCD12Q1 granules (the real h24v07 2020 file): on a
-    native 500 m sinusoidal window of the tile, the land cover on the grid is exactly the
-    file's LC_Type1 pixels read with pyhdf."""
+    native 500 m sinusoidal window of the tile (0.7 mm off the file's lattice: the HDF's tile
+    corner is rounded to the millimetre), the land cover on the grid is exactly the file's
+    LC_Type1 pixels read with pyhdf (nearest: GDAL's mode would count the slivers)."""
     from modisoft.pipeline import resolve_grid
     from modisoft.pipeline.inputs import landcover_on_grid
 

@@ -568,9 +568,10 @@ LC_GRIDS = {  # name -> (crs, resolution, shrink)
 @pytest.mark.slow
 @pytest.mark.parametrize("grid_name", list(LC_GRIDS))
 def test_run_landcover_mode_equals_mosaic_and_gdal(grid_name, tmp_path):
-    """The land cover a retrieval run puts on its grid (``landcover_on_grid``, ``mode`` with
-    area resampling) equals ``mosaic(..., method="mode")`` and ``gdalwarp -r mode`` except
-    on tied windows and grazing pixels."""
+    """The land cover a retrieval run puts on its grid (``landcover_on_grid``: ``mode``, or
+    ``nearest`` onto pixels no larger than the land cover's, which on the native grid, aligned
+    with the tile, gives the same codes) equals ``mosaic(..., method="mode")`` and
+    ``gdalwarp -r mode`` except on tied windows and grazing pixels."""
     from modisoft.pipeline import load_config, resolve_grid
     from modisoft.pipeline.inputs import landcover_on_grid
 
