@@ -61,6 +61,7 @@ _LAZY: dict[str, str] = {
     # time series
     "composite": "modisoft.timeseries",
     "smooth": "modisoft.timeseries",
+    "gap_days": "modisoft.timeseries",
     # LAI
     "product_lai": "modisoft.lai",
     "product_lai_stack": "modisoft.lai",

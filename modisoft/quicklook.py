@@ -113,8 +113,9 @@ def quicklooks(
     out_dir
         Folder of the PNGs: ``<var>[_<YYYYMMDD>].png`` maps or ``<var>_series.png``.
     var
-        Variable to plot (default: the first on the grid that is not a flag or a count, e.g.
-        a run's ``lai`` rather than its ``fill_class``).
+        Variable to plot (default: the first on the grid that is not a flag, a count or
+        quality information, e.g. a run's ``lai`` rather than its ``fill_class`` or
+        ``gap_days``).
     when, all_periods
         Map the period holding the date ``when`` (``YYYY-MM-DD``), or every period; with
         neither, a single-period variable is mapped and a longer one is an error.
@@ -141,10 +142,11 @@ def quicklooks(
         raise PlotError("give a date or every period, not both")
     ds = open_for_plot(path)
     names = [n for n in ds.data_vars if {"y", "x"} <= set(ds[n].dims)]
-    if var is None:  # the values (a run's lai), not its flags or counts
+    if var is None:  # the values (a run's lai), not its flags, counts or gap_days
         values = [n for n in names if "flag_values" not in ds[n].attrs
                   and ds[n].attrs.get("standard_name") != "number_of_observations"
-                  and n not in ("fill_class", "n_obs")]
+                  and ds[n].attrs.get("coverage_content_type") != "qualityInformation"
+                  and n not in ("fill_class", "n_obs", "gap_days")]
         var = (values or names or [None])[0]
     if var not in ds.data_vars:
         raise PlotError(f"{path}: no variable {var!r}; variables on the grid: {names}")

@@ -310,9 +310,12 @@ def test_cli_series_netcdf_geotiff_and_errors(store, tmp_path):
     assert "no period of 'lai' holds 2013-01-01: mapping the nearest, 2012-01-21 to " \
         "2012-01-30" in res.output
     assert [p.name for p in (tmp_path / "n").glob("*.png")] == ["lai_20120121.png"]
-    # without --var the values are mapped, not the flags listed first (as in a run's store)
+    # without --var the values are mapped, not the flags nor the days to the nearest good
+    # observation listed first (as in a run's store)
     first = tmp_path / "flags_first.zarr"
-    flags_first = xr.Dataset({"fill_class": ds["fill_class"], "lai": ds["lai"]})
+    gap = xr.zeros_like(ds["lai"], dtype="int16").assign_attrs(
+        units="d", coverage_content_type="qualityInformation")
+    flags_first = xr.Dataset({"fill_class": ds["fill_class"], "gap_days": gap, "lai": ds["lai"]})
     flags_first.to_zarr(first, consolidated=False)
     res = run(main, ["plot", str(first), "--time", "2011-12-01", "--out", str(tmp_path / "m")])
     assert "no period of 'lai' holds 2011-12-01: mapping the nearest, 2012-01-01 to " \

@@ -21,7 +21,7 @@ def _parse_point(text: str) -> tuple[float, float]:
 @click.command("plot")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--var", "var", default=None,
-              help="Variable to plot (default: the values, e.g. lai, not fill_class).")
+              help="Variable to plot (default: the values, e.g. lai, not fill_class or gap_days).")
 @click.option("--time", "when", default=None,
               help="Map the period holding this date (else the nearest, named).")
 @click.option("--all", "all_periods", is_flag=True, help="Map every period.")

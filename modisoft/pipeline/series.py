@@ -1,5 +1,5 @@
 """The series stage: per pixel, the dates' values and weights composited or smoothed into the
-output periods, and the output Dataset (``lai``, ``n_obs``, ``fill_class``).
+output periods, and the output Dataset (``lai``, ``gap_days``, ``n_obs``, ``fill_class``).
 
 The stage also checks itself: :func:`lost_in_series` counts the pixels of a computed piece
 that had a usable observation but got no value although they should have.
@@ -19,8 +19,9 @@ from modisoft.pipeline.qa import observation_weights
 from modisoft.pipeline.schema import BEPS_PERIODS, RunConfig
 
 __all__ = ["beps_also", "build_output", "cell_method", "granule_days", "lost_in_series",
-           "output_stores",
-           "run_span", "series_inputs", "series_output", "split_output"]
+           "output_stores", "run_span", "series_inputs", "series_output", "split_output"]
+
+GAP_FILL = -1  # gap_days (int16) of a pixel without any good observation
 
 
 def beps_also(cfg: RunConfig) -> bool:
@@ -43,13 +44,14 @@ def output_stores(cfg: RunConfig) -> dict[str, Path]:
 def split_output(out: Any, cfg: RunConfig) -> dict[str, Any]:
     """The run's output Dataset (or a piece of it) per store of :func:`output_stores`: the
     values (``lai`` while computed) named for their quantity (:func:`output_quantity`); the
-    ``lai_beps`` variable on ``time_beps`` becomes the BEPS store's ``lai`` on ``time``."""
+    ``lai_beps`` and ``gap_days_beps`` on ``time_beps`` become the BEPS store's ``lai`` and
+    ``gap_days`` on ``time``."""
     name = output_quantity(cfg).name
     if "lai_beps" not in out:
         return {"lai": out.rename({"lai": name})}
-    extra = {"lai_beps": "lai", "time_beps": "time", "period_end_beps": "period_end",
-             "period_label_beps": "period_label"}
-    beps = out[["lai_beps"]].rename(extra)
+    extra = {"lai_beps": "lai", "gap_days_beps": "gap_days", "time_beps": "time",
+             "period_end_beps": "period_end", "period_label_beps": "period_label"}
+    beps = out[[v for v in ("lai_beps", "gap_days_beps") if v in out]].rename(extra)
     main = out.drop_vars([v for v in extra if v in out.variables]).rename({"lai": name})
     return {"lai": main, "beps": beps}
 
@@ -123,8 +125,8 @@ def series_inputs(cfg: RunConfig, values: Any, qa: Any) -> tuple[Any, Any]:
 def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
                   class_attrs: dict[str, Any] | None = None) -> Any:
     """Weights, compositing or smoothing of a ``(time, y, x)`` LAI stack on ``grid`` (the
-    whole output grid or a piece of it), and the output Dataset (``lai``, ``n_obs``,
-    ``fill_class`` when ``classes`` is given).
+    whole output grid or a piece of it), and the output Dataset (``lai``, ``gap_days``,
+    ``n_obs``, ``fill_class`` when ``classes`` is given).
 
     The output keeps ``values``' own ``x``/``y`` coordinate values (``grid`` gives only the
     ``spatial_ref``), and every variable is checked to share them exactly
@@ -149,7 +151,8 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
     Returns
     -------
     xarray.Dataset
-        ``lai`` ``(time, y, x)`` float32 per period, ``n_obs`` int16, ``fill_class``.
+        ``lai`` ``(time, y, x)`` float32 per period, ``gap_days`` ``(time, y, x)`` int16
+        (:func:`modisoft.timeseries.gap_days`), ``n_obs`` int16, ``fill_class``.
 
     Raises
     ------
@@ -158,7 +161,7 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
     """
     import xarray as xr
 
-    from modisoft.timeseries import composite, smooth
+    from modisoft.timeseries import composite, gap_days, smooth
 
     s, c = cfg.steps, cfg.output.chunk
     name = values.name
@@ -189,6 +192,9 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
                         "coverage_content_type": "physicalMeasurement"}
     if cell_method(cfg):
         out["lai"].attrs["cell_methods"] = f"time: {cell_method(cfg)}"
+    gap = {"weights": w, "fill": GAP_FILL}  # days to the nearest good observation, per period
+    out["gap_days"] = place(gap_days(values, lai, **gap)).chunk({"time": -1, "y": c, "x": c})
+    out["gap_days"].attrs["grid_mapping"] = "spatial_ref"
     out["n_obs"] = place(n_obs).astype("int16").chunk({"y": c, "x": c})
     out["n_obs"].attrs = {"long_name": "usable observations in the series", "units": "1",
                           "standard_name": "number_of_observations",
@@ -207,6 +213,8 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
                                       "period_label_beps_d": "period_label_beps"})
         out["lai_beps"] = place(b).astype("float32").chunk({"time_beps": -1, "y": c, "x": c})
         out["lai_beps"].attrs = {**out["lai"].attrs, "periods": "BEPS_D day table (beps_d)"}
+        out["gap_days_beps"] = place(gap_days(values, b, dim="time_beps", **gap)).chunk(
+            {"time_beps": -1, "y": c, "x": c}).assign_attrs(grid_mapping="spatial_ref")
         out = out.assign_coords(  # plain coordinates (chunking made them lazy)
             period_end_beps=("time_beps", np.asarray(b["period_end_beps"].values)),
             period_label_beps=("time_beps", np.asarray(b["period_label_beps"].values,
@@ -222,9 +230,10 @@ def series_output(cfg: RunConfig, values: Any, classes: Any, qa: Any, grid: Any,
 def build_output(cfg: RunConfig, lai_stacks: list, qa_stacks: list, grid: Any) -> Any:
     """The whole run's output as one lazy Dataset on ``grid``.
 
-    Variables: ``lai`` ``(time, y, x)`` float32 per period (NaN where no value), ``n_obs``
-    ``(y, x)`` usable observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code
-    of pixels that never had a valid value (0 elsewhere).
+    Variables: ``lai`` ``(time, y, x)`` float32 per period (NaN where no value), ``gap_days``
+    ``(time, y, x)`` days to the nearest good observation, ``n_obs`` ``(y, x)`` usable
+    observations, ``fill_class`` ``(y, x)`` the dominant MOD15 fill code of pixels that never
+    had a valid value (0 elsewhere).
 
     Parameters
     ----------

@@ -1,8 +1,10 @@
 """Time series: compositing into model periods and smoothing (LACC, Whittaker, Savitzky–Golay).
 
 Kernels (pure numpy, many series at once): :func:`whittaker`, :func:`whittaker_vcurve`,
-:func:`whittaker_asymmetric`, :func:`lacc`, :func:`savgol_chen2004`, :func:`composite_kernel`.
-xarray/dask edge: :func:`composite`, :func:`interleave`, :func:`smooth`.
+:func:`whittaker_asymmetric`, :func:`lacc`, :func:`savgol_chen2004`, :func:`composite_kernel`,
+:func:`gap_days_kernel`.
+xarray/dask edge: :func:`composite`, :func:`interleave`, :func:`smooth`, :func:`gap_days`
+(how far each period lies from the nearest good observation).
 """
 
 from modisoft.timeseries.api import (
@@ -10,15 +12,17 @@ from modisoft.timeseries.api import (
     acquisition_days,
     composite,
     daily_dates,
+    gap_days,
     interleave,
     smooth,
 )
 from modisoft.timeseries.composite import composite_kernel
+from modisoft.timeseries.gaps import gap_days_kernel
 from modisoft.timeseries.lacc import lacc
 from modisoft.timeseries.periods import Period, periods
 from modisoft.timeseries.savgol import savgol_chen2004
 from modisoft.timeseries.whittaker import whittaker, whittaker_asymmetric, whittaker_vcurve
 
 __all__ = ["METHODS", "Period", "acquisition_days", "composite", "composite_kernel",
-           "daily_dates", "interleave", "lacc", "periods", "savgol_chen2004", "smooth",
-           "whittaker", "whittaker_asymmetric", "whittaker_vcurve"]
+           "daily_dates", "gap_days", "gap_days_kernel", "interleave", "lacc", "periods",
+           "savgol_chen2004", "smooth", "whittaker", "whittaker_asymmetric", "whittaker_vcurve"]

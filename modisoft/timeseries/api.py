@@ -1,8 +1,10 @@
-"""xarray/dask edge of the time-series kernels: ``composite``, ``interleave``, ``smooth``."""
+"""xarray/dask edge of the time-series kernels: ``composite``, ``interleave``, ``smooth``,
+``gap_days``."""
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -10,12 +12,14 @@ import numpy as np
 
 from modisoft.errors import TimeSeriesError
 from modisoft.timeseries.composite import composite_kernel
+from modisoft.timeseries.gaps import GAP_DAYS_ATTRS, gap_days_kernel
 from modisoft.timeseries.lacc import lacc
-from modisoft.timeseries.periods import periods
+from modisoft.timeseries.periods import Period, periods
 from modisoft.timeseries.savgol import savgol_chen2004
 from modisoft.timeseries.whittaker import default_lambda_grid, whittaker_vcurve
 
-__all__ = ["composite", "interleave", "smooth", "acquisition_days", "daily_dates", "METHODS"]
+__all__ = ["composite", "interleave", "smooth", "gap_days", "acquisition_days", "daily_dates",
+           "METHODS"]
 
 METHODS = ("whittaker", "whittaker_asymmetric", "lacc", "savgol")
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -131,6 +135,120 @@ def composite(stack: Any, period: str = "dekad", reducer: str = "max", *,
     ds.attrs["composite"] = f"{reducer} over {period} periods"
     ds[name].attrs.update(stack.attrs)
     return ds
+
+
+def gap_days(stack: Any, period: str | Sequence[Period] | Any = "dekad", *,
+             weights: Any | None = None, acq_days: Any | None = None,
+             span: tuple[date, date] | None = None, dim: str = "time",
+             fill: int | None = None) -> Any:
+    """Per period and pixel, the days from the period to the nearest good observation: how
+    far a smoothed or composited value lies from anything measured.
+
+    A good observation is a finite value with a weight > 0, the ones :func:`smooth` and
+    :func:`composite` use. The distance of a period ``[first, last]`` (days, inclusive) to an
+    observation on day ``d`` is 0 when ``first <= d <= last``, else
+    ``min(|d - first|, |d - last|)``; ``gap_days`` is its minimum over the pixel's good
+    observations, NaN where the pixel has none. An observation's day is its acquisition day
+    (``acq_days``), by default its ``time``, i.e. the granule's start date: an 8-day
+    composite granule (MOD15A2H) dated 2012-04-06 counts as observed on 6 April only,
+    although it may hold a value of any day up to 13 April.
+
+    Parameters
+    ----------
+    stack
+        Physical values ``(time, y, x)`` with a ``time`` coordinate; NaN = missing.
+    period
+        The periods: a kind of :func:`periods` (over ``span``), a list of :class:`Period`,
+        or a time-series result (e.g. of :func:`smooth` or :func:`composite`) whose ``dim``
+        coordinate holds the period starts and a ``period_end…`` coordinate on ``dim`` the
+        last days (without one, each ``dim`` value is a one-day period, e.g. daily output).
+    weights
+        QA weights on the stack's dims, 0 = not usable (default: every finite value).
+    acq_days
+        Per-pixel acquisition days (:func:`acquisition_days`); default the ``time`` values.
+    span
+        ``(first, last)`` day of the run for a period kind (see :func:`smooth`); default the
+        stack's first and last ``time``.
+    dim
+        The periods' dimension in ``period`` (a result) and in the output.
+    fill
+        ``None``: float32, NaN where a pixel has no good observation; a negative integer:
+        int16 with this value there (also its ``_FillValue`` attribute), fractional
+        distances rounded up and distances capped at 32767 days.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``gap_days`` ``(dim, y, x)`` with the periods' coordinates (start, ``period_end``,
+        ``period_label``) and CF attributes (``units = "d"``,
+        ``coverage_content_type = "qualityInformation"``).
+
+    Raises
+    ------
+    TimeSeriesError
+        For an unknown period kind, a kind with no period in the span, a result without
+        ``dim``, or a ``fill`` that is not a negative int16.
+
+    Examples
+    --------
+    >>> res = smooth(lai, "whittaker", weights=w, period="dekad")  # doctest: +SKIP
+    >>> gap = gap_days(lai, res, weights=w)  # doctest: +SKIP
+    """
+    import xarray as xr
+
+    if fill is not None and (isinstance(fill, bool) or not isinstance(fill, int | np.integer)
+                             or not -32768 <= fill < 0):
+        raise TimeSeriesError(f"gap_days fill {fill!r}: need a negative integer >= -32768 "
+                              "(distances are >= 0)")
+    stack = stack.sortby("time")
+    starts, ends, coords = _period_table(stack, period, span, dim)
+    bounds = [(float(a), float(b)) for a, b in zip(_days(starts), _days(ends), strict=True)]
+    days = acquisition_days(stack) if acq_days is None else acq_days
+    good = np.isfinite(stack) if weights is None else np.isfinite(stack) & (weights > 0)
+    args = [a.chunk({"time": -1}) if a.chunks else a for a in (good, days)]
+
+    def kernel(g, dd):
+        shape = g.shape[:-1]
+        dd = np.broadcast_to(dd, g.shape)
+        flat = [np.moveaxis(a, -1, 0).reshape(a.shape[-1], -1) for a in (g, dd)]
+        out = gap_days_kernel(*flat, bounds).astype("float32")
+        return np.moveaxis(out.reshape((len(bounds), *shape)), 0, -1)
+
+    gap = xr.apply_ufunc(kernel, *args, input_core_dims=[["time"]] * 2,
+                         output_core_dims=[["period"]], dask="parallelized",
+                         output_dtypes=["float32"],
+                         dask_gufunc_kwargs={"output_sizes": {"period": len(bounds)}})
+    gap = gap.rename({"period": dim}).assign_coords(coords).transpose(dim, ...)
+    if fill is not None:
+        gap = np.ceil(gap.clip(max=32767)).fillna(fill).astype("int16")
+    gap.attrs = dict(GAP_DAYS_ATTRS) if fill is None else {**GAP_DAYS_ATTRS,
+                                                           "_FillValue": int(fill)}
+    return gap.rename("gap_days")
+
+
+def _period_table(stack: Any, period: Any, span: tuple[date, date] | None,
+                  dim: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The periods' first days, last days (datetime64[D]) and output coordinates on ``dim``."""
+    if isinstance(period, str) or (isinstance(period, Sequence)
+                                   and all(isinstance(p, Period) for p in period)):
+        pers = periods(period, *_span(stack, span)) if isinstance(period, str) else list(period)
+        if not pers:
+            raise TimeSeriesError(f"no {period!r} period lies in the span {span}")
+        starts = np.array([np.datetime64(p.start, "D") for p in pers])
+        ends = np.array([np.datetime64(p.end, "D") for p in pers])
+        return starts, ends, {dim: starts.astype("datetime64[ns]"),
+                              "period_end": (dim, ends.astype("datetime64[ns]")),
+                              "period_label": (dim, np.array([p.label for p in pers], object))}
+    if dim not in getattr(period, "dims", ()):
+        raise TimeSeriesError(f"gap_days: the periods have no dimension {dim!r}; give a period "
+                              "kind, a list of Period or a result with period starts on "
+                              f"{dim!r}")
+    coords = {k: (dim, np.asarray(v.values)) for k, v in period.coords.items()
+              if v.dims == (dim,) and k != dim}
+    starts = np.asarray(period[dim].values).astype("datetime64[D]")
+    end = next((k for k in coords if str(k).startswith("period_end")), None)
+    ends = starts if end is None else coords[end][1].astype("datetime64[D]")
+    return starts, ends, {dim: np.asarray(period[dim].values), **coords}
 
 
 def _to_datetime(day: Any) -> Any:

@@ -70,12 +70,16 @@ def prepare_cf(
       ``date_created``, ``history``) over those the provenance carries
       (:attr:`Provenance.metadata`, e.g. ``title``, ``institution``).
 
-    Existing encodings are dropped (they come from the source files, not the output).
+    Existing encodings are dropped (they come from the source files, not the output), except
+    that a variable xarray decoded from integers with a fill value (e.g. a run's ``gap_days``,
+    int16 with fill -1, opened from its Zarr store) is written back as those integers.
     """
     ds = as_dataset(obj, name, path)
     grid = grid_of(ds, path)
     prov = resolve_provenance(provenance, grid)
     ref = grid_mapping_name(ds, path)
+    for var in ds.data_vars:
+        ds[var] = _undecoded(ds[var])
     for var in ds.variables:
         ds[var].encoding = {}
     for var in ds.data_vars:
@@ -99,15 +103,34 @@ def prepare_cf(
         ds[var].encoding["coordinates"] = aux
         _typed_attrs(ds[var])
     flags = [str(v) for v in ds.data_vars if "flag_values" in ds[v].attrs]
-    for var in ds.data_vars:  # the values' status variables (CF §3.4)
-        if ds[var].attrs.get("coverage_content_type") == "physicalMeasurement" and flags:
-            ds[var].attrs["ancillary_variables"] = " ".join(flags)
+    for var in ds.data_vars:  # the values' status variables (CF §3.4): the flags, and the
+        # quality information on the values' own dims (a run's gap_days per period)
+        if ds[var].attrs.get("coverage_content_type") != "physicalMeasurement":
+            continue
+        quality = [str(v) for v in ds.data_vars if ds[v].dims == ds[var].dims and v not in flags
+                   and ds[v].attrs.get("coverage_content_type") == "qualityInformation"]
+        if flags or quality:
+            ds[var].attrs["ancillary_variables"] = " ".join(flags + quality)
     ds.attrs = {
         **{k: v for k, v in ds.attrs.items() if k != "modisoft_status"},
         **discovery_attrs(ds, grid, prov),
         **prov.to_attrs(),
     }
     return ds, prov
+
+
+def _undecoded(da: Any) -> Any:
+    """``da`` back as the integers it was decoded from (its fill value as ``nodata``), when
+    xarray masked an integer variable with a ``_FillValue`` (and did not scale it)."""
+    enc = da.encoding
+    dtype, fv = np.dtype(enc.get("dtype", da.dtype)), enc.get("_FillValue")
+    if (fv is None or not np.issubdtype(da.dtype, np.floating)
+            or not np.issubdtype(dtype, np.integer) or "nodata" in da.attrs
+            or {"scale_factor", "add_offset"} & set(enc)):
+        return da
+    out = da.fillna(fv).astype(dtype)
+    out.attrs = {**da.attrs, "nodata": np.asarray(fv).item()}
+    return out
 
 
 def _yx_chunks(ds: Any) -> tuple[int, int]:

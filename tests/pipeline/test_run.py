@@ -211,6 +211,11 @@ def test_run_equals_an_independent_nearest_and_max_composite(tmp_path):
     assert np.isfinite(expect).sum() > 5000
     other = [i for i in range(len(labels_out)) if i not in idx]
     assert all(np.isnan(got[i]).all() for i in other)
+    # a max composite has a value exactly where its period holds a good observation: there
+    # gap_days is 0, elsewhere more (or no value: the pixel has no good observation at all)
+    gap = z.gap_days.values
+    assert np.array_equal(gap[idx] == 0, np.isfinite(expect))
+    assert all((gap[i] != 0).all() for i in other)
     # n_obs is the number of good observations over the whole series
     print(f"{np.isfinite(expect).sum()} finite values compared over {len(labels)} periods")
 

@@ -196,3 +196,21 @@ def test_a_file_outside_the_confined_folder_is_refused(tmp_path):
     link.symlink_to(tmp_path)
     with confined_to(inside), pytest.raises(OutputError, match="outside the output folder"):
         write_netcdf(make_lai(), link / "x.nc")
+
+
+def test_an_integer_variable_with_a_fill_round_trips_from_zarr_to_netcdf(tmp_path):
+    """A run's NetCDF is written from its Zarr store, which xarray opens with integers that
+    have a fill value decoded to float and NaN: they go back as the integers and the fill
+    (synthetic values), and the values' ancillary_variables name them."""
+    lai = make_lai()
+    days = np.where(np.isnan(lai.values), -1, np.round(lai.values * 10)).astype("int16")
+    ds = lai.to_dataset().assign(gap_days=(lai.dims, days, {
+        "nodata": -1, "units": "d", "coverage_content_type": "qualityInformation"}))
+    write_zarr(ds, tmp_path / "s.zarr")
+    opened = open_stack(tmp_path / "s.zarr")
+    assert opened["gap_days"].dtype == np.float32  # decoded by xarray
+    write_netcdf(opened, tmp_path / "s.nc")
+    raw = xr.open_dataset(tmp_path / "s.nc", engine="h5netcdf", mask_and_scale=False)
+    assert raw["gap_days"].dtype == np.int16 and raw["gap_days"].attrs["_FillValue"] == -1
+    np.testing.assert_array_equal(raw["gap_days"].values, days)
+    assert raw["lai"].attrs["ancillary_variables"] == "gap_days"
