@@ -5,7 +5,8 @@ The whole public API is here, in the order of the flow (``ARCHITECTURE.md``)::
     open_granule ─► decode ─► qa_mask / qa_weights ─► mosaic ─► composite / smooth
         ─► product_lai / retrieve_lai ─► write_zarr / write_netcdf / write_cog / write_beps
 
-and the national run that chains them from a TOML file: ``run(load_config(path))``.  Every
+and the national run that chains them from a TOML file: ``run(load_config(path))``, which ends
+with ``report.html`` (:func:`write_report` rebuilds it from an output folder).  Every
 error is a :class:`ModisoftError` that is also the builtin a caller would catch
 (``ConfigError`` is a ``ValueError``, ``GranuleReadError`` an ``OSError``, …).
 
@@ -83,6 +84,7 @@ _LAZY: dict[str, str] = {
     "run": "modisoft.pipeline",
     "RunConfig": "modisoft.pipeline",
     "RunSummary": "modisoft.pipeline",
+    "write_report": "modisoft.report",
 }
 
 __all__ = [

@@ -46,6 +46,7 @@ __all__ = [
     "UnsafeOutputPathError",
     "ConfigChangedError",
     "NoReadableInputError",
+    "NotARunError",
     "AcquireError",
     "EarthdataLoginError",
     "NotInCmrError",
@@ -330,6 +331,13 @@ class NoReadableInputError(ModisoftError, OSError):
 
 
 # --- acquisition -------------------------------------------------------------------------
+
+
+class NotARunError(ModisoftError, OSError):
+    """A folder that does not hold a finished run's outputs (no ``modisoft-run.json``, or
+    one without the summary a run records when it ends): nothing to report on."""
+
+    exit_code = 2
 
 
 class AcquireError(ModisoftError, OSError):

@@ -6,13 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-# CDO, NCO and netCDF's ncdump are the readers the NetCDF output is checked with.
-tools="gdalinfo cdo ncks ncdump"
+# CDO, NCO and netCDF's ncdump are the readers the NetCDF output is checked with; Chromium
+# (headless) renders the run's report.html as a user's browser does.
+tools="gdalinfo cdo ncks ncdump chromium"
 missing() { for t in $tools; do command -v "$t" >/dev/null 2>&1 || return 0; done; return 1; }
 if missing; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      gdal-bin cdo nco netcdf-bin) >/dev/null
+      gdal-bin cdo nco netcdf-bin chromium) >/dev/null
   fi
 fi
 for t in $tools; do

@@ -19,13 +19,14 @@ PKG = Path(__file__).resolve().parents[1] / "modisoft"
 #: atomic-write helper instead of its own ``os.replace``.
 FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "acquire",
         "decode",
-        "qa", "warp", "timeseries", "lai", "cartography", "plot", "quicklook", "pipeline", "cli",
+        "qa", "warp", "timeseries", "lai", "cartography", "plot", "quicklook", "report",
+        "pipeline", "cli",
         "__main__"]
 
 #: The national run's stages, in order: each may import only those before it.
 PIPELINE = ["schema", "fetch", "validate", "beps_config", "metadata", "limits", "config",
             "manifest", "inventory", "verify", "inputs", "qa", "mosaic", "series", "lai",
-            "beps_run", "outputs", "staging", "execute", "run"]
+            "beps_run", "summary", "outputs", "staging", "execute", "run"]
 
 
 def _name(path: Path) -> str:

@@ -23,6 +23,7 @@ from modisoft.cli.mosaic import mosaic_command
 from modisoft.cli.options import EXIT_INTERRUPTED, setup_logging, verbosity, verbosity_options
 from modisoft.cli.plot import plot_command
 from modisoft.cli.qa import qa_command
+from modisoft.cli.report import report_command
 from modisoft.cli.run import run_command
 from modisoft.cli.smooth import smooth_command
 from modisoft.errors import ModisoftError
@@ -74,6 +75,7 @@ for _command in (
     smooth_command,
     lai_command,
     run_command,
+    report_command,
     plot_command,
     search_command,
     download_command,

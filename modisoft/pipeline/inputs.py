@@ -80,7 +80,7 @@ def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
 
 def readable_granules(inv: Inventory, want: list[str], manifest: Any,
                       echo: Callable[[str], None], *, processes: int = 0,
-                      ) -> Iterator[tuple[Any, Any, np.datetime64]]:
+                      qa_rule: str | None = None) -> Iterator[tuple[Any, Any, np.datetime64]]:
     """The granules of ``inv`` that open, with the layers ``want``.
 
     Parameters
@@ -98,6 +98,9 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
         every block of ``want`` — in that many reader processes
         (:func:`~modisoft.pipeline.verify.verify_granules`), so that a granule that fails or
         crashes its reader is recorded and left out before any worker touches it.
+    qa_rule
+        With ``processes``: the run's QA rule, to count each granule's good, cloudy, fill
+        and non-vegetated pixels as it is verified (``"shares"`` of the manifest's record).
 
     Returns
     -------
@@ -113,7 +116,7 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
 
         found = verify_granules([str(g.path) for g in granules], want,
                                 manifest.data.get("verified", {}), processes=processes,
-                                echo=echo)
+                                echo=echo, qa_rule=qa_rule)
         manifest.data["verified"] = found
         for g in granules:
             r = found[str(g.path)]

@@ -73,7 +73,7 @@ def open_reflectance(
     by_layer: dict[str, dict[str, list]] = {name: {} for name in layers}
     qa_by_tile: dict[str, list] = {}
     used = []
-    for g, ds, t in readable_granules(inv, want, manifest, echo,
+    for g, ds, t in readable_granules(inv, want, manifest, echo, qa_rule=cfg.steps.qa_rule,
                                       processes=max(1, cfg.compute.workers)):
         good = None
         if qa_names and not cfg.steps.weights:

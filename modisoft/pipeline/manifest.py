@@ -62,7 +62,8 @@ class Manifest:
         if old.get("digest") == digest:
             self.data["verified"] = old.get("verified", {})
             if not force:
-                self.data.update({k: v for k, v in old.items() if k not in ("failures", "config")})
+                self.data.update({k: v for k, v in old.items()  # a summary: once finished
+                                  if k not in ("failures", "config", "summary")})
                 self.resumed = bool(old.get("done"))
 
     def check_inputs(self, used: list) -> bool:

@@ -1,111 +1,26 @@
 """What a run leaves behind besides the Zarr store's pixels: the provenance, the per-period
-files read back from the store (NetCDF, COG, BEPS, quicklooks), where the two-pass stage lives,
-and the run's summary.
+files read back from the store (NetCDF, COG, BEPS, quicklooks) and where the two-pass stage
+lives.  The run's summary is :class:`~modisoft.pipeline.summary.RunSummary` (kept importable
+from here).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modisoft.io.stack import open_stack
 from modisoft.lai import NONVEG_FLAGS
-from modisoft.pipeline.beps_run import (
-    beps_landcover,
-    beps_lines,
-    beps_options,
-    observed_spans,
-)
+from modisoft.pipeline.beps_run import beps_landcover, beps_options, observed_spans
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.metadata import missing_metadata, output_quantity, run_metadata
 from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.summary import RunSummary
 from modisoft.write.folder import output_subdir
 
 __all__ = ["RunSummary", "lost_by_date", "missing_inputs", "run_provenance", "stage_path",
            "write_period_outputs"]
-
-
-@dataclass
-class RunSummary:
-    """What a run did: outputs, failed granules, resumed pieces, timings per stage."""
-
-    outputs: dict[str, list[str]] = field(default_factory=dict)
-    failures: list[dict[str, str]] = field(default_factory=list)
-    inventory: str = ""
-    bands_total: int = 0  # pieces of the output (row band x output chunk) to compute
-    bands_skipped: int = 0  # pieces a resumed run found already done
-    timings: dict[str, float] = field(default_factory=dict)
-    dashboard: str | None = None
-    lost: dict[str, int] = field(default_factory=dict)
-    """Per date (ISO): output pixels without a value although a valid source pixel lies
-    under them (see ``docs/reference/resampling.md``, "A run checks itself"); all 0 in a
-    correct run."""
-    missing: dict[str, Any] = field(default_factory=dict)
-    """What the run expected and did not have: ``{"dates": [ISO dates with no granule],
-    "tiles": {ISO date: [tile ids]}}``, the tile-dates of failed granules included."""
-    interrupted: bool = False
-    no_metadata: list[str] = field(default_factory=list)  # ACDD keys no [metadata] gave
-    beps: dict[str, Any] = field(default_factory=dict)
-    """The BEPS output's loose ends (``beps/beps.json``): ``to_fill`` (control-file fields
-    left as placeholders), ``uncovered`` (files without any valid LAI), ``landcover``."""
-
-    @property
-    def complete(self) -> bool:
-        """Whether everything requested was produced from every input."""
-        return not (self.failures or self.lost_total or self.missing.get("dates")
-                    or self.missing.get("tiles") or self.beps.get("uncovered"))
-
-    @property
-    def exit_code(self) -> int:
-        """What ``modisoft run`` exits with: 0 when :attr:`complete`, else 3 (outputs written
-        but inputs failed, tile-dates missing or the pixel check failed)."""
-        return 0 if self.complete else 3
-
-    @property
-    def lost_total(self) -> int:
-        """Pixels lost over all dates (0 in a correct run)."""
-        return sum(self.lost.values())
-
-    def pixel_check(self) -> dict[str, Any]:
-        """The pixel check as recorded in the provenance of every output."""
-        bad = {d: n for d, n in sorted(self.lost.items()) if n}
-        return {"description": "per date, output pixels without a value although a valid "
-                               "source pixel lies under their centre",
-                "dates_checked": len(self.lost), "lost_pixels": self.lost_total,
-                "dates_with_losses": bad, "status": "failed" if bad else "passed"}
-
-    def report(self) -> str:
-        """A human summary."""
-        lines = [self.inventory]
-        lines.append(f"pieces: {self.bands_total} ({self.bands_skipped} already done)")
-        for kind, files in self.outputs.items():
-            lines.append(f"{kind}: {len(files)} file(s), e.g. {files[0]}" if files else kind)
-        lines.append("stage times: " + ", ".join(f"{k} {v:.1f} s"
-                                                 for k, v in self.timings.items()))
-        bad = {d: n for d, n in sorted(self.lost.items()) if n}
-        if bad:
-            lines.append(f"pixel check FAILED: {self.lost_total} output pixel(s) got no value "
-                         "although a valid source pixel lies under them:")
-            lines += [f"  {d}: {n} pixel(s)" for d, n in bad.items()]
-        else:
-            lines.append(f"pixel check: every valid source pixel reached the output "
-                         f"({len(self.lost)} date(s) checked)")
-        if self.no_metadata:
-            lines.append("metadata: the NetCDF/Zarr lack the ACDD attributes only you can give "
-                         f"(add them in a [metadata] table): {', '.join(self.no_metadata)}")
-        if self.beps:
-            lines += beps_lines(self.beps)
-        if self.failures:
-            lines.append(f"{len(self.failures)} granule(s) failed:")
-            lines += [f"  {f['file']} ({f.get('stage', 'open')}): {f['reason']}"
-                      for f in self.failures]
-        if self.missing.get("dates") or self.missing.get("tiles"):
-            n = sum(len(t) for t in self.missing.get("tiles", {}).values())
-            lines.append(f"missing from the outputs: {len(self.missing.get('dates', []))} "
-                         f"date(s) with no granule, {n} tile-date(s) without a usable granule")
-        return "\n".join(lines)
 
 
 def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,

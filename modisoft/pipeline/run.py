@@ -3,7 +3,8 @@
 :func:`run` sequences the stages (:mod:`~modisoft.pipeline.inventory`,
 :mod:`~modisoft.pipeline.inputs`, :mod:`~modisoft.pipeline.qa`,
 :mod:`~modisoft.pipeline.mosaic`, :mod:`~modisoft.pipeline.series`,
-:mod:`~modisoft.pipeline.lai`, :mod:`~modisoft.pipeline.outputs`) and owns the cluster and the
+:mod:`~modisoft.pipeline.lai`, :mod:`~modisoft.pipeline.outputs`, last
+:mod:`~modisoft.pipeline.summary`: the summary and ``report.html``) and owns the cluster and the
 manifest. On a dask.distributed cluster each date and each piece is one task computed entirely
 inside one worker process (:mod:`~modisoft.pipeline.execute`). Every finished date and piece is
 recorded in the run manifest; a rerun after a crash or ``kill -9`` skips finished work and
@@ -33,6 +34,7 @@ from modisoft.pipeline.outputs import (
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import output_stores, split_output
 from modisoft.pipeline.staging import prepare
+from modisoft.pipeline.summary import finish_run
 
 __all__ = ["RunSummary", "run"]
 
@@ -193,6 +195,5 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     assert all(zarr_status(p) == "complete" for p in stores.values())
     summary.failures = manifest.failures
     summary.missing = missing_inputs(cfg, work.used, manifest)
-    summary.timings["total"] = time.perf_counter() - t0
-    return summary
+    return finish_run(cfg, out_dir, manifest, summary, work, t0, echo)  # + report.html
 

@@ -99,7 +99,8 @@ class Staged:
         if manifest is not None:
             times = []
             for g, _ds, t in readable_granules(inv, lai_layers(cfg)[1], manifest, echo or print,
-                                               processes=max(1, cfg.compute.workers)):
+                                               processes=max(1, cfg.compute.workers),
+                                               qa_rule=cfg.steps.qa_rule):
                 self.used.append(g)
                 times.append(t)
             if not self.used:

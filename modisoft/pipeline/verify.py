@@ -54,7 +54,8 @@ def file_stamp(path: str) -> dict[str, int] | None:
 
 def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[str, Any]], *,
                     processes: int = 1, timeout: float = TIMEOUT_S,
-                    echo: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+                    echo: Callable[[str], None] = print,
+                    qa_rule: str | None = None) -> dict[str, dict[str, Any]]:
     """Verify ``paths`` (open, read every block of ``layers``) in reader processes.
 
     Parameters
@@ -65,19 +66,24 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
         The layers the run reads from each.
     known
         Earlier results (from the manifest), reused when the file's size and modification
-        time are unchanged and the same layers were verified.
+        time are unchanged and the same layers (and ``qa_rule``) were verified.
     processes
         Reader processes at once.
     timeout
         Seconds per granule before its reader is killed.
     echo
         Where the progress line goes.
+    qa_rule
+        The run's ``[steps] qa_rule``: when given, each readable granule's pixels are also
+        counted by what the run makes of them (:func:`modisoft.qa.pixel_shares` of the first
+        layer, with the QA layers among ``layers``), as ``"shares"``.
 
     Returns
     -------
     dict
-        Per path ``{"ok", "stage", "reason", "size", "mtime_ns", "layers"}``, and
-        ``"reused": True`` where an earlier result was kept (the file is unchanged).
+        Per path ``{"ok", "stage", "reason", "size", "mtime_ns", "layers", "qa_rule"}``
+        (and ``"shares"``), and ``"reused": True`` where an earlier result was kept (the
+        file is unchanged).
     """
     out: dict[str, dict[str, Any]] = {}
     todo = []
@@ -86,8 +92,9 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
         old = known.get(p)
         if stamp is None:
             out[p] = {"ok": False, "stage": "open", "reason": "no such file (or not readable)",
-                      "layers": layers}
-        elif old and {k: old.get(k) for k in stamp} == stamp and old.get("layers") == layers:
+                      "layers": layers, "qa_rule": qa_rule}
+        elif old and {k: old.get(k) for k in stamp} == stamp and old.get("layers") == layers \
+                and old.get("qa_rule") == qa_rule:
             out[p] = {**old, "reused": True}
         else:
             todo.append(p)
@@ -98,7 +105,8 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
     parts = [todo[i::n] for i in range(n)]
     results: list[dict[str, dict[str, Any]]] = [{} for _ in parts]
     live: list[subprocess.Popen] = []
-    threads = [threading.Thread(target=_drive, args=(part, layers, timeout, res, live),
+    head = {"layers": layers, "qa_rule": qa_rule}
+    threads = [threading.Thread(target=_drive, args=(part, head, timeout, res, live),
                                 daemon=True)
                for part, res in zip(parts, results, strict=True) if part]
     try:
@@ -112,16 +120,16 @@ def verify_granules(paths: list[str], layers: list[str], known: dict[str, dict[s
                 _kill(proc)
     for res in results:
         for p, r in res.items():
-            out[p] = {**r, **(file_stamp(p) or {}), "layers": layers}
+            out[p] = {**r, **(file_stamp(p) or {}), "layers": layers, "qa_rule": qa_rule}
     return {p: out[p] for p in paths}
 
 
-def _drive(paths: list[str], layers: list[str], timeout: float,
+def _drive(paths: list[str], head: dict[str, Any], timeout: float,
            out: dict[str, dict[str, Any]], live: list[subprocess.Popen]) -> None:
     """Feed ``paths`` to reader children, one culprit recorded per child that dies."""
     left = list(paths)
     while left:
-        done = _one_child(left, layers, timeout, live)
+        done = _one_child(left, head, timeout, live)
         out.update(done)
         left = [p for p in left if p not in done]
         if left and left[0] not in done:  # the child died or stalled on left[0]
@@ -130,7 +138,7 @@ def _drive(paths: list[str], layers: list[str], timeout: float,
             left = left[1:]
 
 
-def _one_child(paths: list[str], layers: list[str], timeout: float,
+def _one_child(paths: list[str], head: dict[str, Any], timeout: float,
                live: list[subprocess.Popen]) -> dict[str, Any]:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
@@ -149,7 +157,7 @@ def _one_child(paths: list[str], layers: list[str], timeout: float,
 
     def feed() -> None:  # a thread of its own: a stalled child must not block the parent
         try:
-            proc.stdin.write(json.dumps({"layers": layers}) + "\n")  # type: ignore[union-attr]
+            proc.stdin.write(json.dumps(head) + "\n")  # type: ignore[union-attr]
             for p in paths:
                 proc.stdin.write(json.dumps(p) + "\n")  # type: ignore[union-attr]
             proc.stdin.close()  # type: ignore[union-attr]
@@ -188,8 +196,9 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _check(path: str, layers: list[str]) -> dict[str, Any]:
-    """Open ``path`` and read every block of ``layers`` (in the child)."""
+def _check(path: str, layers: list[str], qa_rule: str | None = None) -> dict[str, Any]:
+    """Open ``path`` and read every block of ``layers`` (in the child); with ``qa_rule``,
+    count its pixels (:func:`_shares`)."""
     import dask
 
     from modisoft.decode import check_plausible, layer_of
@@ -225,8 +234,28 @@ def _check(path: str, layers: list[str]) -> dict[str, Any]:
             implausible[name] = check_plausible(raw[name], layer, path=path)
     except ModisoftError as exc:
         return {"ok": False, "stage": "values", "reason": _why(exc)}
-    return {"ok": True, "stage": None, "reason": None,
-            "implausible": {k: v for k, v in implausible.items() if v}}
+    out = {"ok": True, "stage": None, "reason": None,
+           "implausible": {k: v for k, v in implausible.items() if v}}
+    if qa_rule is not None:
+        out["shares"] = _shares(ds, raw, layers, qa_rule)
+    return out
+
+
+def _shares(ds: Any, raw: dict[str, Any], layers: list[str], qa_rule: str) -> dict[str, Any]:
+    """:func:`modisoft.qa.pixel_shares` of the first layer read, with the QA layers read (a
+    failure is recorded, not the granule's: the run's QA step would say more)."""
+    from modisoft.decode import layer_of
+    from modisoft.errors import ModisoftError
+    from modisoft.qa import pixel_shares
+
+    tag = ds.attrs.get("registry_product")
+    try:
+        qa = [n for n in layers[1:] if layer_of(ds[n], tag).kind == "qa"]
+        values = ds[layers[0]].copy(data=raw[layers[0]])
+        qa_ds = ds[qa].copy(data={n: raw[n] for n in qa}) if qa else None
+        return pixel_shares(values, qa_ds, qa_rule, product=tag)
+    except (ModisoftError, ValueError, KeyError, TypeError) as exc:
+        return {"error": _why(exc)}
 
 
 def _why(exc: BaseException) -> str:
@@ -239,12 +268,12 @@ def _why(exc: BaseException) -> str:
 def main() -> None:  # pragma: no cover - runs in the child process
     """The reader child: verify paths from standard input, one answer line per path."""
     sys.setrecursionlimit(10_000)
-    head = sys.stdin.readline()
-    layers = json.loads(head)["layers"]
+    head = json.loads(sys.stdin.readline())
+    layers, qa_rule = head["layers"], head.get("qa_rule")
     for line in sys.stdin:
         path = json.loads(line)
         try:
-            result = _check(path, layers)
+            result = _check(path, layers, qa_rule)
         except Exception as exc:  # any failure is this file's
             result = {"ok": False, "stage": "open", "reason": _why(exc)}
         sys.stdout.write(json.dumps(result) + "\n")

@@ -4,6 +4,7 @@
 * :func:`qa_mask` / :func:`where` — a preset (``"good_lai"``) or an expression
   (``"cloud_state == clear and not snow_ice"``) → a boolean mask / masked values.
 * :func:`qa_weights` — QA classes → weights in [0, 1] for smoothers and composites.
+* :func:`pixel_shares` — a granule's pixels counted as good, cloudy, fill, not vegetated.
 * :func:`field` and :func:`parse` build :class:`Predicate` objects in Python.
 
 Bit layouts, presets and default weights live in :mod:`modisoft.products.qa_bits`; the
@@ -34,7 +35,13 @@ from modisoft.qa.expr import (
     parse,
 )
 from modisoft.qa.kernels import decode_words, extract_field, fill_code
-from modisoft.qa.summary import mask_counts, open_qa_layers, qa_summary
+from modisoft.qa.summary import (
+    cloud_codes,
+    mask_counts,
+    open_qa_layers,
+    pixel_shares,
+    qa_summary,
+)
 
 __all__ = [
     "decode_qa",
@@ -49,6 +56,8 @@ __all__ = [
     "qa_mask_and_fill",
     "open_qa_layers",
     "mask_counts",
+    "pixel_shares",
+    "cloud_codes",
     "field",
     "parse",
     "Predicate",

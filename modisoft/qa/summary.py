@@ -13,7 +13,8 @@ from modisoft.qa.core import resolve_product
 from modisoft.qa.expr import MissingQALayerError, QAError
 from modisoft.qa.kernels import as_unsigned, extract_field, fill_mask
 
-__all__ = ["word_counts", "field_counts", "qa_summary", "open_qa_layers", "mask_counts"]
+__all__ = ["word_counts", "field_counts", "qa_summary", "open_qa_layers", "mask_counts",
+           "cloud_codes", "pixel_shares"]
 
 
 def word_counts(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,3 +147,80 @@ def mask_counts(mask: Any, valid: Any | None) -> dict[str, int]:
     m = np.asarray(mask.values)
     n_fill = int((~np.asarray(valid.values)).sum()) if valid is not None else 0
     return {"total": int(m.size), "passed": int(m.sum()), "fill": n_fill}
+
+
+def cloud_codes(layer: Layer) -> tuple[Any, tuple[int, ...]] | None:
+    """The cloud field of a QA layer and its cloudy codes, or ``None`` when it has none.
+
+    The field named ``cloud_state`` (MOD09, MOD15) with its ``cloudy`` and ``mixed`` codes,
+    else the first field with a code named ``cloudy`` (MOD13 pixel reliability).
+
+    Examples
+    --------
+    >>> from modisoft.products import get_product
+    >>> bf, codes = cloud_codes(get_product("MCD15A2H", "061").layer("FparLai_QC"))
+    >>> bf.name, codes
+    ('cloud_state', (1, 2))
+    """
+    fields = sorted(layer.bit_fields, key=lambda b: b.name != "cloud_state")
+    for bf in fields:
+        names = ("cloudy", "mixed") if bf.name == "cloud_state" else ("cloudy",)
+        codes = tuple(c for c, lab in bf.labels.items() if lab in names)
+        if codes:
+            return bf, codes
+    return None
+
+
+def pixel_shares(values: Any, qa: Any | None = None, rule: str = "none", *,
+                 product: Product | str | None = None) -> dict[str, int | None]:
+    """A granule's pixels by what a run makes of them.
+
+    Parameters
+    ----------
+    values
+        The raw value layer (computed, e.g. ``Lai_1km`` of :func:`~modisoft.open_granule`).
+    qa
+        Its QA layer (or a ``Dataset`` of QA layers), computed, or ``None``.
+    rule
+        The run's ``[steps] qa_rule`` (``"none"``: every value is good).
+    product
+        The registry product (``"NAME.COLLECTION"``), when the layers do not carry
+        ``registry_product``.
+
+    Returns
+    -------
+    dict
+        ``pixels`` (all); ``good`` (a value, and the QA rule holds); ``cloudy`` (a value
+        whose QA cloud field says cloudy or mixed, :func:`cloud_codes`; ``None`` without a
+        cloud field); ``fill`` (no value: a fill value, a fill class that is not
+        non-vegetated such as MOD15 249 and 255, or out of the valid range); ``nonveg``
+        (the non-vegetated fill classes, MOD15 250-254).  ``fill + nonveg`` plus the
+        values make ``pixels``.
+    """
+    from modisoft.decode import layer_of, valid_mask
+    from modisoft.qa.core import qa_mask
+
+    tag = product if isinstance(product, str) or product is None else \
+        f"{product.name}.{product.collection}"
+    layer = layer_of(values, tag)
+    raw = np.asarray(values.values)
+    is_value = valid_mask(raw, layer)
+    nonveg = np.isin(raw, np.asarray(layer.nonveg_codes)) if layer.nonveg_codes else \
+        np.zeros(raw.shape, bool)
+    good = is_value
+    if qa is not None and rule != "none":
+        good = is_value & np.asarray(qa_mask(qa, rule, product=tag).values)
+    cloudy = None
+    qas = [] if qa is None else [qa[v] for v in qa.data_vars] if hasattr(qa, "data_vars") \
+        else [qa]
+    for da in qas:
+        qa_layer = layer_of(da, tag)
+        found = cloud_codes(qa_layer)
+        if found is not None:
+            words = np.asarray(da.values)
+            field = extract_field(words, found[0].start, found[0].length)
+            hit = np.isin(field, np.asarray(found[1])) & ~fill_mask(words, qa_layer.fill_values)
+            cloudy = int((hit & is_value).sum())
+            break
+    return {"pixels": int(raw.size), "good": int(good.sum()), "cloudy": cloudy,
+            "fill": int((~is_value & ~nonveg).sum()), "nonveg": int(nonveg.sum())}

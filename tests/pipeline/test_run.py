@@ -273,9 +273,11 @@ out here rather than taken from modisoft."""
 
 # -------------------------------------------------------------------------------- resume
 def tree_digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every output file; not of the manifest and ``report.html``, which record
+    how this execution went (timings, peak memory, its own paths)."""
     out = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != "modisoft-run.json":
+        if p.is_file() and p.name not in ("modisoft-run.json", "report.html"):
             out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 

@@ -127,3 +127,32 @@ def test_values_outside_the_valid_range_fail_the_granule_at_stage_values(files):
     assert "Lai_1km" in res[bad]["reason"] and "outside the valid range [0, 100]" in \
         res[bad]["reason"]
     assert res[fine]["ok"] and res[fine]["implausible"] == {"Lai_1km": counts[fine]}
+
+
+def test_the_pixel_shares_of_each_granule_are_counted_as_it_is_verified(files):
+    """With the run's QA rule, each readable granule's good / cloudy / fill / not vegetated
+    pixels are recorded beside its verification (counted here from the raw words, QA.md §2:
+    FparLai_QC bits 5-7 SCF_QC, bits 3-4 cloud state); the record is reused only for the
+    same rule."""
+    from pyhdf.SD import SD
+
+    _, good = files
+    res = verify_granules(good[:2], LAYERS, {}, echo=lambda m: None, qa_rule="good_lai")
+    for path in good[:2]:
+        sd = SD(path)
+        lai, qc = sd.select("Lai_1km").get(), sd.select("FparLai_QC").get().astype(int)
+        sd.end()
+        ok = lai <= 100
+        main, clear = np.isin((qc >> 5) & 7, [0, 1]), ((qc >> 3) & 3) == 0
+        assert res[path]["qa_rule"] == "good_lai"
+        assert res[path]["shares"] == {
+            "pixels": lai.size, "good": int((ok & main & clear).sum()),
+            "cloudy": int((ok & np.isin((qc >> 3) & 3, [1, 2])).sum()),
+            "fill": int(np.isin(lai, [249, 255]).sum()),
+            "nonveg": int(((lai >= 250) & (lai <= 254)).sum())}
+    said = []
+    again = verify_granules(good[:1], LAYERS, res, echo=said.append, qa_rule="good_lai")
+    assert again[good[0]]["reused"] and not said
+    other = verify_granules(good[:1], LAYERS, res, echo=said.append, qa_rule="main_algorithm")
+    assert "reused" not in other[good[0]] and len(said) == 1
+    assert other[good[0]]["shares"]["good"] >= res[good[0]]["shares"]["good"]
