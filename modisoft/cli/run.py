@@ -45,7 +45,9 @@ def run_command(
     """Run a national LAI job from a TOML config (see docs/reference/config.md).
 
     Finished work is recorded in <output dir>/modisoft-run.json: rerunning the same config
-    after a crash resumes where it stopped.  -q: no progress bars or messages.
+    after a crash resumes where it stopped.  A run ends by writing <output dir>/report.html,
+    one page on how it went ('modisoft report' rebuilds it).  -q: no progress bars or
+    messages.
 
     Exit status: 0 when everything requested was produced from every input; 3 when the
     outputs were written but some granules failed, tile-dates are missing, or the run's pixel

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modisoft._version import __version__
 from modisoft.errors import ModisoftError
 from modisoft.pipeline.beps_run import beps_lines
 from modisoft.pipeline.inputs import lai_layers
@@ -151,8 +150,8 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
                work: Any, t0: float, echo: Callable[[str], None]) -> RunSummary:
     """The run's last step, after every other output: record ``summary`` (with the total
     time since ``t0``, :func:`peak_memory`, :func:`series_record` of ``work``, the config's
-    TOML text) in ``manifest`` under ``"summary"``, then write ``report.html`` into
-    ``out_dir`` (:func:`modisoft.report.write_report`).
+    TOML text, the inventory's description) in ``manifest`` under ``"summary"``, then write
+    ``report.html`` into ``out_dir`` (:func:`modisoft.report.write_report`).
 
     A report that cannot be written (a disk error) is said through ``echo`` and left out of
     ``summary.outputs``; the run's other outputs stand.
@@ -169,7 +168,8 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     summary.outputs["report"] = [str(out_dir / REPORT_NAME)]
     manifest.data["summary"] = {
         **summary.to_dict(), "series": series_record(cfg, work), "config_toml": cfg.source,
-        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "modisoft": __version__}
+        "inventory_description": manifest.data.get("inventory", {}),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     manifest.save()
     t1 = time.perf_counter()
     try:

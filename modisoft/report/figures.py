@@ -131,7 +131,7 @@ def qa_heatmap(tiles: list[str], dates: list[str], shares: dict[str, np.ndarray]
     from matplotlib.figure import Figure
 
     n = len(shares)
-    panel = 0.2 * len(tiles) + 0.55  # inches per panel, with its title
+    panel = (0.2 if len(tiles) <= 6 else 0.12) * len(tiles) + 0.55  # inches, with a title
     height = n * panel + 1.0
     fig = Figure(figsize=(8, height))
     fig.subplots_adjust(left=0.09, right=0.86, top=1 - 0.25 / height, bottom=0.9 / height,
@@ -194,8 +194,7 @@ def gap_days_figure(grid: Any, longest: np.ndarray, labels: list[str], mean: np.
     ax, lx = fig.subplots(1, 2, width_ratios=[3, 2])
     im = _map_axes(ax, grid, decimate(longest, MAP_PX // 2), vmin=0, cmap="magma_r")
     fig.colorbar(im, ax=ax, label=f"longest gap ({units})", shrink=0.9)
-    ax.set_title("days to the nearest good observation: largest over the periods",
-                 fontsize=9)
+    ax.set_title("each pixel's longest gap over the periods", fontsize=9)
     x = np.arange(len(labels))
     lx.plot(x, mean, "o-", ms=3, label="mean")
     lx.plot(x, p90, "s--", ms=3, label="90th percentile")

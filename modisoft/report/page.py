@@ -110,7 +110,7 @@ def build_report(rec: RunRecord, *, points: Sequence[tuple[float, float]] | None
     """The report page of ``rec`` as HTML text (see :func:`write_report`)."""
     import dask
 
-    with dask.config.set(scheduler="synchronous"):
+    with dask.config.set(scheduler="threads"):  # the store's reads, in this process
         maps = _maps(rec)
         body = [_header(rec), _run_paragraph(rec, maps), maps["html"], _qa(rec, maps),
                 _inputs(rec), _series(rec, maps, points), _provenance(rec)]
@@ -177,7 +177,7 @@ def _run_paragraph(rec: RunRecord, maps: dict[str, Any]) -> str:
     mem = s.get("peak_memory") or {}
     times = s.get("timings") or {}
     parts = [
-        f"modisoft {escape(s.get('modisoft', __version__))} made "
+        f"modisoft {escape(_software(rec).get('modisoft', '?'))} made "
         f"<b>{escape(str(da.attrs.get('long_name', rec.variable)))}</b> "
         f"(<code>{escape(rec.variable)}</code>, {escape(str(da.attrs.get('units', '')))}) "
         f"from <b>{escape(i.get('product', '?'))}</b>"
@@ -191,9 +191,9 @@ def _run_paragraph(rec: RunRecord, maps: dict[str, Any]) -> str:
         + f"{escape(crs_label(grid.crs)[0])}, {grid.width} × {grid.height} pixels of "
         f"{abs(dx):g}{unit} × {abs(dy):g}{unit}.",
         f"Steps: QA rule <code>{escape(str(st.get('qa_rule')))}</code>"
-        + (f" with weights <code>{escape(str(st['weights']))}</code>" if st.get("weights")
-           else "")
-        + f" at source resolution; resampling {escape(str(st.get('resampling')))} "
+        + (f" with weights <code>{escape(str(st['weights']))}</code> after resampling"
+           if st.get("weights") else " at source resolution")
+        + f"; resampling {escape(str(st.get('resampling')))} "
         f"(fuse {escape(str(st.get('fuse')))}); {escape(series)}; LAI from "
         f"{escape(str(st.get('lai', 'product')))}; <b>{len(labels)}</b> period(s) "
         f"<code>{escape(str(st.get('period')))}</code> from {escape(labels[0] if labels else '')}"
@@ -242,7 +242,9 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     legend = fill_legend_of(v, fc) if fc is not None else {}
     present = set(np.unique(np.asarray(fc.values)).tolist()) if fc is not None else set()
     legend = {c: n for c, n in legend.items() if c in present}
-    vmax = 8.0 if name == "lai" else float(v.attrs.get("valid_max", np.nanmax(top.values)))
+    finite = np.asarray(top.values)[np.isfinite(top.values)]
+    vmax = 8.0 if name == "lai" else float(v.attrs.get("valid_max", finite.max() if
+                                                         finite.size else 1.0))
     out = {"mean": np.asarray(mean.values), "labels": labels, "starts": starts, "ends": ends}
     html = ["<h2>Maps</h2>"]
     if not figures.have_matplotlib():
@@ -312,19 +314,29 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
         if figures.have_matplotlib() and ok.size:
             html.append(_img(figures.share_figure(rec.grid, share),
                              "observed share of each pixel's series"))
-    if "gap_days" in ds:
-        g = ds["gap_days"].astype("float64")
-        g = g.where(g >= 0).compute()
-        mean = np.asarray(g.mean(("y", "x")).values)
-        p90 = np.asarray(g.quantile(0.9, ("y", "x")).values)
-        html.append("<p><code>gap_days</code>: per period and pixel, the days to the nearest "
-                    "good observation (0: observed in the period). Mean over the pixels per "
-                    "period: " + ", ".join(f"{x:.1f}" for x in mean) + ".</p>")
-        if figures.have_matplotlib():
-            longest = np.asarray(g.max("time").values)
+    if "gap_days" in ds and ds["gap_days"].dims == ("time", "y", "x"):
+        mean, p90, longest = _gap_days(ds["gap_days"])
+        html.append('<p id="gap-days"><code>gap_days</code>: per period and pixel, the days to '
+                    "the nearest good observation (0: observed in the period). Mean over the "
+                    "pixels per period: " + ", ".join(f"{x:.1f}" for x in mean) + ".</p>")
+        if figures.have_matplotlib() and np.isfinite(longest).any():
             html.append(_img(figures.gap_days_figure(rec.grid, longest, maps["labels"], mean,
                                                      p90), "gap_days"))
     return "\n".join(html)
+
+
+def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per period the mean and 90th percentile of ``gap`` over the pixels, and per pixel the
+    largest over the periods; one period in memory at a time (negative: no value)."""
+    mean, p90 = np.full(gap.sizes["time"], np.nan), np.full(gap.sizes["time"], np.nan)
+    longest = np.full((gap.sizes["y"], gap.sizes["x"]), np.nan)
+    for k in range(gap.sizes["time"]):
+        g = np.asarray(gap.isel(time=k).values, "float64")
+        g[~(g >= 0)] = np.nan
+        if np.isfinite(g).any():
+            mean[k], p90[k] = np.nanmean(g), np.nanpercentile(g, 90)
+            longest = np.fmax(longest, g)
+    return mean, p90, longest
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -396,9 +408,17 @@ def _obs_table(p: PixelSeries) -> str:
 
 
 # -------------------------------------------------------------------------- provenance
-def _provenance(rec: RunRecord) -> str:
+def _software(rec: RunRecord) -> dict[str, str]:
+    """The software versions the run recorded in its store's provenance."""
     from modisoft.write import Provenance
 
+    try:
+        return Provenance.from_attrs(rec.dataset.attrs).software
+    except ValueError:  # a store without provenance: no versions to show
+        return {}
+
+
+def _provenance(rec: RunRecord) -> str:
     html = ["<h2>Provenance</h2>", "<h3>Configuration</h3>"]
     toml = rec.summary.get("config_toml")
     if toml:
@@ -407,10 +427,7 @@ def _provenance(rec: RunRecord) -> str:
         import json
 
         html.append(f'<pre id="config">{escape(json.dumps(rec.config, indent=1))}</pre>')
-    try:
-        software = Provenance.from_attrs(rec.dataset.attrs).software
-    except ValueError:  # a store without provenance: no versions to show
-        software = {}
+    software = _software(rec)
     html.append('<h3>Software</h3><p class="mono" id="software">' + " · ".join(
         f"{escape(k)} {escape(str(v))}" for k, v in sorted(software.items())) + "</p>")
     inputs = input_rows(rec.verified)
@@ -419,7 +436,8 @@ def _provenance(rec: RunRecord) -> str:
     rows = [[r["name"], Raw(f'<span title="{r["bytes"]} bytes">'
                             f'{escape(human_bytes(r["bytes"]))}</span>'),
              Raw(f'<span class="mono sha256">{r["sha256"]}</span>') if r["sha256"]
-             else f"a folder of {r['files']} files"]
+             else f"a folder of {r['files']} files" if r["files"]
+             else "a symbolic link, not followed"]
             for r in file_rows(rec)]
     html.append(f"<h3>Output files</h3><details{' open' if len(rows) <= 40 else ''}><summary>"
                 f"{len(rows)} file(s) and store(s), with their SHA-256 (the report itself and "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -209,7 +208,8 @@ def tile_date_status(rec: RunRecord) -> dict[str, Any]:
 
 def file_rows(rec: RunRecord) -> list[dict[str, Any]]:
     """The run's output files: ``name`` (relative to the folder), ``bytes``, ``sha256``
-    (``None`` for a Zarr store, a folder of many files: ``files`` says how many).
+    (``None`` for a Zarr store, a folder of many files: ``files`` says how many; and for a
+    symbolic link, which is not followed: ``files`` 0).
 
     Hidden files, the manifest (rewritten after the report) and the report itself are left
     out.
@@ -221,6 +221,10 @@ def file_rows(rec: RunRecord) -> list[dict[str, Any]]:
     def walk(d: Path) -> None:
         for p in sorted(d.iterdir()):
             if p.name.startswith(".") or p.name in (MANIFEST_NAME, REPORT_NAME):
+                continue
+            if p.is_symlink():  # never a run's output (a run refuses them): not followed
+                rows.append({"name": str(p.relative_to(rec.out_dir)), "bytes": 0,
+                             "sha256": None, "files": 0})
                 continue
             if p.is_dir() and p.suffix == ".zarr":
                 files = [f for f in p.rglob("*") if f.is_file()]
@@ -236,13 +240,3 @@ def file_rows(rec: RunRecord) -> list[dict[str, Any]]:
     walk(rec.out_dir)
     return rows
 
-
-def iso_days(start: str, end: str) -> int:
-    """Days from ISO ``start`` to ``end``, both included.
-
-    Examples
-    --------
-    >>> iso_days("2012-01-01", "2012-04-19")
-    110
-    """
-    return (date.fromisoformat(end) - date.fromisoformat(start)).days + 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MEASURES", "human_bytes", "input_rows", "matrix_table", "qa_percentages",
+__all__ = ["MEASURES", "Raw", "human_bytes", "input_rows", "matrix_table", "qa_percentages",
            "reason_rows", "table"]
 
 MEASURES = {"good": "good", "cloudy": "cloudy", "fill": "fill", "nonveg": "not vegetated"}

@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,36 @@ def test_modisoft_report_rebuilds_it_and_refuses_other_folders(broken, tmp_path)
     res = _cli(str(tmp_path))
     assert res.returncode == 2 and "the run has not finished" in res.stderr
     assert len(res.stderr.splitlines()) == 1
+
+
+def test_gap_days_is_shown_when_the_store_has_it(broken, tmp_path):
+    """A copy of the small run's folder (moved: the report finds its files relative to it)
+    with a synthetic ``gap_days (time, y, x)`` int16 added to its store (-1: no value): the
+    report gives its per-period means as numpy does; the store without it has no such
+    section."""
+    import zarr
+
+    from modisoft.report import write_report
+
+    out, _, _ = broken
+    assert 'id="gap-days"' not in (out / "report.html").read_text()
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    group = zarr.open_group(str(moved / "lai.zarr"), mode="r+")
+    nt, ny, nx = group["lai"].shape
+    rng = np.random.default_rng(7)
+    gap = rng.integers(0, 40, size=(nt, ny, nx)).astype("int16")
+    gap[:, :5, :] = -1
+    arr = group.create_array("gap_days", shape=gap.shape, dtype="int16", fill_value=-1,
+                             chunks=(nt, 16, 16), dimension_names=("time", "y", "x"))
+    arr[:] = gap
+    arr.attrs.update({"long_name": "days to the nearest good observation", "units": "days"})
+    with warnings.catch_warnings():  # zarr: consolidated metadata is not in the v3 spec
+        warnings.simplefilter("ignore")
+        zarr.consolidate_metadata(str(moved / "lai.zarr"))
+    page = write_report(moved).read_text()
+    shown = re.search(r'<p id="gap-days">.*?per period: ([^<]*)\.</p>', page, re.S).group(1)
+    want = [np.mean(g[g >= 0]) for g in gap]
+    assert [float(v) for v in shown.split(", ")] == pytest.approx(want, abs=0.051)
+    assert 'alt="gap_days"' in page
+    assert re.search(r"<td>lai\.zarr/</td>", page)
