@@ -118,6 +118,7 @@ def test_the_page_is_self_contained(demo):
         assert img.format == "PNG" and max(img.size) <= 1100
     assert not re.search(r'\s(src|href)="(?!data:)', page)
     assert "<link" not in page and "Content-Security-Policy" in page
+    assert len(page.encode()) < 3 * 2**20  # small enough to mail
 
 
 def test_the_output_checksums_equal_hashlib(demo):
@@ -296,3 +297,14 @@ def test_gap_days_is_shown_when_the_store_has_it(broken, tmp_path):
     assert [float(v) for v in shown.split(", ")] == pytest.approx(want, abs=0.051)
     assert 'alt="gap_days"' in page
     assert re.search(r"<td>lai\.zarr/</td>", page)
+
+
+def test_without_matplotlib_the_report_has_its_text_and_tables(broken, monkeypatch):
+    from modisoft.report import build_report, figures, read_run
+
+    monkeypatch.setattr(figures, "have_matplotlib", lambda: False)
+    page = build_report(read_run(broken[0]))
+    assert _imgs(page) == []
+    assert "pip install 'modisoft[plot]'" in page
+    assert '<table class="matrix">' in page and '<table class="outputs">' in page
+    assert page.count('<div class="series"') == 3
