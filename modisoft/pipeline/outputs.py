@@ -6,9 +6,12 @@ from here).
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
+
+import click
 
 from modisoft.io.stack import open_stack
 from modisoft.lai import NONVEG_FLAGS
@@ -136,42 +139,50 @@ def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov
     lai = ds[output_quantity(cfg).name]
     summary.no_metadata = missing_metadata(cfg)
     fc = ds.get("fill_class")
-    if "netcdf" in o.formats:
-        path = out_dir / f"{o.name}.nc"
-        if not manifest.is_done("netcdf"):
-            write_netcdf(ds, path, provenance=prov)
-            manifest.mark_done("netcdf")
-        summary.outputs["netcdf"] = [str(path)]
-    if "cog" in o.formats:
-        d = output_subdir(out_dir, "cog")
-        if not manifest.is_done("cog"):
-            write_cog(lai, d, name=o.name, provenance=prov)
-            manifest.mark_done("cog")
-        summary.outputs["cog"] = _listing(d, "*.tif")
-    if "beps" in o.formats:
-        d = output_subdir(out_dir, "beps")
-        if not manifest.is_done("beps"):
-            extra: dict[str, Any] = {}
-            if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
-                extra["nonveg_classes"] = NONVEG_FLAGS
-            src = opened(stores["beps"])["lai"] if "beps" in stores else lai
-            landcover, lc_desc = beps_landcover(cfg, lai)
-            prov.extra["beps_landcover"] = lc_desc or {"from": "mask of the LAI"}
-            write_beps(src, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
-                       landcover=landcover, clumping=ds.get("omega"),
-                       observed=observed_spans(cfg, prov),
-                       options=beps_options(cfg, BepsOptions, **extra))
-            manifest.mark_done("beps")
-        summary.beps = json.loads((d / "beps.json").read_text())
-        summary.beps["period"] = cfg.steps.period
-        summary.outputs["beps"] = [str(d / f["name"]) for f in summary.beps["files"]]
-    _catalog(cfg, ds, stores, out_dir, prov, summary)
-    if o.quicklooks:
-        d = output_subdir(out_dir, "quicklooks")
-        if not manifest.is_done("quicklooks"):
-            _quicklooks(lai, fc, d, progress)
-            manifest.mark_done("quicklooks")
-        summary.outputs["quicklooks"] = _listing(d, "*.png")
+    kinds = [k for k in ("netcdf", "cog", "beps") if k in o.formats] + ["stac"]
+    with click.progressbar(length=len(kinds) + o.quicklooks, label="outputs", show_pos=True,
+                           file=None if progress else io.StringIO()) as bar:
+        if "netcdf" in o.formats:
+            path = out_dir / f"{o.name}.nc"
+            if not manifest.is_done("netcdf"):
+                write_netcdf(ds, path, provenance=prov)
+                manifest.mark_done("netcdf")
+            summary.outputs["netcdf"] = [str(path)]
+            bar.update(1)
+        if "cog" in o.formats:
+            d = output_subdir(out_dir, "cog")
+            if not manifest.is_done("cog"):
+                write_cog(lai, d, name=o.name, provenance=prov)
+                manifest.mark_done("cog")
+            summary.outputs["cog"] = _listing(d, "*.tif")
+            bar.update(1)
+        if "beps" in o.formats:
+            d = output_subdir(out_dir, "beps")
+            if not manifest.is_done("beps"):
+                extra: dict[str, Any] = {}
+                if cfg.steps.lai == "retrieve":  # fill_class holds LAI_FLAGS codes
+                    extra["nonveg_classes"] = NONVEG_FLAGS
+                src = opened(stores["beps"])["lai"] if "beps" in stores else lai
+                landcover, lc_desc = beps_landcover(cfg, lai)
+                prov.extra["beps_landcover"] = lc_desc or {"from": "mask of the LAI"}
+                write_beps(src, d, stem=o.beps_stem, fill_class=fc, provenance=prov,
+                           landcover=landcover, clumping=ds.get("omega"),
+                           observed=observed_spans(cfg, prov),
+                           options=beps_options(cfg, BepsOptions, **extra))
+                manifest.mark_done("beps")
+            summary.beps = json.loads((d / "beps.json").read_text())
+            summary.beps["period"] = cfg.steps.period
+            summary.outputs["beps"] = [str(d / f["name"]) for f in summary.beps["files"]]
+            bar.update(1)
+        _catalog(cfg, ds, stores, out_dir, prov, summary)
+        bar.update(1)
+        if o.quicklooks:
+            d = output_subdir(out_dir, "quicklooks")
+            if not manifest.is_done("quicklooks"):
+                _quicklooks(lai, fc, d, progress)
+                manifest.mark_done("quicklooks")
+            summary.outputs["quicklooks"] = _listing(d, "*.png")
+            bar.update(1)
 
 
 def _catalog(cfg: RunConfig, ds: Any, stores: dict, out_dir: Path, prov: Any,

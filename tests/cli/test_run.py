@@ -145,6 +145,10 @@ def test_another_config_on_the_same_folder_needs_force(tmp_path):
     res = modisoft("run", str(cfg), "--force")
     assert res.returncode == 0, res.stderr
     assert "--force: replacing the outputs of another configuration" in res.stdout
+    # every stage shows progress (a bar on a terminal; its label in a pipe)
+    labels = [line for line in res.stdout.splitlines() if line in ("mosaic dates", "pieces",
+                                                                    "outputs")]
+    assert labels == ["mosaic dates", "pieces", "outputs"], res.stdout
 
 
 def test_a_link_out_of_the_output_folder_is_not_followed(tmp_path):
