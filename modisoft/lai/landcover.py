@@ -43,6 +43,8 @@ __all__ = [
 LANDCOVER_RESAMPLING = "mode"
 """How land cover is put on a grid of larger pixels: the most frequent code under each pixel
 (:func:`landcover_method`)."""
+# source: choice (1 %: grids built from the nominal MODIS pixel size differ from the HDF's by
+# far less; a real change of scale by far more), see landcover_method
 _LARGER = 1.01
 """Output pixels this much larger (linear) than the land cover's are resampled by mode."""
 
