@@ -89,6 +89,7 @@ reducer = "max"
 dir = "{out}"
 formats = ["zarr"]
 chunk = 32
+report = false
 
 [compute]
 workers = 0

@@ -96,6 +96,7 @@ class OutputConfig:
     beps_suffixes: str = "beps_d"
     beps_combine: str = "mean"
     quicklooks: bool = False
+    report: bool = True  # report.html at the end of the run (modisoft report: any time)
     chunk: int = 512
     zarr_format: int = 3
 
@@ -175,6 +176,7 @@ class RunConfig:
         d = self.as_dict()
         d.pop("compute")
         d["output"].pop("quicklooks", None)
+        d["output"].pop("report", None)
         for key in ("download", "cmr_url"):  # where the inputs came from, not what they are
             d["inputs"].pop(key, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -173,11 +173,15 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     manifest.save()
     t1 = time.perf_counter()
     try:
-        write_report(out_dir)
+        if cfg.output.report:
+            write_report(out_dir)
+        else:
+            summary.outputs.pop("report")
     except (ModisoftError, OSError) as exc:
         summary.outputs.pop("report")
         echo(f"report: not written: {exc}")
-    summary.timings["report"] = time.perf_counter() - t1
+    if cfg.output.report:
+        summary.timings["report"] = time.perf_counter() - t1
     manifest.data["summary"].update(timings=dict(summary.timings), outputs=summary.outputs)
     manifest.save()
     return summary

@@ -52,6 +52,7 @@ reducer = "max"
 dir = "{out}"
 formats = ["zarr"]
 chunk = 64
+report = false
 
 [compute]
 workers = 0

@@ -29,6 +29,7 @@ def test_bounds_are_kept_by_default_and_snapped_on_request(tmp_path):
     assert float(z.x[0]) == 3580300 + 1000 and float(z.y[0]) == 3459700 - 1000
     assert (z.sizes["x"], z.sizes["y"]) == (60, 40)
     assert "snapped" not in kept.inventory
+    assert "report" not in kept.outputs and not (a / "out" / "report.html").exists()  # false
     snapped = run(load_config(config(b, "true")), progress=False, echo=quiet)
     z = xr.open_zarr(b / "out" / "lai.zarr")
     assert float(z.x[0]) == 3580000 + 1000 and float(z.y[0]) == 3460000 - 1000

@@ -117,6 +117,7 @@ landcover = ["lc.tif"]
 dir = "out"
 formats = {formats}
 chunk = 32
+report = false
 
 [compute]
 workers = 0

@@ -145,7 +145,7 @@ def case_config(tmp: Path, paths: list[Path], crs: str, res: float, bounds, meth
             f"[grid]\n{grid_keys}"
             f'[steps]\nqa_rule = "none"\nsmoother = "none"\nperiod = "8day"\n'
             f'reducer = "max"\nresampling = "{method}"\n'
-            f'[output]\ndir = "out"\nformats = ["zarr"]\nchunk = {chunk}\n'
+            f'[output]\ndir = "out"\nformats = ["zarr"]\nchunk = {chunk}\nreport = false\n'
             f"[compute]\nworkers = 0\n{compute}")
     (tmp / "run.toml").write_text(text)
     return tmp / "run.toml"

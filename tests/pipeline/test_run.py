@@ -57,6 +57,7 @@ min_obs = 4
 dir = "{out}"
 formats = {formats}
 chunk = 16
+report = {report}
 
 [compute]
 workers = {workers}
@@ -65,13 +66,15 @@ workers = {workers}
 
 def write_config(tmp: Path, *, out: str = "out", smoother: str = "none", workers: int = 0,
                  formats: str = '["zarr", "beps", "netcdf", "cog"]',
-                 period: str | None = None) -> Path:
+                 period: str | None = None, report: bool = False) -> Path:
     """The small run's config; ``period`` defaults to BEPS_D's day table when the formats
-    have ``beps`` (required then), else to calendar dekads."""
+    have ``beps`` (required then), else to calendar dekads; ``report.html`` only when asked
+    (tests/report/ test it; every other run spares its few seconds)."""
     cfg = tmp / "run.toml"
     period = period or ("beps_d" if "beps" in formats else "beps10")
     cfg.write_text(SMALL.format(tiles=TILES, out=out, smoother=smoother, workers=workers,
-                                formats=formats, period=period))
+                                formats=formats, period=period,
+                                report="true" if report else "false"))
     return cfg
 
 

@@ -66,7 +66,7 @@ def broken(tmp_path_factory):
     (next(src.glob("MCD15A2.A2012017.h18v03.*.hdf"))).unlink()
     cut = next(src.glob("MCD15A2.A2012025.h17v03.*.hdf"))
     cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 3])
-    cfg = write_config(d, formats='["zarr"]')
+    cfg = write_config(d, formats='["zarr"]', report=True)
     cfg.write_text(cfg.read_text().replace(f'"{TILES}"', f'"{src}"')
                    .replace('end = "2012-04-30"', 'end = "2012-02-10"'))
     summary = run(load_config(cfg), progress=False, echo=quiet)
