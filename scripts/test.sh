@@ -23,4 +23,6 @@ for t in $tools; do
   fi
 done
 ruff check modisoft tests benchmarks docs
-python -m pytest "$@"
+# two test processes (the machine's two cores), work-stealing so a slow tail is shared; pass
+# -n 0 to run in one process
+python -m pytest -n 2 --dist worksteal "$@"

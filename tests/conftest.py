@@ -21,6 +21,10 @@ import pytest
 # ``date_created``): rewrites and resumed runs, in process or in a subprocess, compare byte
 # for byte.  tests/write/test_cf.py checks the wall-clock default without it.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+# The runs of the tests record their costs (for ``run --plan``) in a folder of their own, not
+# in the user's cache.
+os.environ.setdefault("MODISOFT_CACHE_DIR", os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"modisoft-test-cache-{os.getuid()}"))
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "sample-data"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -119,3 +121,28 @@ def test_every_public_name_is_documented_and_every_error_is_a_modisoft_error():
                       and issubclass(o, (Exception, Warning)) and o.__module__ == info.name
                       and info.name != tree.__name__]
     assert elsewhere == []  # no error or warning class outside modisoft/errors.py
+
+
+def test_cluster_how_to_builds_the_slurm_and_pbs_jobs_it_shows(capsys):
+    """The dask-jobqueue block of docs/how-to/cluster.md builds both clusters (no batch
+    system is needed for that) and their job scripts ask for what the text says: 8 worker
+    processes of one thread, 8 GiB each, the queue, account and walltime."""
+    import re
+
+    pytest.importorskip("dask_jobqueue")
+    code = re.findall(r"```python\n(.*?)```", (DOCS / "how-to" / "cluster.md").read_text(),
+                      re.S)[0]
+    scope: dict = {}
+    try:
+        exec(compile(code, "cluster.md", "exec"), scope)
+        out = capsys.readouterr().out
+    finally:
+        for name in ("slurm", "pbs"):
+            if name in scope:
+                scope[name].close()
+    slurm, pbs = out.split("#!/usr/bin/env bash")[1:]
+    for script in (slurm, pbs):
+        assert re.search(r"--nthreads 1 --memory-limit 8\.00GiB --nworkers 8", script), script
+    assert "#SBATCH -p normal" in slurm and "#SBATCH -A carbon" in slurm
+    assert "#SBATCH -t 04:00:00" in slurm and "#SBATCH --constraint=cpu" in slurm
+    assert "#PBS -l select=1:ncpus=8:mem=64GB" in pbs and "#PBS -l walltime=04:00:00" in pbs

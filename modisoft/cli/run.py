@@ -31,6 +31,12 @@ EXIT_INCOMPLETE = 3
     help="Address of an existing dask.distributed scheduler (tcp://host:port).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list the granules and what is missing.")
+@click.option(
+    "--plan",
+    is_flag=True,
+    help="Only print the run's plan: granules, pieces, tasks, memory per task, disk and an "
+    "estimated wall time (reads no granule).",
+)
 @verbosity_options
 @click.pass_context
 def run_command(
@@ -41,6 +47,7 @@ def run_command(
     memory_limit: str | None,
     scheduler: str | None,
     dry_run: bool,
+    plan: bool,
 ) -> None:
     """Run a national LAI job from a TOML config (see docs/reference/config.md).
 
@@ -66,6 +73,13 @@ def run_command(
             click.echo(msg)
 
     cfg = load_config(config)
+    if plan:
+        from modisoft.pipeline.plan import plan_run
+
+        click.echo(f"plan of {config} (nothing is read or written)")
+        click.echo(str(plan_run(cfg, workers=workers, memory_limit=memory_limit,
+                                scheduler=scheduler)))
+        return
     if dry_run:  # what run() checks first, the overrides too: a dry run says if it can run
         check_before_run(cfg, workers=workers, memory_limit=memory_limit, scheduler=scheduler)
         click.echo(discover(cfg).report())

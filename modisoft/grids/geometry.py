@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["densify_ring", "box_ring", "points_in_ring", "ring_intersects_box"]
+__all__ = ["densify_ring", "box_ring", "points_in_ring", "ring_intersects_box",
+           "segments_cross_box"]
 
 
 def densify_ring(ring: np.ndarray, max_step: float) -> np.ndarray:
@@ -64,7 +65,13 @@ def ring_intersects_box(
         return True
     if points_in_ring([0.5 * (left + right)], [0.5 * (bottom + top)], ring)[0]:
         return True
-    dx, dy = np.roll(x, -1) - x, np.roll(y, -1) - y
+    return segments_cross_box(x, y, np.roll(x, -1), np.roll(y, -1), left, bottom, right, top)
+
+
+def segments_cross_box(x: np.ndarray, y: np.ndarray, x1: np.ndarray, y1: np.ndarray,
+                       left: float, bottom: float, right: float, top: float) -> bool:
+    """True when any segment ``(x, y) → (x1, y1)`` meets the closed box (Liang-Barsky)."""
+    dx, dy = x1 - x, y1 - y
     t0, t1 = np.zeros(len(x)), np.ones(len(x))
     with np.errstate(divide="ignore", invalid="ignore"):
         for p, q in ((-dx, x - left), (dx, right - x), (-dy, y - bottom), (dy, top - y)):

@@ -16,7 +16,13 @@ from pyproj import CRS, Transformer
 
 from modisoft.errors import GridError
 from modisoft.grids.core import Grid
-from modisoft.grids.geometry import box_ring, densify_ring, ring_intersects_box
+from modisoft.grids.geometry import (
+    box_ring,
+    densify_ring,
+    points_in_ring,
+    ring_intersects_box,
+    segments_cross_box,
+)
 
 __all__ = [
     "MODIS_SPHERE_RADIUS",
@@ -186,10 +192,66 @@ def modis_tiles_covering(area: Any, crs: Any = "EPSG:4326") -> list[tuple[int, i
     ring = ring[np.isfinite(ring).all(axis=1)]
     hs = np.floor((ring[:, 0] - MODIS_X0) / MODIS_TILE_SIZE).astype(int)
     vs = np.floor((MODIS_Y0 - ring[:, 1]) / MODIS_TILE_SIZE).astype(int)
-    out = []
-    for h in range(max(hs.min(), 0), min(hs.max(), 35) + 1):
-        for v in range(max(vs.min(), 0), min(vs.max(), 17) + 1):
-            left, top = MODIS_X0 + h * MODIS_TILE_SIZE, MODIS_Y0 - v * MODIS_TILE_SIZE
-            if ring_intersects_box(ring, left, top - MODIS_TILE_SIZE, left + MODIS_TILE_SIZE, top):
+    cands = [(h, v) for h in range(max(hs.min(), 0), min(hs.max(), 35) + 1)
+             for v in range(max(vs.min(), 0), min(vs.max(), 17) + 1)]
+    return _tiles_hit(ring, hs, vs, cands)
+
+
+def _tile_box(h: int, v: int) -> tuple[float, float, float, float]:
+    left, top = MODIS_X0 + h * MODIS_TILE_SIZE, MODIS_Y0 - v * MODIS_TILE_SIZE
+    return left, top - MODIS_TILE_SIZE, left + MODIS_TILE_SIZE, top
+
+
+def _tiles_hit(ring: np.ndarray, hs: np.ndarray, vs: np.ndarray,
+               cands: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The candidate tiles the closed ``ring`` (sinusoidal metres) intersects, exactly.
+
+    A tile holding a vertex is hit. When every edge is shorter than a quarter tile, an edge
+    that meets a tile has an end in it or in one of its 8 neighbours, so a tile with no vertex
+    in its 3 × 3 block lies wholly inside or wholly outside the ring and its centre decides;
+    the tiles beside a vertex's tile get the exact test of the edges near them first. (Long
+    edges: the exact test for every candidate.) A global box ring of 10⁵ vertices takes well under a
+    second this way instead of seconds.
+    """
+    step = np.hypot(*(np.roll(ring, -1, axis=0) - ring).T).max(initial=0.0)
+    if step >= MODIS_TILE_SIZE / 4 or len(cands) <= 9:
+        return [hv for hv in cands if ring_intersects_box(ring, *_tile_box(*hv))]
+    x, y = ring[:, 0], ring[:, 1]
+    x1, y1 = np.roll(x, -1), np.roll(y, -1)
+    left, top = MODIS_X0 + hs * MODIS_TILE_SIZE, MODIS_Y0 - vs * MODIS_TILE_SIZE
+    exact = (x >= left) & (x <= left + MODIS_TILE_SIZE) & (y <= top) & \
+        (y >= top - MODIS_TILE_SIZE)  # floor() can be one off on a tile's edge
+    held = set(zip(hs[exact].tolist(), vs[exact].tolist(), strict=True))
+    seen = set(zip(hs.tolist(), vs.tolist(), strict=True))
+    out, far = [], []
+    for h, v in cands:
+        if (h, v) in held:
+            out.append((h, v))
+            continue
+        if any((h + i, v + j) in seen for i in (-1, 0, 1) for j in (-1, 0, 1)):
+            # only the edges with an end within a step of the tile can meet it
+            left, bottom, right, top = _tile_box(h, v)
+            near = (x >= left - step) & (x <= right + step) & \
+                (y >= bottom - step) & (y <= top + step)
+            if near.any() and segments_cross_box(x[near], y[near], x1[near], y1[near],
+                                                 left, bottom, right, top):
                 out.append((h, v))
-    return out
+                continue
+        far.append((h, v))  # wholly inside or wholly outside the ring
+    for row in sorted({v for _, v in far}):  # centres in the ring, a row of tiles at a time
+        part = [hv for hv in far if hv[1] == row]
+        cy = MODIS_Y0 - (row + 0.5) * MODIS_TILE_SIZE
+        cross = (y > cy) != (y1 > cy)  # the few edges the row's centre line crosses
+        cx = np.array([MODIS_X0 + (h + 0.5) * MODIS_TILE_SIZE for h, _ in part])
+        inside = points_in_ring(cx, np.full(len(part), cy), ring) if cross.sum() > 2000 else \
+            _crossings(cx, cy, x[cross], y[cross], x1[cross], y1[cross])
+        out += [hv for hv, yes in zip(part, inside, strict=True) if yes]
+    return sorted(out)
+
+
+def _crossings(cx: np.ndarray, cy: float, x: np.ndarray, y: np.ndarray, x1: np.ndarray,
+               y1: np.ndarray) -> np.ndarray:
+    """Even-odd test of the points ``(cx, cy)`` against the edges that cross ``y = cy``
+    (the ring's other edges cannot change the count)."""
+    xint = x + (cy - y) * (x1 - x) / (y1 - y)
+    return (np.count_nonzero(cx[:, None] < xint[None, :], axis=1) % 2) == 1

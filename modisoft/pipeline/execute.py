@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from modisoft.pipeline.inventory import discover
+from modisoft.pipeline.plan import tasks_in_flight
 from modisoft.pipeline.schema import ConfigError, RunConfig, resolve_grid
 from modisoft.pipeline.series import lost_in_series, output_stores, split_output
 from modisoft.pipeline.staging import NoManifest, Staged, prepare
 
-__all__ = ["cluster", "plan_pieces", "restart_workers", "run_tasks"]
+__all__ = ["cluster", "restart_workers", "run_tasks"]
 
 
 @contextlib.contextmanager
@@ -83,15 +85,35 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
                               memory_limit=memory_limit or cfg.compute.memory_limit,
                               processes=True, dashboard_address=":0")
         try:
-            with Client(lc) as client:
+            with _quiet_on_interrupt(), Client(lc) as client:
                 echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
                 yield client
-        except KeyboardInterrupt:
-            for name in ("distributed", "tornado", "asyncio"):
-                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-            raise
         finally:
             lc.close()
+
+
+@contextlib.contextmanager
+def _quiet_on_interrupt() -> Iterator[None]:
+    """On Ctrl-C, silence the cluster's own loggers before anything unwinds: the scheduler
+    logs the gathers the interrupt cancelled ("Couldn't gather keys ... forgotten") while the
+    client closes, and the run says once, itself, that it was interrupted."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(_signum: int, _frame: Any) -> None:
+        for name in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager
@@ -109,10 +131,6 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-_PIECE_CHUNKS = 1
-"""Output chunks per piece along x: a piece is a row band (``band_rows``) of this many."""
-
-
 def restart_workers(client: Any) -> None:
     """Fresh worker processes (``client.restart()``), without the nanny's "Restarting worker"
     warning: a restart modisoft asks for is not something to warn the user about."""
@@ -126,37 +144,6 @@ def restart_workers(client: Any) -> None:
     logging.getLogger("modisoft").info("worker processes restarted for the piece pass")
 
 
-def plan_pieces(cfg: RunConfig, grid: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """The run's pieces of work: (manifest key, (row0, row1, col0, col1)), chunk-aligned.
-
-    Parameters
-    ----------
-    cfg
-        The run configuration (``[output] chunk``, ``[compute] band_rows``).
-    grid
-        The output grid.
-
-    Returns
-    -------
-    list of (str, (int, int, int, int))
-
-    Raises
-    ------
-    ConfigError
-        When ``band_rows`` is not a multiple of the chunk.
-    """
-    chunk = cfg.output.chunk
-    band = cfg.compute.band_rows or chunk
-    if band % chunk:
-        raise ConfigError(f"[compute] band_rows {band} must be a multiple of [output] chunk "
-                          f"{chunk}")
-    ny, nx = grid.shape
-    width = chunk * _PIECE_CHUNKS
-    return [(f"zarr:band:{i}:{j}", (r, min(r + band, ny), c, min(c + width, nx)))
-            for i, r in enumerate(range(0, ny, band))
-            for j, c in enumerate(range(0, nx, width))]
-
-
 def run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
               client: Any) -> Iterator[tuple[str, dict[str, int]]]:
     """Run ``todo`` (``(manifest key, argument)``) tasks of ``kind`` (``"stage"``: a date of
@@ -166,8 +153,9 @@ def run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
     Without a client the tasks run here on ``work``, one after the other, on the synchronous
     scheduler. With a dask.distributed client each is one task: the worker rebuilds the work from
     the config (once per process) and computes it with the synchronous scheduler, so
-    intermediate arrays never cross between processes and the scheduler sees a few dozen
-    tasks instead of tens of thousands.
+    intermediate arrays never cross between processes; the scheduler holds at most
+    :func:`tasks_in_flight` of them at once (the next is submitted as one finishes), however
+    many dates and pieces the run has.
     """
     if client is None:
         for key, arg in todo:
@@ -175,12 +163,25 @@ def run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
         return
     from distributed import as_completed
 
-    futures = [client.submit(_task, cfg, kind, arg, key=f"modisoft-{key}-{cfg.digest()[:12]}",
-                             pure=False, retries=1)
-               for key, arg in todo]
-    keys = {f.key: key for f, (key, _arg) in zip(futures, todo, strict=True)}
-    for fut in as_completed(futures):
-        yield keys[fut.key], fut.result()  # re-raises a worker's error here
+    keys: dict[str, str] = {}
+
+    def submit(key: str, arg: Any) -> Any:
+        fut = client.submit(_task, cfg, kind, arg, key=f"modisoft-{key}-{cfg.digest()[:12]}",
+                            pure=False, retries=1)
+        keys[fut.key] = key
+        return fut
+
+    left = iter(todo)
+    window = tasks_in_flight(client)
+    running = as_completed([submit(key, arg) for key, arg in itertools.islice(left, window)])
+    for fut in running:
+        key = keys.pop(fut.key)
+        result = fut.result()  # re-raises a worker's error here
+        nxt = next(left, None)
+        if nxt is not None:
+            running.add(submit(*nxt))
+        yield key, result
+
 
 
 _WORKER_WORK: dict[str, Any] = {}

@@ -22,20 +22,9 @@ from modisoft.pipeline.schema import ConfigError, RunConfig, resolve_grid
 from modisoft.pipeline.validate import check_compute
 
 __all__ = [
-    "MAX_GRID_PIXELS",
-    "MAX_STAGE_BYTES",
-    "RESOLUTION_DEGREES",
-    "RESOLUTION_METRES",
-    "SERIES_BYTES",
-    "STAGE_BYTES",
-    "check_before_run",
-    "check_grid",
-    "check_paths",
-    "check_size",
-    "expected_dates",
-    "fmt_bytes",
-    "planned_dates",
-    "unmatched_paths",
+    "MAX_GRID_PIXELS", "MAX_STAGE_BYTES", "RESOLUTION_DEGREES", "RESOLUTION_METRES",
+    "SERIES_BYTES", "STAGE_BYTES", "check_before_run", "check_grid", "check_paths",
+    "check_size", "disk_need", "expected_dates", "fmt_bytes", "planned_dates", "unmatched_paths",
 ]
 
 RESOLUTION_METRES = (1.0, 100_000.0)
@@ -212,17 +201,24 @@ def _label(cfg: RunConfig) -> str:
         f"resolution {g.resolution:g}, bounds {list(g.bounds or ())}"
 
 
+def disk_need(cfg: RunConfig, px: int, dates: list[date]) -> tuple[int, int]:
+    """Bytes a run of ``px`` pixels over ``dates`` writes at most, uncompressed (the stage,
+    :data:`STAGE_BYTES` a pixel and date, and the Zarr output, 4 bytes a pixel and period and
+    3 more a pixel), and its number of output periods."""
+    from modisoft.timeseries import periods
+
+    n_per = len(periods(cfg.steps.period, min(dates), max(dates)))
+    stage = 0 if cfg.steps.lai == "retrieve" else px * len(dates) * STAGE_BYTES
+    return stage + px * (n_per * 4 + 3), n_per
+
+
 def _check_disk(cfg: RunConfig, px: int, dates: list[date]) -> None:
     """The stage and the Zarr output, uncompressed, against the output disk's free space
     (not on a resumed run: its files already hold part of it)."""
-    from modisoft.timeseries import periods
-
     out = cfg.resolve(cfg.output.dir)
     if (out / "modisoft-run.json").exists():
         return
-    n_per = len(periods(cfg.steps.period, min(dates), max(dates)))
-    stage = 0 if cfg.steps.lai == "retrieve" else px * len(dates) * STAGE_BYTES
-    need = stage + px * (n_per * 4 + 3)
+    need, n_per = disk_need(cfg, px, dates)
     free = shutil.disk_usage(_existing_parent(out)).free
     if need > free:
         raise ConfigError(f"[output] dir {cfg.output.dir!r}: the run writes up to "

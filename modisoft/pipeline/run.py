@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from modisoft.pipeline.execute import cluster, plan_pieces, restart_workers, run_tasks
+from modisoft.pipeline.execute import cluster, restart_workers, run_tasks
 from modisoft.pipeline.fetch import fetch_inputs
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import checked_inventory, describe_inventory
@@ -31,6 +31,7 @@ from modisoft.pipeline.outputs import (
     run_provenance,
     write_period_outputs,
 )
+from modisoft.pipeline.plan import plan_pieces, record_costs
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import output_stores, split_output
 from modisoft.pipeline.staging import prepare
@@ -176,6 +177,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
         on_cluster = client is not None
+        threads = sum(client.nthreads().values()) if on_cluster else 1
     summary.lost = lost_by_date(manifest, work)
     prov.extra["pixel_check"] = summary.pixel_check()
     if not manifest.is_done("zarr"):
@@ -194,6 +196,24 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     summary.timings["per-period outputs"] = time.perf_counter() - t2
     assert all(zarr_status(p) == "complete" for p in stores.values())
     summary.failures = manifest.failures
+    if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
+        _record_costs(cfg, grid, inv, work, summary, threads, out_dir)
     summary.missing = missing_inputs(cfg, work.used, manifest)
     return finish_run(cfg, out_dir, manifest, summary, work, t0, echo)  # + report.html
 
+
+def _record_costs(cfg: RunConfig, grid: Any, inv: Any, work: Any, summary: RunSummary,
+                  threads: int, out_dir: Any) -> None:
+    """This run's costs for ``--plan``'s estimates (:func:`~modisoft.pipeline.plan.
+    record_costs`)."""
+    from modisoft.timeseries import periods
+
+    px, t = grid.shape[0] * grid.shape[1], summary.timings
+    dates = sorted(inv.by_date)
+    n_per = len(periods(cfg.steps.period, min(dates), max(dates))) if dates else 0
+    record_costs(workers=threads, granules=len(work.used), pixel_dates=px * len(dates),
+                 pixel_periods=px * n_per, label=str(out_dir), seconds={
+                     "mosaic": t.get("QA+mosaic (per date)", 0.0),
+                     "pieces": t.get("time series+zarr (per piece)",
+                                     t.get("mosaic+time series+zarr", 0.0)),
+                     "outputs": t.get("per-period outputs", 0.0)})

@@ -76,6 +76,37 @@ def test_tiles_covering_a_projected_polygon_and_antimeridian():
     assert any(h == 35 for h, _v in wrap)
 
 
+def test_tiles_covering_large_areas_equal_the_exact_test_of_every_tile():
+    """The fast path (a vertex's tile, its neighbours' edges, the centres of the rest) picks
+    what the exact ring/box test of every candidate tile picks: boxes reaching the poles,
+    boxes on tile edges, the whole globe; each contains the tiles of a dense lon/lat
+    sampling."""
+    from modisoft.grids import modis
+    from modisoft.grids.geometry import ring_intersects_box
+
+    def exhaustive(ring, _hs, _vs, cands):
+        return [hv for hv in cands if ring_intersects_box(ring, *modis._tile_box(*hv))]
+
+    rng = np.random.default_rng(7)
+    boxes = [(-180.0, -90.0, 180.0, 90.0), (-128.2, 49.5, -66.7, 90.0), (0.0, 0.0, 10.0, 10.0)]
+    for _ in range(12):
+        w, s = rng.uniform(-180, 100), rng.uniform(-90, 40)
+        boxes.append((w, s, min(180.0, w + rng.uniform(1, 120)), min(90.0, s + rng.uniform(1, 60))))
+    for box in boxes:
+        fast = modis_tiles_covering(box)
+        e = 1e-7  # inside the box: a point at 180° or 90° lies on the grid's outer edge
+        lon, lat = np.meshgrid(np.linspace(box[0] + e, box[2] - e, 301),
+                               np.linspace(box[1] + e, box[3] - e, 301))
+        sampled = {tile_by_formula(a, b) for a, b in zip(lon.ravel(), lat.ravel(), strict=True)}
+        assert sampled <= set(fast), box
+        fast_path = modis._tiles_hit
+        try:
+            modis._tiles_hit = exhaustive
+            assert fast == modis_tiles_covering(box), box
+        finally:
+            modis._tiles_hit = fast_path
+
+
 EXTREMES = {
     "Pamir (west)": (73.50, 39.38),
     "Fuyuan (east)": (134.77, 48.45),
