@@ -96,32 +96,38 @@ _KEEP = 20
 """Runs kept in the cost file (the newest; one per output folder)."""
 
 
-def record_costs(*, workers: int, granules: int, pixel_dates: int, pixel_periods: int,
-                 seconds: dict[str, float], label: str) -> None:
+def record_costs(cfg: RunConfig, grid: Any, inv: Any, used: list, timings: dict[str, float],
+                 threads: int, label: str) -> None:
     """Keep the costs of a run that computed all its work, for :func:`plan_run`'s estimate
     (a cache: a folder that cannot be written is skipped silently).
 
     Parameters
     ----------
-    workers
-        Worker threads the run computed with (1 without a cluster).
-    granules, pixel_dates, pixel_periods
-        What it computed: granules of the mosaic pass, output pixels × dates of the piece
-        pass, output pixels × periods of the per-period outputs.
-    seconds
-        Wall seconds of each: ``mosaic``, ``pieces``, ``outputs``.
+    cfg, grid
+        The run's config and output grid.
+    inv, used
+        Its inventory (the dates it had) and the granules it used.
+    timings
+        Its :attr:`~modisoft.pipeline.RunSummary.timings` (wall seconds per stage).
+    threads
+        Worker threads it computed with (0: no cluster, this process).
     label
         The run (its output folder).
     """
-    cpus = max(1, workers)
-    if granules <= 0 or pixel_dates <= 0:
+    from modisoft.timeseries import periods
+
+    px, cpus = grid.shape[0] * grid.shape[1], max(1, threads)
+    dates, granules = sorted(inv.by_date), len(used)
+    if granules <= 0 or not dates:
         return
+    n_per = len(periods(cfg.steps.period, min(dates), max(dates)))
+    pieces = timings.get("time series+zarr (per piece)", timings.get("mosaic+time series+zarr"))
     rec = {"recorded": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "run": label,
-           "machine": platform.node(), "workers": workers, "granules": granules,
-           "pixel_dates": pixel_dates,
-           "cpu_s_per_granule": seconds.get("mosaic", 0.0) * cpus / granules,
-           "cpu_s_per_pixel_date": seconds.get("pieces", 0.0) * cpus / pixel_dates,
-           "s_per_pixel_period": seconds.get("outputs", 0.0) / max(1, pixel_periods)}
+           "machine": platform.node(), "workers": threads, "granules": granules,
+           "pixel_dates": px * len(dates),
+           "cpu_s_per_granule": timings.get("QA+mosaic (per date)", 0.0) * cpus / granules,
+           "cpu_s_per_pixel_date": (pieces or 0.0) * cpus / (px * len(dates)),
+           "s_per_pixel_period": timings.get("per-period outputs", 0.0) / max(1, px * n_per)}
     path = cost_file()
     runs = [*[r for r in _runs() if r.get("run") != label][-(_KEEP - 1):], rec]
     try:

@@ -99,15 +99,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     import click
     import dask
 
-    from modisoft.write import (
-        BepsOptions,
-        create_zarr,
-        finalize_zarr,
-        write_beps,
-        write_cog,
-        write_netcdf,
-        zarr_status,
-    )
+    from modisoft import write
 
     t0 = time.perf_counter()
     summary = RunSummary()
@@ -135,7 +127,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     stores, chunk = output_stores(cfg), cfg.output.chunk
     fresh = force or (not manifest.is_done("zarr") and not manifest.data["done"])
     for key, part in split_output(work.full, cfg).items():  # the run's store (and the BEPS one)
-        create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
+        write.create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
                     provenance=prov, if_exists="overwrite" if fresh else "keep",
                     zarr_format=cfg.output.zarr_format)
     pieces = plan_pieces(cfg, grid)
@@ -176,13 +168,12 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
                 bar.update(1)
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
-        on_cluster = client is not None
-        threads = sum(client.nthreads().values()) if on_cluster else 1
+        threads = sum(client.nthreads().values()) if client is not None else 0
     summary.lost = lost_by_date(manifest, work)
     prov.extra["pixel_check"] = summary.pixel_check()
     if not manifest.is_done("zarr"):
         for path in stores.values():
-            finalize_zarr(path, provenance=prov)
+            write.finalize_zarr(path, provenance=prov)
         manifest.mark_done("zarr")
     if work.dates:
         work.remove_stage()
@@ -190,30 +181,14 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     # per-period files are read back from the store here, in this process: the cluster's
     # workers are gone, their memory with them (they hold each piece's cached work)
     t2 = time.perf_counter()
-    with dask.config.set(scheduler="threads" if on_cluster else "synchronous"):
-        write_period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress,
-                            (write_netcdf, write_cog, write_beps, BepsOptions))
+    with dask.config.set(scheduler="threads" if threads else "synchronous"):
+        write_period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress, (
+            write.write_netcdf, write.write_cog, write.write_beps, write.BepsOptions))
     summary.timings["per-period outputs"] = time.perf_counter() - t2
-    assert all(zarr_status(p) == "complete" for p in stores.values())
+    assert all(write.zarr_status(p) == "complete" for p in stores.values())
     summary.failures = manifest.failures
     if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
-        _record_costs(cfg, grid, inv, work, summary, threads, out_dir)
+        record_costs(cfg, grid, inv, work.used, summary.timings, threads, str(out_dir))
     summary.missing = missing_inputs(cfg, work.used, manifest)
     return finish_run(cfg, out_dir, manifest, summary, work, t0, echo)  # + report.html
 
-
-def _record_costs(cfg: RunConfig, grid: Any, inv: Any, work: Any, summary: RunSummary,
-                  threads: int, out_dir: Any) -> None:
-    """This run's costs for ``--plan``'s estimates (:func:`~modisoft.pipeline.plan.
-    record_costs`)."""
-    from modisoft.timeseries import periods
-
-    px, t = grid.shape[0] * grid.shape[1], summary.timings
-    dates = sorted(inv.by_date)
-    n_per = len(periods(cfg.steps.period, min(dates), max(dates))) if dates else 0
-    record_costs(workers=threads, granules=len(work.used), pixel_dates=px * len(dates),
-                 pixel_periods=px * n_per, label=str(out_dir), seconds={
-                     "mosaic": t.get("QA+mosaic (per date)", 0.0),
-                     "pieces": t.get("time series+zarr (per piece)",
-                                     t.get("mosaic+time series+zarr", 0.0)),
-                     "outputs": t.get("per-period outputs", 0.0)})

@@ -84,7 +84,7 @@ def test_a_complete_run_records_its_costs_and_the_plan_of_it_gives_its_time(tmp_
     summary = run(cfg, progress=False, echo=quiet)
     assert summary.exit_code == 0
     rec = json.loads(cost_file().read_text())["runs"]
-    assert len(rec) == 1 and rec[0]["granules"] == 32 and rec[0]["workers"] == 1
+    assert len(rec) == 1 and rec[0]["granules"] == 32 and rec[0]["workers"] == 0
     assert rec[0]["pixel_dates"] == 60 * 40 * 16
     plan = plan_run(cfg, workers=0)
     t = summary.timings
