@@ -76,6 +76,11 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     # Our tasks allocate many (one piece or one date each); measured 2.1x slower per task.
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    # the worker processes log to the terminal themselves: at the default level, not even
+    # their errors (a heartbeat cut by the cluster's own shutdown); a task's failure reaches
+    # the run through its result, and -v shows them all
+    quiet = logging.getLogger("modisoft").getEffectiveLevel() > logging.INFO
+    environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else "info"
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         # the worker processes ignore Ctrl-C (an ignored signal stays ignored in a spawned
         # child): the main process alone stops them, so an interrupt prints one line, not a

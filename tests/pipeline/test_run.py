@@ -366,6 +366,31 @@ def test_local_cluster_and_scheduler_address_give_the_same_outputs(tmp_path):
             np.testing.assert_array_equal(got[v].values, ref[v].values)
 
 
+def test_the_local_cluster_workers_keep_their_logs_off_the_terminal(tmp_path):
+    """At the default level a worker process of the run's LocalCluster logs nothing to the
+    terminal, not even an error (a heartbeat cut by the cluster's shutdown printed a
+    traceback once); with -v (INFO) it logs as distributed does."""
+    import logging
+
+    from modisoft.pipeline.execute import cluster
+
+    cfg = load_config(write_config(tmp_path, formats='["zarr"]', workers=1))
+
+    def levels():
+        return logging.getLogger("distributed").getEffectiveLevel()
+
+    mod = logging.getLogger("modisoft")
+    old = mod.level
+    try:
+        for level, expect in ((logging.WARNING, logging.CRITICAL),
+                              (logging.INFO, logging.INFO)):
+            mod.setLevel(level)
+            with cluster(cfg, None, 1, "1GiB", quiet) as client:
+                assert set(client.run(levels).values()) == {expect}
+    finally:
+        mod.setLevel(old)
+
+
 def test_a_bad_granule_is_recorded_and_the_run_continues(tmp_path):
     d = tmp_path / "in"
     d.mkdir()
