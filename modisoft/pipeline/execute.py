@@ -13,6 +13,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,7 +81,8 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     # their errors (a heartbeat cut by the cluster's own shutdown); a task's failure reaches
     # the run through its result, and -v shows them all
     quiet = logging.getLogger("modisoft").getEffectiveLevel() > logging.INFO
-    environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else "info"
+    prior = os.environ.get("DASK_LOGGING__DISTRIBUTED")
+    environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else (prior or "info")
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         # the worker processes ignore Ctrl-C (an ignored signal stays ignored in a spawned
         # child): the main process alone stops them, so an interrupt prints one line, not a
@@ -95,6 +97,11 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
                 yield client
         finally:
             lc.close()
+            # the nannies put the worker environment into this process's: take it back
+            if prior is None:
+                os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
+            else:
+                os.environ["DASK_LOGGING__DISTRIBUTED"] = prior
 
 
 @contextlib.contextmanager
