@@ -51,10 +51,21 @@ _PARALLEL_MIN = 8 * LANES
 """Fewer series than this are not worth waking the thread pool for."""
 
 
-@njit(cache=True, fastmath=False)
-def _load(y, w, ca, cb, cc, r0, m, yl, wl, cal, cbl, ccl, ok):
-    """Copy rows ``r0 .. r0+m-1`` into the lanes; pad with row ``r0``.  A lane with fewer than
-    two positive weights is replaced by a harmless dummy (y = 0, w = 1) and marked not ok."""
+# Fields of the per-block scratch array ``s[row, field, lane]``.  One array (rather than one per
+# quantity) lets LLVM prove that the lane loops do not alias, so it vectorises them.  Row
+# ``i + 2`` holds time step ``i``; two zero rows on each side make the band recursions
+# branch-free (zero couplings, zero pivots' inverses and zero solutions in the padding).
+Y, W, WW, D0, D1, D2, CA, CB, CC, E, F, DINV, Z, FIT, PEN, LAM = range(16)
+NF = 16
+PAD = 2
+
+_J = dict(cache=True, fastmath=False, error_model="numpy")
+
+
+@njit(**_J)
+def _load(y, w, ca, cb, cc, r0, m, s, ok):
+    """Copy rows ``r0 .. r0+m-1`` into the lanes of ``s``; pad with row ``r0``.  A lane with
+    fewer than two positive weights gets a harmless dummy (y = 0, w = 1) and is marked not ok."""
     t = y.shape[1]
     for j in range(LANES):
         r = r0 + j if j < m else r0
@@ -65,162 +76,137 @@ def _load(y, w, ca, cb, cc, r0, m, yl, wl, cal, cbl, ccl, ok):
                 npos += 1
         ok[j] = npos >= 2
         for i in range(t):
-            if ok[j]:
-                yl[i, j] = y[r, i]
-                wl[i, j] = w[r, i]
-            else:
-                yl[i, j] = 0.0
-                wl[i, j] = 1.0
+            s[i + PAD, Y, j] = y[r, i] if ok[j] else 0.0
+            s[i + PAD, W, j] = w[r, i] if ok[j] else 1.0
         for i in range(t - 2):
-            cal[i, j] = ca[rs, i]
-            cbl[i, j] = cb[rs, i]
-            ccl[i, j] = cc[rs, i]
+            s[i + PAD, CA, j] = ca[rs, i]
+            s[i + PAD, CB, j] = cb[rs, i]
+            s[i + PAD, CC, j] = cc[rs, i]
 
 
-@njit(cache=True, fastmath=False)
-def _bands(cal, cbl, ccl, d0, d1, d2):
-    """Bands of ``DᵀD``: diagonal ``d0 (t)``, first ``d1 (t-1)`` and second ``d2 (t-2)``."""
-    t = d0.shape[0]
-    for i in range(t):
+@njit(**_J)
+def _bands(s, t):
+    """Bands of ``DᵀD`` in lower form: ``D0[r]``, ``D1[r]`` (row r, column r−1) and ``D2[r]``
+    (column r−2); the additions run in the order of the numpy version."""
+    for r in range(PAD, t):
         for j in range(LANES):
-            d0[i, j] = 0.0
-    for i in range(t - 1):
+            s[r, D0, j] += s[r, CA, j] * s[r, CA, j]
+    for r in range(PAD, t):
         for j in range(LANES):
-            d1[i, j] = 0.0
-    for i in range(t - 2):
+            s[r + 1, D0, j] += s[r, CB, j] * s[r, CB, j]
+    for r in range(PAD, t):
         for j in range(LANES):
-            a, b, c = cal[i, j], cbl[i, j], ccl[i, j]
-            d0[i, j] += a * a
-            d0[i + 1, j] += b * b
-            d0[i + 2, j] += c * c
-            d1[i, j] += a * b
-            d1[i + 1, j] += b * c
-            d2[i, j] = a * c
-
-
-@njit(cache=True, fastmath=False)
-def _solve(yl, wl, lam, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen):
-    """``(W + λDᵀD) z = W y`` per lane (LDLᵀ), with the V-curve sums ``fit = Σ (w (y − z))²``
-    and ``pen = Σ (Δ²z)²`` taken during the back substitution."""
-    t = yl.shape[0]
-    for i in range(t):  # factorisation and forward substitution, u stored in z
+            s[r + 2, D0, j] += s[r, CC, j] * s[r, CC, j]
+    for r in range(PAD, t):
         for j in range(LANES):
-            lj = lam[j]
-            wij = wl[i, j]
-            d = wij + lj * d0[i, j]
-            u = wij * yl[i, j]
-            if i >= 2:
-                a2 = lj * d2[i - 2, j]
-                fi = a2 * dinv[i - 2, j]
-                g = lj * d1[i - 1, j] - a2 * e[i - 1, j]
-                ei = g * dinv[i - 1, j]
-                d = d - ei * g - fi * a2
-                u = u - ei * z[i - 1, j] - fi * z[i - 2, j]
-                e[i, j] = ei
-                f[i, j] = fi
-            elif i == 1:
-                g = lj * d1[0, j]
-                ei = g * dinv[0, j]
-                d = d - ei * g
-                u = u - ei * z[0, j]
-                e[1, j] = ei
-            dinv[i, j] = 1.0 / d
-            z[i, j] = u
-    for j in range(LANES):
-        fit[j] = 0.0
-        pen[j] = 0.0
-    for i in range(t - 1, -1, -1):  # back substitution
+            s[r + 1, D1, j] += s[r, CA, j] * s[r, CB, j]
+    for r in range(PAD, t):
         for j in range(LANES):
-            zi = z[i, j] * dinv[i, j]
-            if i + 2 < t:
-                zi = zi - e[i + 1, j] * z[i + 1, j] - f[i + 2, j] * z[i + 2, j]
-                dz = cal[i, j] * zi + cbl[i, j] * z[i + 1, j] + ccl[i, j] * z[i + 2, j]
-                pen[j] += dz * dz
-            elif i + 1 < t:
-                zi = zi - e[i + 1, j] * z[i + 1, j]
-            z[i, j] = zi
-            r = wl[i, j] * (yl[i, j] - zi)
-            fit[j] += r * r
+            s[r + 2, D1, j] += s[r, CB, j] * s[r, CC, j]
+            s[r + 2, D2, j] = s[r, CA, j] * s[r, CC, j]
 
 
-@njit(cache=True, fastmath=False)
-def _fit(yl, wl, ww, lam, p, asym, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen):
-    """One fit per lane at ``lam``; asymmetric: re-weight ``ww`` until it stops changing."""
-    t = yl.shape[0]
-    for i in range(t):
+@njit(**_J)
+def _solve(s, t):
+    """``(W + λDᵀD) z = W y`` per lane (λ in ``s[0, LAM]``, weights WW) by ``L D Lᵀ``, with
+    the V-curve sums ``FIT = Σ (w (y − z))²`` and ``PEN = Σ (Δ²z)²`` (running sums from the
+    end; totals in row ``PAD``)."""
+    for r in range(PAD, t + PAD):  # factorisation and forward substitution (u kept in Z)
         for j in range(LANES):
-            ww[i, j] = wl[i, j]
-    _solve(yl, ww, lam, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen)
-    if not asym:
-        return
-    for _ in range(MAX_REWEIGHT):
-        changed = False
-        for i in range(t):
-            for j in range(LANES):
-                new = wl[i, j] * p if yl[i, j] > z[i, j] else wl[i, j] * (1.0 - p)
-                if new != ww[i, j]:
-                    changed = True
-                ww[i, j] = new
-        if not changed:
-            return
-        _solve(yl, ww, lam, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen)
+            lam = s[0, LAM, j]
+            a2 = lam * s[r, D2, j]
+            fi = a2 * s[r - 2, DINV, j]
+            g = lam * s[r, D1, j] - a2 * s[r - 1, E, j]
+            ei = g * s[r - 1, DINV, j]
+            d = (s[r, WW, j] + lam * s[r, D0, j]) - ei * g - fi * a2
+            s[r, Z, j] = s[r, WW, j] * s[r, Y, j] - ei * s[r - 1, Z, j] - fi * s[r - 2, Z, j]
+            s[r, E, j] = ei
+            s[r, F, j] = fi
+            s[r, DINV, j] = 1.0 / d
+    for r in range(t + PAD - 1, PAD - 1, -1):  # back substitution
+        for j in range(LANES):
+            z1 = s[r + 1, Z, j]
+            z2 = s[r + 2, Z, j]
+            zi = s[r, Z, j] * s[r, DINV, j] - s[r + 1, E, j] * z1 - s[r + 2, F, j] * z2
+            dz = s[r, CA, j] * zi + s[r, CB, j] * z1 + s[r, CC, j] * z2
+            res = s[r, WW, j] * (s[r, Y, j] - zi)
+            s[r, PEN, j] = s[r + 1, PEN, j] + dz * dz
+            s[r, FIT, j] = s[r + 1, FIT, j] + res * res
+            s[r, Z, j] = zi
 
 
-@njit(cache=True, fastmath=False)
-def _store(z, ok, r0, m, out):
-    t = z.shape[0]
+@njit(**_J)
+def _reweight(s, t, p):
+    """Expectile weights from the current fit; True if any weight changed."""
+    changed = 0
+    for r in range(PAD, t + PAD):
+        for j in range(LANES):
+            w = s[r, W, j]
+            new = w * p if s[r, Y, j] > s[r, Z, j] else w * (1.0 - p)
+            changed += new != s[r, WW, j]
+            s[r, WW, j] = new
+    return changed > 0
+
+
+@njit(**_J)
+def _fit(s, t, p, asym):
+    """One fit per lane at its λ ``s[0, LAM]``; asymmetric: re-weight until the weights stop
+    changing (at most :data:`MAX_REWEIGHT` times)."""
+    for r in range(PAD, t + PAD):
+        for j in range(LANES):
+            s[r, WW, j] = s[r, W, j]
+    _solve(s, t)
+    if asym:
+        for _ in range(MAX_REWEIGHT):
+            if not _reweight(s, t, p):
+                break
+            _solve(s, t)
+
+
+@njit(**_J)
+def _store(s, t, ok, r0, m, out):
     for j in range(m):
         for i in range(t):
-            out[r0 + j, i] = z[i, j] if ok[j] else np.nan
+            out[r0 + j, i] = s[i + PAD, Z, j] if ok[j] else np.nan
 
 
-@njit(cache=True, fastmath=False)
-def _lanes(rows):
-    return np.zeros((max(rows, 0), LANES))
+@njit(**_J)
+def _scratch(t):
+    return np.zeros((t + 2 * PAD, NF, LANES)), np.empty(LANES, np.bool_)
 
 
-@njit(cache=True, fastmath=False)
+@njit(**_J)
 def _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out):
     n, t = y.shape
     r0 = b * LANES
     m = min(LANES, n - r0)
-    yl, wl, ww, z = _lanes(t), _lanes(t), _lanes(t), _lanes(t)
-    cal, cbl, ccl, d2 = _lanes(t - 2), _lanes(t - 2), _lanes(t - 2), _lanes(t - 2)
-    d0, d1, e, f, dinv = _lanes(t), _lanes(t - 1), _lanes(t), _lanes(t), _lanes(t)
-    ok = np.empty(LANES, np.bool_)
-    lam_l = np.empty(LANES)
-    fit, pen = np.empty(LANES), np.empty(LANES)
-    _load(y, w, ca, cb, cc, r0, m, yl, wl, cal, cbl, ccl, ok)
-    _bands(cal, cbl, ccl, d0, d1, d2)
+    s, ok = _scratch(t)
+    _load(y, w, ca, cb, cc, r0, m, s, ok)
+    _bands(s, t)
     for j in range(LANES):
-        lam_l[j] = lam[r0 + j] if j < m else lam[r0]
-    _fit(yl, wl, ww, lam_l, p, asym, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen)
-    _store(z, ok, r0, m, out)
+        s[0, LAM, j] = lam[r0 + j] if j < m else lam[r0]
+    _fit(s, t, p, asym)
+    _store(s, t, ok, r0, m, out)
 
 
-@njit(cache=True, fastmath=False)
+@njit(**_J)
 def _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
     n, t = y.shape
     r0 = b * LANES
     m = min(LANES, n - r0)
     nk = llas.shape[0]
-    yl, wl, ww, z = _lanes(t), _lanes(t), _lanes(t), _lanes(t)
-    cal, cbl, ccl, d2 = _lanes(t - 2), _lanes(t - 2), _lanes(t - 2), _lanes(t - 2)
-    d0, d1, e, f, dinv = _lanes(t), _lanes(t - 1), _lanes(t), _lanes(t), _lanes(t)
-    ok = np.empty(LANES, np.bool_)
-    lam_l = np.empty(LANES)
-    fit, pen = np.empty(LANES), np.empty(LANES)
+    s, ok = _scratch(t)
     fits, pens = np.empty((nk, LANES)), np.empty((nk, LANES))
     kbest = np.zeros(LANES, np.int64)
-    _load(y, w, ca, cb, cc, r0, m, yl, wl, cal, cbl, ccl, ok)
-    _bands(cal, cbl, ccl, d0, d1, d2)
+    _load(y, w, ca, cb, cc, r0, m, s, ok)
+    _bands(s, t)
     for k in range(nk):
         for j in range(LANES):
-            lam_l[j] = lam_grid[k]
-        _fit(yl, wl, ww, lam_l, p, asym, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen)
+            s[0, LAM, j] = lam_grid[k]
+        _fit(s, t, p, asym)
         for j in range(LANES):
-            fits[k, j] = np.log(fit[j])
-            pens[k, j] = np.log(pen[j])
+            fits[k, j] = np.log(s[PAD, FIT, j])
+            pens[k, j] = np.log(s[PAD, PEN, j])
     for j in range(LANES):  # V-curve: first minimum of the distance per unit log10 λ
         best = np.inf
         for k in range(nk - 1):
@@ -232,32 +218,32 @@ def _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, la
             if v < best:
                 best = v
                 kbest[j] = k
-        lam_l[j] = lam_mid[kbest[j]]
-    _fit(yl, wl, ww, lam_l, p, asym, d0, d1, d2, cal, cbl, ccl, e, f, dinv, z, fit, pen)
-    _store(z, ok, r0, m, out)
+        s[0, LAM, j] = lam_mid[kbest[j]]
+    _fit(s, t, p, asym)
+    _store(s, t, ok, r0, m, out)
     for j in range(m):
-        lam_out[r0 + j] = lam_l[j] if ok[j] else np.nan
+        lam_out[r0 + j] = s[0, LAM, j] if ok[j] else np.nan
 
 
-@njit(cache=True, fastmath=False, parallel=True)
+@njit(**_J, parallel=True)
 def _fixed_par(y, w, ca, cb, cc, lam, p, asym, out):
     for b in prange((y.shape[0] + LANES - 1) // LANES):
         _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out)
 
 
-@njit(cache=True, fastmath=False)
+@njit(**_J)
 def _fixed_ser(y, w, ca, cb, cc, lam, p, asym, out):
     for b in range((y.shape[0] + LANES - 1) // LANES):
         _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out)
 
 
-@njit(cache=True, fastmath=False, parallel=True)
+@njit(**_J, parallel=True)
 def _vcurve_par(y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
     for b in prange((y.shape[0] + LANES - 1) // LANES):
         _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out)
 
 
-@njit(cache=True, fastmath=False)
+@njit(**_J)
 def _vcurve_ser(y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
     for b in range((y.shape[0] + LANES - 1) // LANES):
         _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out)
