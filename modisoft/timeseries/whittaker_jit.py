@@ -55,55 +55,41 @@ _PARALLEL_MIN = 8 * LANES
 # quantity) lets LLVM prove that the lane loops do not alias, so it vectorises them.  Row
 # ``i + 2`` holds time step ``i``; two zero rows on each side make the band recursions
 # branch-free (zero couplings, zero pivots' inverses and zero solutions in the padding).
-Y, W, WW, D0, D1, D2, CA, CB, CC, E, F, DINV, Z, FIT, PEN, LAM = range(16)
+Y, W, WW, CA, CB, CC, D0, D1, D2, E, F, DINV, Z, FIT, PEN, LAM = range(16)
 NF = 16
+NC = 6
+"""Coefficient fields CA .. D2, from the ``(m, NC, t)`` array of :func:`_coefficients`."""
 PAD = 2
 
 _J = dict(cache=True, fastmath=False, error_model="numpy")
 
 
 @njit(**_J)
-def _load(y, w, ca, cb, cc, r0, m, s, ok):
-    """Copy rows ``r0 .. r0+m-1`` into the lanes of ``s``; pad with row ``r0``.  A lane with
-    fewer than two positive weights gets a harmless dummy (y = 0, w = 1) and is marked not ok."""
+def _load_series(y, w, r0, m, s, ok):
+    """Copy rows ``r0 .. r0+m-1`` into the lanes (Y, W and WW); pad with row ``r0``.  A lane
+    with fewer than two positive weights gets a harmless dummy (y = 0, w = 1), marked not ok."""
     t = y.shape[1]
     for j in range(LANES):
         r = r0 + j if j < m else r0
-        rs = 0 if ca.shape[0] == 1 else r
         npos = 0
         for i in range(t):
-            if w[r, i] > 0.0:
-                npos += 1
+            npos += w[r, i] > 0.0
         ok[j] = npos >= 2
         for i in range(t):
             s[i + PAD, Y, j] = y[r, i] if ok[j] else 0.0
             s[i + PAD, W, j] = w[r, i] if ok[j] else 1.0
-        for i in range(t - 2):
-            s[i + PAD, CA, j] = ca[rs, i]
-            s[i + PAD, CB, j] = cb[rs, i]
-            s[i + PAD, CC, j] = cc[rs, i]
+            s[i + PAD, WW, j] = s[i + PAD, W, j]
 
 
 @njit(**_J)
-def _bands(s, t):
-    """Bands of ``DᵀD`` in lower form: ``D0[r]``, ``D1[r]`` (row r, column r−1) and ``D2[r]``
-    (column r−2); the additions run in the order of the numpy version."""
-    for r in range(PAD, t):
-        for j in range(LANES):
-            s[r, D0, j] += s[r, CA, j] * s[r, CA, j]
-    for r in range(PAD, t):
-        for j in range(LANES):
-            s[r + 1, D0, j] += s[r, CB, j] * s[r, CB, j]
-    for r in range(PAD, t):
-        for j in range(LANES):
-            s[r + 2, D0, j] += s[r, CC, j] * s[r, CC, j]
-    for r in range(PAD, t):
-        for j in range(LANES):
-            s[r + 1, D1, j] += s[r, CA, j] * s[r, CB, j]
-    for r in range(PAD, t):
-        for j in range(LANES):
-            s[r + 2, D1, j] += s[r, CB, j] * s[r, CC, j]
-            s[r + 2, D2, j] = s[r, CA, j] * s[r, CC, j]
+def _load_coef(c, r0, m, s):
+    """Copy the stencils and penalty bands of rows ``r0 .. r0+m-1`` of ``c`` into the lanes."""
+    t = c.shape[2]
+    for j in range(LANES):
+        r = r0 + j if j < m else r0
+        for k in range(NC):
+            for i in range(t):
+                s[i + PAD, CA + k, j] = c[r, k, i]
 
 
 @njit(**_J)
@@ -152,9 +138,10 @@ def _reweight(s, t, p):
 def _fit(s, t, p, asym):
     """One fit per lane at its λ ``s[0, LAM]``; asymmetric: re-weight until the weights stop
     changing (at most :data:`MAX_REWEIGHT` times)."""
-    for r in range(PAD, t + PAD):
-        for j in range(LANES):
-            s[r, WW, j] = s[r, W, j]
+    if asym:  # the last λ's re-weighting changed WW
+        for r in range(PAD, t + PAD):
+            for j in range(LANES):
+                s[r, WW, j] = s[r, W, j]
     _solve(s, t)
     if asym:
         for _ in range(MAX_REWEIGHT):
@@ -164,42 +151,18 @@ def _fit(s, t, p, asym):
 
 
 @njit(**_J)
-def _store(s, t, ok, r0, m, out):
+def _store(s, t, ok, r0, m, out, lam_out):
     for j in range(m):
         for i in range(t):
             out[r0 + j, i] = s[i + PAD, Z, j] if ok[j] else np.nan
+        lam_out[r0 + j] = s[0, LAM, j] if ok[j] else np.nan
 
 
 @njit(**_J)
-def _scratch(t):
-    return np.zeros((t + 2 * PAD, NF, LANES)), np.empty(LANES, np.bool_)
-
-
-@njit(**_J)
-def _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out):
-    n, t = y.shape
-    r0 = b * LANES
-    m = min(LANES, n - r0)
-    s, ok = _scratch(t)
-    _load(y, w, ca, cb, cc, r0, m, s, ok)
-    _bands(s, t)
-    for j in range(LANES):
-        s[0, LAM, j] = lam[r0 + j] if j < m else lam[r0]
-    _fit(s, t, p, asym)
-    _store(s, t, ok, r0, m, out)
-
-
-@njit(**_J)
-def _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
-    n, t = y.shape
-    r0 = b * LANES
-    m = min(LANES, n - r0)
+def _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens):
+    """λ per lane by the V-curve: fits over the grid, then the first minimum of the distance
+    per unit log10 λ between neighbouring grid points; the midpoint's λ goes to ``s[0, LAM]``."""
     nk = llas.shape[0]
-    s, ok = _scratch(t)
-    fits, pens = np.empty((nk, LANES)), np.empty((nk, LANES))
-    kbest = np.zeros(LANES, np.int64)
-    _load(y, w, ca, cb, cc, r0, m, s, ok)
-    _bands(s, t)
     for k in range(nk):
         for j in range(LANES):
             s[0, LAM, j] = lam_grid[k]
@@ -207,8 +170,9 @@ def _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, la
         for j in range(LANES):
             fits[k, j] = np.log(s[PAD, FIT, j])
             pens[k, j] = np.log(s[PAD, PEN, j])
-    for j in range(LANES):  # V-curve: first minimum of the distance per unit log10 λ
+    for j in range(LANES):
         best = np.inf
+        k_best = 0
         for k in range(nk - 1):
             df = fits[k + 1, j] - fits[k, j]
             dp = pens[k + 1, j] - pens[k, j]
@@ -217,36 +181,48 @@ def _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, la
                 v = np.inf
             if v < best:
                 best = v
-                kbest[j] = k
-        s[0, LAM, j] = lam_mid[kbest[j]]
-    _fit(s, t, p, asym)
-    _store(s, t, ok, r0, m, out)
-    for j in range(m):
-        lam_out[r0 + j] = s[0, LAM, j] if ok[j] else np.nan
-
-
-@njit(**_J, parallel=True)
-def _fixed_par(y, w, ca, cb, cc, lam, p, asym, out):
-    for b in prange((y.shape[0] + LANES - 1) // LANES):
-        _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out)
+                k_best = k
+        s[0, LAM, j] = lam_mid[k_best]
 
 
 @njit(**_J)
-def _fixed_ser(y, w, ca, cb, cc, lam, p, asym, out):
-    for b in range((y.shape[0] + LANES - 1) // LANES):
-        _fixed_block(b, y, w, ca, cb, cc, lam, p, asym, out)
+def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
+    """Lane blocks ``b0 .. b1-1``, one scratch array for them all (the padding rows stay zero;
+    a shared stencil row is loaded once)."""
+    n, t = y.shape
+    s = np.zeros((t + 2 * PAD, NF, LANES))
+    ok = np.empty(LANES, np.bool_)
+    fits, pens = np.empty((llas.shape[0], LANES)), np.empty((llas.shape[0], LANES))
+    shared = c.shape[0] == 1
+    if shared:
+        _load_coef(c, 0, 1, s)
+    for b in range(b0, b1):
+        r0 = b * LANES
+        m = min(LANES, n - r0)
+        _load_series(y, w, r0, m, s, ok)
+        if not shared:
+            _load_coef(c, r0, m, s)
+        if vcurve:
+            _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens)
+        else:
+            for j in range(LANES):
+                s[0, LAM, j] = lam[r0 + j] if j < m else lam[r0]
+        _fit(s, t, p, asym)
+        _store(s, t, ok, r0, m, out, lam_out)
 
 
 @njit(**_J, parallel=True)
-def _vcurve_par(y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
-    for b in prange((y.shape[0] + LANES - 1) // LANES):
-        _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out)
+def _run_par(nchunks, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
+    nb = (y.shape[0] + LANES - 1) // LANES
+    for q in prange(nchunks):
+        _chunk(q * nb // nchunks, (q + 1) * nb // nchunks, y, w, c, lam, llas, lam_grid,
+               lam_mid, p, asym, vcurve, out, lam_out)
 
 
 @njit(**_J)
-def _vcurve_ser(y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out):
-    for b in range((y.shape[0] + LANES - 1) // LANES):
-        _vcurve_block(b, y, w, ca, cb, cc, llas, lam_grid, lam_mid, p, asym, out, lam_out)
+def _run_ser(nchunks, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
+    nb = (y.shape[0] + LANES - 1) // LANES
+    _chunk(0, nb, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out)
 
 
 def _parallel(n: int) -> bool:
@@ -254,11 +230,43 @@ def _parallel(n: int) -> bool:
             and threading.current_thread() is threading.main_thread())
 
 
-def _args(y, w, stencils):
-    c = [np.ascontiguousarray(a, "float64") for a in (y, w, *stencils)]
-    if c[2].shape[0] not in (1, c[0].shape[0]):
-        raise ValueError("stencils need one row or one row per series")
+def _coefficients(stencils: tuple[np.ndarray, ...], t: int) -> np.ndarray:
+    """``(m, NC, t)``: stencils ``cA, cB, cC`` (the one starting at step i in column i) and the
+    bands of ``DᵀD`` in lower form: diagonal, (i, i−1) and (i, i−2) in column i, summed in
+    the order of the earlier numpy code so the values are the same to the bit."""
+    ca, cb, cc = (np.ascontiguousarray(a, "float64") for a in stencils)
+    m = ca.shape[0]
+    c = np.zeros((m, NC, t))
+    c[:, 0, :t - 2], c[:, 1, :t - 2], c[:, 2, :t - 2] = ca, cb, cc
+    d0 = c[:, 3]
+    d0[:, :t - 2] += ca * ca
+    d0[:, 1:t - 1] += cb * cb
+    d0[:, 2:] += cc * cc
+    d1 = np.zeros((m, max(t - 1, 0)))
+    d1[:, :t - 2] += ca * cb
+    d1[:, 1:] += cb * cc
+    c[:, 4, 1:] = d1
+    c[:, 5, 2:] = ca * cc
     return c
+
+
+def _run(y, w, stencils, lam, llas, p, vcurve):
+    y = np.ascontiguousarray(y, "float64")
+    w = np.ascontiguousarray(w, "float64")
+    n, t = y.shape
+    c = _coefficients(stencils, t)
+    if c.shape[0] not in (1, n):
+        raise ValueError("stencils need one row or one row per series")
+    lam_grid = np.array([10.0 ** ll for ll in llas])  # as the numpy code: scalar powers
+    lam_mid = 10.0 ** ((llas[:-1] + llas[1:]) / 2)
+    out = np.empty((n, t))
+    lam_out = np.empty(n)
+    nb = (n + LANES - 1) // LANES
+    par = _parallel(n)
+    run = _run_par if par else _run_ser
+    run(min(nb, 4 * get_num_threads()) if par else 1, y, w, c, lam, llas, lam_grid, lam_mid,
+        0.0 if p is None else float(p), p is not None, vcurve, out, lam_out)
+    return out, lam_out
 
 
 def smooth_fixed(y: np.ndarray, w: np.ndarray, stencils: tuple[np.ndarray, ...],
@@ -268,12 +276,8 @@ def smooth_fixed(y: np.ndarray, w: np.ndarray, stencils: tuple[np.ndarray, ...],
     ``w`` must be 0 where ``y`` is not finite; ``stencils`` are ``(cA, cB, cC)`` of shape
     ``(1, t-2)`` (shared) or ``(n, t-2)``.  Rows with fewer than two positive weights are NaN.
     """
-    y, w, ca, cb, cc = _args(y, w, stencils)
-    lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, "float64"), (y.shape[0],)))
-    out = np.empty(y.shape)
-    run = _fixed_par if _parallel(y.shape[0]) else _fixed_ser
-    run(y, w, ca, cb, cc, lam, 0.0 if p is None else float(p), p is not None, out)
-    return out
+    lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, "float64"), (len(y),)))
+    return _run(y, w, stencils, lam, np.zeros(2), p, False)[0]
 
 
 def smooth_vcurve(y: np.ndarray, w: np.ndarray, stencils: tuple[np.ndarray, ...],
@@ -282,15 +286,7 @@ def smooth_vcurve(y: np.ndarray, w: np.ndarray, stencils: tuple[np.ndarray, ...]
 
     Same conventions as :func:`smooth_fixed`; degenerate rows get NaN values and NaN λ.
     """
-    y, w, ca, cb, cc = _args(y, w, stencils)
     llas = np.ascontiguousarray(llas, "float64")
     if llas.ndim != 1 or llas.size < 2:
         raise ValueError("the log10 λ grid needs at least two values")
-    lam_grid = np.array([10.0 ** ll for ll in llas])  # as the numpy code: scalar powers
-    lam_mid = 10.0 ** ((llas[:-1] + llas[1:]) / 2)
-    out = np.empty(y.shape)
-    lam = np.empty(y.shape[0])
-    run = _vcurve_par if _parallel(y.shape[0]) else _vcurve_ser
-    run(y, w, ca, cb, cc, llas, lam_grid, lam_mid, 0.0 if p is None else float(p),
-        p is not None, out, lam)
-    return out, lam
+    return _run(y, w, stencils, np.zeros(1), llas, p, True)
