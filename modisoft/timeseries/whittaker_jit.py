@@ -51,15 +51,25 @@ _PARALLEL_MIN = 8 * LANES
 """Fewer series than this are not worth waking the thread pool for."""
 
 
-# Fields of the per-block scratch array ``s[row, field, lane]``.  One array (rather than one per
-# quantity) lets LLVM prove that the lane loops do not alias, so it vectorises them.  Row
-# ``i + 2`` holds time step ``i``; two zero rows on each side make the band recursions
-# branch-free (zero couplings, zero pivots' inverses and zero solutions in the padding).
-Y, W, WW, CA, CB, CC, D0, D1, D2, E, F, DINV, Z, FIT, PEN, LAM = range(16)
+# The scratch array of a lane block is flat: ``s[(row * NF + field) * LANES + lane]``, row
+# ``i + PAD`` for time step ``i``.  One flat array with compile-time strides (rather than one
+# array per quantity, or a 3-D array whose strides LLVM only knows at run time) lets LLVM prove
+# that the lane loops do not alias, so it vectorises them without run-time checks.  Indices
+# are unsigned (``np.uint64``) so numba emits no negative-index wrap-around, which would hide
+# the affine addresses from the vectoriser.  Two zero rows at each end make the band
+# recursions branch-free (zero couplings, zero inverse pivots and zero solutions there).
+_U = np.uint64
 NF = 16
+"""Fields per row."""
+Y, W, WW, CA, CB, CC, D0, D1, D2, E, F, DINV, Z, FIT, PEN, LAM = (_U(k * LANES)
+                                                                  for k in range(NF))
 NC = 6
 """Coefficient fields CA .. D2, from the ``(m, NC, t)`` array of :func:`_coefficients`."""
 PAD = 2
+ROW = _U(NF * LANES)
+TOP = _U(PAD * NF * LANES)
+"""Offset of the first time step's row (the V-curve sums' totals are there)."""
+UL = _U(LANES)
 
 _J = dict(cache=True, fastmath=False, error_model="numpy")
 
@@ -69,79 +79,98 @@ def _load_series(y, w, r0, m, s, ok):
     """Copy rows ``r0 .. r0+m-1`` into the lanes (Y, W and WW); pad with row ``r0``.  A lane
     with fewer than two positive weights gets a harmless dummy (y = 0, w = 1), marked not ok."""
     t = y.shape[1]
-    for j in range(LANES):
-        r = r0 + j if j < m else r0
+    for i in range(t):
+        o = _U(i + PAD) * ROW
+        for jj in range(LANES):
+            r = r0 + jj if jj < m else r0
+            j = _U(jj)
+            s[o + Y + j] = y[r, i]
+            s[o + W + j] = w[r, i]
+            s[o + WW + j] = w[r, i]
+    for jj in range(LANES):
+        j = _U(jj)
         npos = 0
         for i in range(t):
-            npos += w[r, i] > 0.0
-        ok[j] = npos >= 2
-        for i in range(t):
-            s[i + PAD, Y, j] = y[r, i] if ok[j] else 0.0
-            s[i + PAD, W, j] = w[r, i] if ok[j] else 1.0
-            s[i + PAD, WW, j] = s[i + PAD, W, j]
+            npos += s[_U(i + PAD) * ROW + W + j] > 0.0
+        ok[jj] = npos >= 2
+        if npos < 2:
+            for i in range(t):
+                o = _U(i + PAD) * ROW
+                s[o + Y + j] = 0.0
+                s[o + W + j] = 1.0
+                s[o + WW + j] = 1.0
 
 
 @njit(**_J)
 def _load_coef(c, r0, m, s):
     """Copy the stencils and penalty bands of rows ``r0 .. r0+m-1`` of ``c`` into the lanes."""
     t = c.shape[2]
-    for j in range(LANES):
-        r = r0 + j if j < m else r0
+    for jj in range(LANES):
+        r = r0 + jj if jj < m else r0
         for k in range(NC):
+            f = CA + _U(k) * UL + _U(jj)
             for i in range(t):
-                s[i + PAD, CA + k, j] = c[r, k, i]
+                s[_U(i + PAD) * ROW + f] = c[r, k, i]
 
 
 @njit(**_J)
 def _solve(s, t):
-    """``(W + λDᵀD) z = W y`` per lane (λ in ``s[0, LAM]``, weights WW) by ``L D Lᵀ``, with
+    """``(W + λDᵀD) z = W y`` per lane (λ in row 0's LAM, weights WW) by ``L D Lᵀ``, with
     the V-curve sums ``FIT = Σ (w (y − z))²`` and ``PEN = Σ (Δ²z)²`` (running sums from the
-    end; totals in row ``PAD``)."""
-    for r in range(PAD, t + PAD):  # factorisation and forward substitution (u kept in Z)
-        for j in range(LANES):
-            lam = s[0, LAM, j]
-            a2 = lam * s[r, D2, j]
-            fi = a2 * s[r - 2, DINV, j]
-            g = lam * s[r, D1, j] - a2 * s[r - 1, E, j]
-            ei = g * s[r - 1, DINV, j]
-            d = (s[r, WW, j] + lam * s[r, D0, j]) - ei * g - fi * a2
-            s[r, Z, j] = s[r, WW, j] * s[r, Y, j] - ei * s[r - 1, Z, j] - fi * s[r - 2, Z, j]
-            s[r, E, j] = ei
-            s[r, F, j] = fi
-            s[r, DINV, j] = 1.0 / d
-    for r in range(t + PAD - 1, PAD - 1, -1):  # back substitution
-        for j in range(LANES):
-            z1 = s[r + 1, Z, j]
-            z2 = s[r + 2, Z, j]
-            zi = s[r, Z, j] * s[r, DINV, j] - s[r + 1, E, j] * z1 - s[r + 2, F, j] * z2
-            dz = s[r, CA, j] * zi + s[r, CB, j] * z1 + s[r, CC, j] * z2
-            res = s[r, WW, j] * (s[r, Y, j] - zi)
-            s[r, PEN, j] = s[r + 1, PEN, j] + dz * dz
-            s[r, FIT, j] = s[r + 1, FIT, j] + res * res
-            s[r, Z, j] = zi
+    end; the totals in the first time step's row)."""
+    for rr in range(PAD, t + PAD):  # factorisation and forward substitution (u kept in Z)
+        o = _U(rr) * ROW
+        p = o - ROW
+        q = p - ROW
+        for j in range(UL):
+            lam = s[LAM + j]
+            a2 = lam * s[o + D2 + j]
+            fi = a2 * s[q + DINV + j]
+            g = lam * s[o + D1 + j] - a2 * s[p + E + j]
+            ei = g * s[p + DINV + j]
+            d = (s[o + WW + j] + lam * s[o + D0 + j]) - ei * g - fi * a2
+            s[o + Z + j] = s[o + WW + j] * s[o + Y + j] - ei * s[p + Z + j] - fi * s[q + Z + j]
+            s[o + E + j] = ei
+            s[o + F + j] = fi
+            s[o + DINV + j] = 1.0 / d
+    for rr in range(t + PAD - 1, PAD - 1, -1):  # back substitution
+        o = _U(rr) * ROW
+        p = o + ROW
+        q = p + ROW
+        for j in range(UL):
+            z1 = s[p + Z + j]
+            z2 = s[q + Z + j]
+            zi = s[o + Z + j] * s[o + DINV + j] - s[p + E + j] * z1 - s[q + F + j] * z2
+            dz = s[o + CA + j] * zi + s[o + CB + j] * z1 + s[o + CC + j] * z2
+            res = s[o + WW + j] * (s[o + Y + j] - zi)
+            s[o + PEN + j] = s[p + PEN + j] + dz * dz
+            s[o + FIT + j] = s[p + FIT + j] + res * res
+            s[o + Z + j] = zi
 
 
 @njit(**_J)
 def _reweight(s, t, p):
     """Expectile weights from the current fit; True if any weight changed."""
     changed = 0
-    for r in range(PAD, t + PAD):
-        for j in range(LANES):
-            w = s[r, W, j]
-            new = w * p if s[r, Y, j] > s[r, Z, j] else w * (1.0 - p)
-            changed += new != s[r, WW, j]
-            s[r, WW, j] = new
+    for rr in range(PAD, t + PAD):
+        o = _U(rr) * ROW
+        for j in range(UL):
+            wv = s[o + W + j]
+            new = wv * p if s[o + Y + j] > s[o + Z + j] else wv * (1.0 - p)
+            changed += new != s[o + WW + j]
+            s[o + WW + j] = new
     return changed > 0
 
 
 @njit(**_J)
 def _fit(s, t, p, asym):
-    """One fit per lane at its λ ``s[0, LAM]``; asymmetric: re-weight until the weights stop
+    """One fit per lane at its λ (row 0's LAM); asymmetric: re-weight until the weights stop
     changing (at most :data:`MAX_REWEIGHT` times)."""
     if asym:  # the last λ's re-weighting changed WW
-        for r in range(PAD, t + PAD):
-            for j in range(LANES):
-                s[r, WW, j] = s[r, W, j]
+        for rr in range(PAD, t + PAD):
+            o = _U(rr) * ROW
+            for j in range(UL):
+                s[o + WW + j] = s[o + W + j]
     _solve(s, t)
     if asym:
         for _ in range(MAX_REWEIGHT):
@@ -152,37 +181,38 @@ def _fit(s, t, p, asym):
 
 @njit(**_J)
 def _store(s, t, ok, r0, m, out, lam_out):
-    for j in range(m):
+    for jj in range(m):
+        j = _U(jj)
         for i in range(t):
-            out[r0 + j, i] = s[i + PAD, Z, j] if ok[j] else np.nan
-        lam_out[r0 + j] = s[0, LAM, j] if ok[j] else np.nan
+            out[r0 + jj, i] = s[_U(i + PAD) * ROW + Z + j] if ok[jj] else np.nan
+        lam_out[r0 + jj] = s[LAM + j] if ok[jj] else np.nan
 
 
 @njit(**_J)
 def _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens):
     """λ per lane by the V-curve: fits over the grid, then the first minimum of the distance
-    per unit log10 λ between neighbouring grid points; the midpoint's λ goes to ``s[0, LAM]``."""
+    per unit log10 λ between neighbouring grid points; the midpoint's λ goes to LAM."""
     nk = llas.shape[0]
     for k in range(nk):
-        for j in range(LANES):
-            s[0, LAM, j] = lam_grid[k]
+        for j in range(UL):
+            s[LAM + j] = lam_grid[k]
         _fit(s, t, p, asym)
-        for j in range(LANES):
-            fits[k, j] = np.log(s[PAD, FIT, j])
-            pens[k, j] = np.log(s[PAD, PEN, j])
-    for j in range(LANES):
+        for jj in range(LANES):
+            fits[k, jj] = np.log(s[TOP + FIT + _U(jj)])
+            pens[k, jj] = np.log(s[TOP + PEN + _U(jj)])
+    for jj in range(LANES):
         best = np.inf
         k_best = 0
         for k in range(nk - 1):
-            df = fits[k + 1, j] - fits[k, j]
-            dp = pens[k + 1, j] - pens[k, j]
+            df = fits[k + 1, jj] - fits[k, jj]
+            dp = pens[k + 1, jj] - pens[k, jj]
             v = np.sqrt(df * df + dp * dp) / (llas[k + 1] - llas[k])
             if not np.isfinite(v):
                 v = np.inf
             if v < best:
                 best = v
                 k_best = k
-        s[0, LAM, j] = lam_mid[k_best]
+        s[LAM + _U(jj)] = lam_mid[k_best]
 
 
 @njit(**_J)
@@ -190,7 +220,7 @@ def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, 
     """Lane blocks ``b0 .. b1-1``, one scratch array for them all (the padding rows stay zero;
     a shared stencil row is loaded once)."""
     n, t = y.shape
-    s = np.zeros((t + 2 * PAD, NF, LANES))
+    s = np.zeros((t + 2 * PAD) * NF * LANES)
     ok = np.empty(LANES, np.bool_)
     fits, pens = np.empty((llas.shape[0], LANES)), np.empty((llas.shape[0], LANES))
     shared = c.shape[0] == 1
@@ -205,8 +235,8 @@ def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, 
         if vcurve:
             _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens)
         else:
-            for j in range(LANES):
-                s[0, LAM, j] = lam[r0 + j] if j < m else lam[r0]
+            for jj in range(LANES):
+                s[LAM + _U(jj)] = lam[r0 + jj] if jj < m else lam[r0]
         _fit(s, t, p, asym)
         _store(s, t, ok, r0, m, out, lam_out)
 
