@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, parallel_chunksize, prange
 
 __all__ = ["LANES", "smooth_fixed", "smooth_vcurve"]
 
@@ -47,7 +47,7 @@ LANES = 16
 MAX_REWEIGHT = 10
 """Re-weightings of the asymmetric variant at most (as ``whittaker._asym_fit`` had)."""
 
-_PARALLEL_MIN = 8 * LANES
+_PARALLEL_MIN = 32 * LANES
 """Fewer series than this are not worth waking the thread pool for."""
 
 
@@ -291,11 +291,13 @@ def _run(y, w, stencils, lam, llas, p, vcurve):
     lam_mid = 10.0 ** ((llas[:-1] + llas[1:]) / 2)
     out = np.empty((n, t))
     lam_out = np.empty(n)
-    nb = (n + LANES - 1) // LANES
-    par = _parallel(n)
-    run = _run_par if par else _run_ser
-    run(min(nb, 4 * get_num_threads()) if par else 1, y, w, c, lam, llas, lam_grid, lam_mid,
-        0.0 if p is None else float(p), p is not None, vcurve, out, lam_out)
+    args = (y, w, c, lam, llas, lam_grid, lam_mid, 0.0 if p is None else float(p),
+            p is not None, vcurve, out, lam_out)
+    if _parallel(n):
+        with parallel_chunksize(1):  # threads take chunks as they finish (a shared machine)
+            _run_par(min((n + LANES - 1) // LANES, 8 * get_num_threads()), *args)
+    else:
+        _run_ser(1, *args)
     return out, lam_out
 
 
