@@ -1,35 +1,42 @@
 """Numba kernels behind :mod:`modisoft.timeseries.whittaker`: the Whittaker smoother, its
-V-curve λ search and the asymmetric (expectile) variant, a few µs per 46-date series.
+V-curve λ search and the asymmetric (expectile) variant, about 2 µs per 46-date series on one
+core (``benchmarks/smooth_vs_vam.py``).
 
 Layout.  Series are processed in lanes of :data:`LANES` (16): each block of 16 series is
-copied into small time-major arrays ``(t, 16)`` and every step of the recursions loops over
-the 16 lanes innermost, which LLVM vectorises.  Per λ the symmetric pentadiagonal
-``W + λDᵀD`` is factorised as ``L D Lᵀ`` (unit lower ``L`` with two sub-diagonals ``e``, ``f``;
-one division per row, no square root) and solved by forward and back substitution.  The
-V-curve terms ``Σ (w (y − z))²`` and ``Σ (Δ²z)²`` are accumulated during the back substitution
-(row ``i`` needs only ``z[i..i+2]``, already known there), so no extra pass is made.  The λ rule
-is the one of the earlier numpy code and of modape / vam-whittaker: midpoint of the grid step
-with the smallest ``√(Δf² + Δp²) / Δlog10λ`` (non-finite → ∞, first minimum).  The asymmetric
-loop runs inside the kernel with the stopping rule of the numpy version: stop when the weights
-no longer change, at most 10 re-weightings.
+copied into a small time-major scratch array and every step of the recursions loops over the
+16 lanes innermost, which LLVM vectorises.  Per λ the symmetric pentadiagonal ``W + λDᵀD`` is
+factorised as ``L D Lᵀ`` (unit lower ``L`` with two sub-diagonals ``e``, ``f``; one division
+per row, no square root) and solved by forward and back substitution.  The V-curve terms
+``Σ (w (y − z))²`` and ``Σ (Δ²z)²`` are accumulated during the back substitution (row ``i``
+needs only ``z[i..i+2]``, already known there), so no extra pass is made.  The λ rule is the
+one of the earlier numpy code and of modape / vam-whittaker: midpoint of the grid step with
+the smallest ``√(Δf² + Δp²) / Δlog10λ`` (non-finite → ∞, first minimum).  The asymmetric loop
+runs inside the kernel with the stopping rule of the numpy version: stop when the weights no
+longer change, at most 10 re-weightings (per block of 16 series, which gives the same result
+per series: a series whose weights have settled keeps its fit).
 
 Degenerate series.  A series with fewer than two positive weights has a singular system
-(``DᵀD`` does not penalise straight lines); its output is all NaN and its λ NaN.  Callers set
-the weight of non-finite values to 0 beforehand.
+(``DᵀD`` does not penalise straight lines); its output is all NaN and its λ NaN, and it does
+not disturb the other series of its block.  Callers set the weight of non-finite values to 0
+beforehand (``whittaker._prepare``).
 
-Arithmetic is float64 with ``fastmath=False`` (IEEE semantics, no reassociation).
+Arithmetic is float64 with ``fastmath=False`` (IEEE semantics, no reassociation) and
+``error_model="numpy"`` (a division by zero gives ±inf/NaN instead of raising).
 
-Compilation.  The first call in a fresh environment compiles the kernels (a few seconds,
-``benchmarks/smooth_vs_vam.py`` prints the figure); ``cache=True`` stores the machine code
-next to this file in ``__pycache__`` and later processes load it in well under a second.  If
-the package directory is read-only, numba falls back to its user cache (``~/.cache/numba``,
-or ``NUMBA_CACHE_DIR`` when set).  :mod:`numba` is imported only when a smoother is first
-called (``whittaker.py`` imports this module lazily), so ``import modisoft`` stays light.
+Compilation.  The first call in a fresh environment compiles the kernels: about 5–8 s each
+for the serial and the parallel one (measured on a busy 2-core machine; the benchmark prints
+the warm-up).  ``cache=True`` stores the machine code so later processes load it in about
+0.5 s including ``import numba``: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__``
+beside this file, else — package directory read-only — in numba's user cache
+(``~/.cache/numba`` on Linux).  :mod:`numba` is imported only when a smoother is first called
+(``whittaker.py`` imports this module lazily), so ``import modisoft`` stays light.
 
-Threads.  Blocks of lanes run in parallel (``prange``, numba's threading layer, at most
-``numba.get_num_threads()``) only when the call comes from the main thread; calls from other
-threads (dask workers, which already run blocks side by side) use the serial kernel, which
-also keeps numba's ``workqueue`` layer away from concurrent launches.
+Threads.  Chunks of lane blocks run in parallel (``prange`` with dynamic scheduling, numba's
+threading layer, ``numba.get_num_threads()`` threads) only for 512 series or more and only
+when the call comes from the main thread; calls from other threads (dask workers, which
+already run chunks side by side) use the serial kernel, which also keeps numba's
+``workqueue`` layer away from concurrent launches.  Serial and parallel results are identical
+to the bit.
 """
 
 from __future__ import annotations
