@@ -31,20 +31,24 @@ beside this file, else — package directory read-only — in numba's user cache
 (``~/.cache/numba`` on Linux).  :mod:`numba` is imported only when a smoother is first called
 (``whittaker.py`` imports this module lazily), so ``import modisoft`` stays light.
 
-Threads.  Chunks of lane blocks run in parallel (``prange`` with dynamic scheduling, numba's
-threading layer, ``numba.get_num_threads()`` threads) only for 512 series or more and only
-when the call comes from the main thread; calls from other threads (dask workers, which
-already run chunks side by side) use the serial kernel, which also keeps numba's
-``workqueue`` layer away from concurrent launches.  Serial and parallel results are identical
-to the bit.
+Threads.  The kernel releases the GIL (``nogil=True``); from 512 series on, and only when
+called from the main thread, chunks of lane blocks run on a small thread pool of
+``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), four
+chunks per thread taken as threads get free.  Calls from other threads (dask workers, which
+already run side by side) run serially.  Plain threads rather than ``prange``: numba's
+threading layer is never started (no nested-launch limits of its ``workqueue`` layer) and
+the kernel is compiled once, not a second time as a parallel variant.  Serial and threaded
+results are identical to the bit.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import get_num_threads, njit, parallel_chunksize, prange
+from numba import get_num_threads, njit
 
 __all__ = ["LANES", "smooth_fixed", "smooth_vcurve"]
 
@@ -78,7 +82,7 @@ TOP = _U(PAD * NF * LANES)
 """Offset of the first time step's row (the V-curve sums' totals are there)."""
 UL = _U(LANES)
 
-_J = dict(cache=True, fastmath=False, error_model="numpy")
+_J = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
 
 @njit(**_J)
@@ -172,18 +176,19 @@ def _reweight(s, t, p):
 @njit(**_J)
 def _fit(s, t, p, asym):
     """One fit per lane at its λ (row 0's LAM); asymmetric: re-weight until the weights stop
-    changing (at most :data:`MAX_REWEIGHT` times)."""
+    changing (at most :data:`MAX_REWEIGHT` times).  One call site of :func:`_solve` (each
+    inlined copy costs compile time)."""
     if asym:  # the last λ's re-weighting changed WW
         for rr in range(PAD, t + PAD):
             o = _U(rr) * ROW
             for j in range(UL):
                 s[o + WW + j] = s[o + W + j]
-    _solve(s, t)
-    if asym:
-        for _ in range(MAX_REWEIGHT):
-            if not _reweight(s, t, p):
-                break
-            _solve(s, t)
+    done = 0
+    while True:
+        _solve(s, t)
+        if not asym or done == MAX_REWEIGHT or not _reweight(s, t, p):
+            return
+        done += 1
 
 
 @njit(**_J)
@@ -196,17 +201,10 @@ def _store(s, t, ok, r0, m, out, lam_out):
 
 
 @njit(**_J)
-def _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens):
-    """λ per lane by the V-curve: fits over the grid, then the first minimum of the distance
-    per unit log10 λ between neighbouring grid points; the midpoint's λ goes to LAM."""
+def _pick(llas, lam_mid, fits, pens, s):
+    """λ per lane by the V-curve: the first minimum of the distance per unit log10 λ between
+    neighbouring grid points (non-finite → ∞); the midpoint's λ goes to LAM."""
     nk = llas.shape[0]
-    for k in range(nk):
-        for j in range(UL):
-            s[LAM + j] = lam_grid[k]
-        _fit(s, t, p, asym)
-        for jj in range(LANES):
-            fits[k, jj] = np.log(s[TOP + FIT + _U(jj)])
-            pens[k, jj] = np.log(s[TOP + PEN + _U(jj)])
     for jj in range(LANES):
         best = np.inf
         k_best = 0
@@ -225,8 +223,10 @@ def _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens):
 @njit(**_J)
 def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
     """Lane blocks ``b0 .. b1-1``, one scratch array for them all (the padding rows stay zero;
-    a shared stencil row is loaded once)."""
+    a shared stencil row is loaded once).  V-curve: fits at each grid λ (the sums' logs kept),
+    then the fit at the chosen λ; fixed λ: that last fit only."""
     n, t = y.shape
+    nk = llas.shape[0] if vcurve else 0
     s = np.zeros((t + 2 * PAD) * NF * LANES)
     ok = np.empty(LANES, np.bool_)
     fits, pens = np.empty((llas.shape[0], LANES)), np.empty((llas.shape[0], LANES))
@@ -239,32 +239,42 @@ def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, 
         _load_series(y, w, r0, m, s, ok)
         if not shared:
             _load_coef(c, r0, m, s)
-        if vcurve:
-            _vcurve(s, t, llas, lam_grid, lam_mid, p, asym, fits, pens)
-        else:
-            for jj in range(LANES):
-                s[LAM + _U(jj)] = lam[r0 + jj] if jj < m else lam[r0]
-        _fit(s, t, p, asym)
+        for k in range(nk + 1):
+            if k < nk:
+                for j in range(UL):
+                    s[LAM + j] = lam_grid[k]
+            elif vcurve:
+                _pick(llas, lam_mid, fits, pens, s)
+            else:
+                for jj in range(LANES):
+                    s[LAM + _U(jj)] = lam[r0 + jj] if jj < m else lam[r0]
+            _fit(s, t, p, asym)
+            if k < nk:
+                for jj in range(LANES):
+                    fits[k, jj] = np.log(s[TOP + FIT + _U(jj)])
+                    pens[k, jj] = np.log(s[TOP + PEN + _U(jj)])
         _store(s, t, ok, r0, m, out, lam_out)
 
 
-@njit(**_J, parallel=True)
-def _run_par(nchunks, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
-    nb = (y.shape[0] + LANES - 1) // LANES
-    for q in prange(nchunks):
-        _chunk(q * nb // nchunks, (q + 1) * nb // nchunks, y, w, c, lam, llas, lam_grid,
-               lam_mid, p, asym, vcurve, out, lam_out)
+_POOL: list = [None, 0]
+_POOL_LOCK = threading.Lock()
 
 
-@njit(**_J)
-def _run_ser(nchunks, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out):
-    nb = (y.shape[0] + LANES - 1) // LANES
-    _chunk(0, nb, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, lam_out)
+def _threads(n: int) -> int:
+    """Threads for ``n`` series: numba's thread count (``NUMBA_NUM_THREADS``,
+    ``numba.set_num_threads``) from 512 series on and on the main thread only, else 1."""
+    if n < _PARALLEL_MIN or threading.current_thread() is not threading.main_thread():
+        return 1
+    return get_num_threads()
 
 
-def _parallel(n: int) -> bool:
-    return (n >= _PARALLEL_MIN and get_num_threads() > 1
-            and threading.current_thread() is threading.main_thread())
+def _pool(k: int) -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if _POOL[1] != k:
+            if _POOL[0] is not None:
+                _POOL[0].shutdown(wait=False)
+            _POOL[:] = [ThreadPoolExecutor(k, thread_name_prefix="whittaker"), k]
+        return _POOL[0]
 
 
 def _coefficients(stencils: tuple[np.ndarray, ...], t: int) -> np.ndarray:
@@ -300,11 +310,15 @@ def _run(y, w, stencils, lam, llas, p, vcurve):
     lam_out = np.empty(n)
     args = (y, w, c, lam, llas, lam_grid, lam_mid, 0.0 if p is None else float(p),
             p is not None, vcurve, out, lam_out)
-    if _parallel(n):
-        with parallel_chunksize(1):  # threads take chunks as they finish (a shared machine)
-            _run_par(min((n + LANES - 1) // LANES, 8 * get_num_threads()), *args)
-    else:
-        _run_ser(1, *args)
+    nb = (n + LANES - 1) // LANES
+    k = _threads(n)
+    if k == 1:
+        _chunk(0, nb, *args)
+    else:  # the kernel releases the GIL; 4 chunks per thread, taken as threads get free
+        cuts = [int(v) for v in np.linspace(0, nb, 4 * k + 1)]
+        for f in [_pool(k).submit(_chunk, a, b, *args) for a, b in itertools.pairwise(cuts)
+                  if b > a]:
+            f.result()
     return out, lam_out
 
 

@@ -153,8 +153,9 @@ def test_nan_values_count_as_weight_zero():
 
 
 def test_threads_and_serial_give_the_same_bits():
-    """The main thread runs lane blocks in parallel, other threads serially: same result."""
-    y, w = noisy(300)
+    """The main thread runs lane blocks in parallel (from 512 series, with more than one numba
+    thread), other threads serially: same result."""
+    y, w = noisy(600)
     x = uneven_x()
     z_main, lam_main = whittaker_vcurve(y, w, x=x)
     got = {}
