@@ -9,7 +9,7 @@ else 0; fills → weight 0).  Both tools get the same values, weights and log10 
 Prints: the one-off warm-up of modisoft's numba kernels (compiling them, or loading them from
 numba's cache when an earlier run left it; excluded from the per-series figures), the
 agreement of the smoothed values and of the chosen λ, the time per series of each tool and
-their ratio, modisoft on 1 thread and on all of numba's threads, then LACC and
+their ratio, modisoft on 1 thread and on ``numba.get_num_threads()`` threads, then LACC and
 Savitzky–Golay throughput on the same series (no peer ships those; the figures are for
 sizing a national run).  A cold compile is measured by pointing ``NUMBA_CACHE_DIR`` at an
 empty folder.
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import array
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask
@@ -84,9 +83,7 @@ def main() -> None:
           f"{llas[0]}..{llas[-1]} ({len(llas)} values)")
 
     t0 = time.perf_counter()
-    whittaker_vcurve(y[:200], w[:200], llas)  # compiles (or loads) the parallel kernel
-    with ThreadPoolExecutor(1) as pool:  # off the main thread: the serial kernel
-        pool.submit(whittaker_vcurve, y[:20], w[:20], llas).result()
+    whittaker_vcurve(y[:20], w[:20], llas)  # compiles the kernel (or loads it from the cache)
     print(f"warm-up (numba compile or cache load, once per process, not counted below): "
           f"{time.perf_counter() - t0:.2f} s")
 

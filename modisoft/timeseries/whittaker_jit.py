@@ -35,15 +35,17 @@ Threads.  The kernel releases the GIL (``nogil=True``); from 512 series on, and 
 called from the main thread, chunks of lane blocks run on a small thread pool of
 ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), four
 chunks per thread taken as threads get free.  Calls from other threads (dask workers, which
-already run side by side) run serially.  Plain threads rather than ``prange``: numba's
-threading layer is never started (no nested-launch limits of its ``workqueue`` layer) and
-the kernel is compiled once, not a second time as a parallel variant.  Serial and threaded
+already run side by side) run serially.  Plain threads rather than ``prange``: no parallel
+region is ever launched (so none of the nested or concurrent launch limits of numba's
+``workqueue`` layer apply) and the kernel is compiled once, not a second time as a parallel
+variant.  Serial and threaded
 results are identical to the bit.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -256,7 +258,8 @@ def _chunk(b0, b1, y, w, c, lam, llas, lam_grid, lam_mid, p, asym, vcurve, out, 
         _store(s, t, ok, r0, m, out, lam_out)
 
 
-_POOL: list = [None, 0]
+_POOL: list = [None, 0, 0]
+"""The thread pool, its size and the process it belongs to (a forked child makes its own)."""
 _POOL_LOCK = threading.Lock()
 
 
@@ -270,10 +273,10 @@ def _threads(n: int) -> int:
 
 def _pool(k: int) -> ThreadPoolExecutor:
     with _POOL_LOCK:
-        if _POOL[1] != k:
-            if _POOL[0] is not None:
+        if _POOL[1:] != [k, os.getpid()]:
+            if _POOL[0] is not None and _POOL[2] == os.getpid():
                 _POOL[0].shutdown(wait=False)
-            _POOL[:] = [ThreadPoolExecutor(k, thread_name_prefix="whittaker"), k]
+            _POOL[:] = [ThreadPoolExecutor(k, thread_name_prefix="whittaker"), k, os.getpid()]
         return _POOL[0]
 
 
