@@ -52,13 +52,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import get_num_threads, njit
 
+from modisoft.errors import TimeSeriesError
+
 __all__ = ["LANES", "smooth_fixed", "smooth_vcurve"]
 
 LANES = 16
 """Series per lane block (the inner, vectorised loop)."""
 
 MAX_REWEIGHT = 10
-"""Re-weightings of the asymmetric variant at most (as ``whittaker._asym_fit`` had)."""
+"""Re-weightings of the asymmetric variant at most (as in the earlier numpy code)."""
 
 _PARALLEL_MIN = 32 * LANES
 """Fewer series than this are not worth waking the thread pool for."""
@@ -306,7 +308,7 @@ def _run(y, w, stencils, lam, llas, p, vcurve):
     n, t = y.shape
     c = _coefficients(stencils, t)
     if c.shape[0] not in (1, n):
-        raise ValueError("stencils need one row or one row per series")
+        raise TimeSeriesError("stencils need one row or one row per series")
     lam_grid = np.array([10.0 ** ll for ll in llas])  # as the numpy code: scalar powers
     lam_mid = 10.0 ** ((llas[:-1] + llas[1:]) / 2)
     out = np.empty((n, t))
@@ -344,5 +346,5 @@ def smooth_vcurve(y: np.ndarray, w: np.ndarray, stencils: tuple[np.ndarray, ...]
     """
     llas = np.ascontiguousarray(llas, "float64")
     if llas.ndim != 1 or llas.size < 2:
-        raise ValueError("the log10 λ grid needs at least two values")
+        raise TimeSeriesError("the log10 λ grid needs at least two values")
     return _run(y, w, stencils, np.zeros(1), llas, p, True)
