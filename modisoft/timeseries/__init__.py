@@ -1,6 +1,6 @@
 """Time series: compositing into model periods and smoothing (LACC, Whittaker, Savitzky–Golay).
 
-Kernels (pure numpy, many series at once): :func:`whittaker`, :func:`whittaker_vcurve`,
+Kernels (numpy and numba, many series at once): :func:`whittaker`, :func:`whittaker_vcurve`,
 :func:`whittaker_asymmetric`, :func:`lacc`, :func:`savgol_chen2004`, :func:`composite_kernel`,
 :func:`gap_days_kernel`.
 xarray/dask edge: :func:`composite`, :func:`interleave`, :func:`smooth`, :func:`gap_days`

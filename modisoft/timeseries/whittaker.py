@@ -1,5 +1,6 @@
 """Whittaker smoother (Eilers 2003), second-order differences, weights, λ by the V-curve, and
-the asymmetric (upper-envelope) variant — pure numpy kernels over many series at once.
+the asymmetric (upper-envelope) variant, over many series at once (numba kernels in
+:mod:`modisoft.timeseries.whittaker_jit`, a few µs per 46-date series).
 
 Definitions (``reference/ALGORITHMS.md`` §5.2): minimise ``Σ wᵢ(yᵢ − zᵢ)² + λ Σ (Δ²z)ᵢ²``, i.e.
 solve ``(W + λDᵀD) z = W y``.  The V-curve (Frasso & Eilers) evaluates, on a grid of log10 λ,
@@ -8,6 +9,12 @@ solve ``(W + λDᵀD) z = W y``.  The V-curve (Frasso & Eilers) evaluates, on a 
 agree to rounding (``benchmarks/smooth_vs_vam.py``).  With uneven observation positions the
 differences become second divided differences scaled by the squared mean step, which equals the
 plain ``[1, −2, 1]`` stencil for even spacing.
+
+Degenerate series: NaN values get weight 0; a series with fewer than two positive weights (all
+weights zero, or a single one) has a singular system — straight lines are not penalised — and
+no defined V-curve, so its smoothed values are all NaN (and its λ NaN in
+:func:`whittaker_vcurve`).  The first call compiles the kernels (or loads them from numba's
+cache), see :mod:`modisoft.timeseries.whittaker_jit`.
 """
 
 from __future__ import annotations
@@ -15,13 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from modisoft.errors import TimeSeriesError
-from modisoft.timeseries.banded import solve_pentadiagonal_tm
 
 __all__ = ["difference_stencils", "whittaker", "whittaker_vcurve", "whittaker_asymmetric",
            "default_lambda_grid"]
-
-
-_BLOCK = 2048
 
 
 def default_lambda_grid(y: np.ndarray | None = None) -> np.ndarray:
@@ -44,20 +47,6 @@ def difference_stencils(x: np.ndarray | None, n: int, t: int) -> tuple[np.ndarra
     return (2 * scale / (h1 * (h1 + h2)), -2 * scale / (h1 * h2), 2 * scale / (h2 * (h1 + h2)))
 
 
-def _penalty_bands(st: tuple[np.ndarray, ...], t: int) -> tuple[np.ndarray, ...]:
-    ca, cb, cc = st
-    n = ca.shape[0]
-    d0 = np.zeros((n, t))
-    d1 = np.zeros((n, t - 1))
-    d2 = ca * cc
-    d0[:, :-2] += ca * ca
-    d0[:, 1:-1] += cb * cb
-    d0[:, 2:] += cc * cc
-    d1[:, :-1] += ca * cb
-    d1[:, 1:] += cb * cc
-    return d0, d1, d2
-
-
 def _prepare(y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     y = np.atleast_2d(np.asarray(y, "float64"))
     w = np.ones_like(y) if w is None else np.atleast_2d(np.asarray(w, "float64")).copy()
@@ -66,25 +55,25 @@ def _prepare(y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarra
     return np.where(bad, 0.0, y), np.clip(w, 0.0, None)
 
 
-def _solve(y, w, lam, bands):
-    """Solve (W + λDᵀD) z = W y for row-major (n, t) inputs; bands are time-major."""
-    return _solve_tm(np.ascontiguousarray(y.T), np.ascontiguousarray(w.T), lam, bands).T
+def _stencils(x: np.ndarray | None, n: int, t: int) -> tuple[np.ndarray, ...]:
+    """Stencils for the kernels: one shared row when ``x`` is ``None`` or ``(t,)``."""
+    if x is None or np.ndim(x) == 1:
+        return difference_stencils(x, 1, t)
+    return difference_stencils(x, n, t)
 
 
-def _solve_tm(yt, wt, lam, bands):
-    d0, d1, d2 = bands
-    lam = np.asarray(lam, "float64")
-    return solve_pentadiagonal_tm(wt + lam * d0, lam * d1, lam * d2, wt * yt)
+def _kernels():
+    """The numba kernels, imported on first use (importing numba costs ~0.5 s)."""
+    from modisoft.timeseries import whittaker_jit
 
-
-def _bands_tm(st, t):
-    return tuple(np.ascontiguousarray(b.T) for b in _penalty_bands(st, t))
+    return whittaker_jit
 
 
 def whittaker(y: np.ndarray, w: np.ndarray | None = None, lam: float | np.ndarray = 10.0, *,
               x: np.ndarray | None = None) -> np.ndarray:
     """Whittaker-smooth each row of ``y`` with weights ``w`` and smoothing ``lam`` (scalar or
-    one per row).  NaN observations get weight 0 (the smoother interpolates them).
+    one per row).  NaN observations get weight 0 (the smoother interpolates them); rows with
+    fewer than two positive weights come back all NaN.
 
     Examples
     --------
@@ -93,28 +82,9 @@ def whittaker(y: np.ndarray, w: np.ndarray | None = None, lam: float | np.ndarra
     True
     """
     y, w = _prepare(y, w)
-    t = y.shape[1]
-    lam = np.broadcast_to(np.asarray(lam, "float64"), (y.shape[0],))
-    return _solve(y, w, lam, _bands_tm(difference_stencils(x, y.shape[0], t), t))
-
-
-def _vcurve_terms(yt, wt, zt, st_tm):
-    ca, cb, cc = st_tm
-    dz = ca * zt[:-2] + cb * zt[1:-1] + cc * zt[2:]
-    with np.errstate(divide="ignore"):
-        return np.log(np.sum((wt * (yt - zt)) ** 2, axis=0)), np.log(np.sum(dz ** 2, axis=0))
-
-
-def _asym_fit(yt, wt, lam, bands, p, max_iter=10):
-    ww = wt.copy()
-    z = _solve_tm(yt, ww, lam, bands)
-    for _ in range(max_iter):
-        new = np.where(yt > z, wt * p, wt * (1 - p))
-        if np.array_equal(new, ww):
-            break
-        ww = new
-        z = _solve_tm(yt, ww, lam, bands)
-    return z, ww
+    n, t = y.shape
+    lam = np.broadcast_to(np.asarray(lam, "float64"), (n,))
+    return _kernels().smooth_fixed(y, w, _stencils(x, n, t), lam)
 
 
 def whittaker_vcurve(y: np.ndarray, w: np.ndarray | None = None,
@@ -137,43 +107,31 @@ def whittaker_vcurve(y: np.ndarray, w: np.ndarray | None = None,
     Returns
     -------
     (z, lam)
-        Smoothed series ``(n, t)`` and the chosen λ per series ``(n,)``.
+        Smoothed series ``(n, t)`` and the chosen λ per series ``(n,)``.  A series with fewer
+        than two positive weights (all zero, or a single one) has no V-curve: its values and
+        its λ are NaN.
+
+    Examples
+    --------
+    >>> days = np.arange(46.0)
+    >>> y = np.vstack([np.sin(days / 7), np.zeros(46)])
+    >>> w = np.vstack([np.ones(46), np.eye(1, 46)[0]])  # the second: a single weight
+    >>> z, lam = whittaker_vcurve(y, w)
+    >>> bool(np.isfinite(lam[0])), bool(np.isnan(lam[1])), bool(np.isnan(z[1]).all())
+    (True, True, True)
     """
     y, w = _prepare(y, w)
     n, t = y.shape
-    if n > _BLOCK:  # cache-sized blocks of series: the recursion is memory-bound
-        xs = None if x is None else np.broadcast_to(np.asarray(x, "float64"), (n, t))
-        parts = [whittaker_vcurve(y[i:i + _BLOCK], w[i:i + _BLOCK], llas,
-                                  x=None if xs is None else xs[i:i + _BLOCK], p=p)
-                 for i in range(0, n, _BLOCK)]
-        return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
     llas = default_lambda_grid() if llas is None else np.asarray(llas, "float64")
-    st = difference_stencils(x, n, t)
-    st_tm = tuple(np.ascontiguousarray(c.T) for c in st)
-    bands = _bands_tm(st, t)
-    yt, wt = np.ascontiguousarray(y.T), np.ascontiguousarray(w.T)
-    fits = np.empty((len(llas), n))
-    pens = np.empty((len(llas), n))
-    for k, ll in enumerate(llas):
-        if p is None:
-            zt = _solve_tm(yt, wt, 10.0 ** ll, bands)
-            fits[k], pens[k] = _vcurve_terms(yt, wt, zt, st_tm)
-        else:
-            zt, ww = _asym_fit(yt, wt, 10.0 ** ll, bands, p)
-            fits[k], pens[k] = _vcurve_terms(yt, ww, zt, st_tm)
-    v = np.sqrt(np.diff(fits, axis=0) ** 2 + np.diff(pens, axis=0) ** 2) / np.diff(llas)[:, None]
-    v = np.where(np.isfinite(v), v, np.inf)
-    k = np.argmin(v, axis=0)
-    lam = 10.0 ** ((llas[k] + llas[k + 1]) / 2)
-    zt = _solve_tm(yt, wt, lam, bands) if p is None else _asym_fit(yt, wt, lam, bands, p)[0]
-    return zt.T, lam
+    return _kernels().smooth_vcurve(y, w, _stencils(x, n, t), llas, p)
 
 
 def whittaker_asymmetric(y: np.ndarray, w: np.ndarray | None = None, lam: float = 10.0,
                          p: float = 0.9, *, x: np.ndarray | None = None) -> np.ndarray:
-    """The asymmetric (expectile, upper-envelope) Whittaker smoother at a fixed λ."""
+    """The asymmetric (expectile, upper-envelope) Whittaker smoother at a fixed λ: weights
+    ``w·p`` above the fit and ``w·(1−p)`` below, re-weighted until they no longer change (at
+    most 10 times).  Rows with fewer than two positive weights come back all NaN."""
     y, w = _prepare(y, w)
-    t = y.shape[1]
-    bands = _bands_tm(difference_stencils(x, y.shape[0], t), t)
-    lam = np.broadcast_to(np.asarray(lam, "float64"), (y.shape[0],))
-    return _asym_fit(np.ascontiguousarray(y.T), np.ascontiguousarray(w.T), lam, bands, p)[0].T
+    n, t = y.shape
+    lam = np.broadcast_to(np.asarray(lam, "float64"), (n,))
+    return _kernels().smooth_fixed(y, w, _stencils(x, n, t), lam, p)
