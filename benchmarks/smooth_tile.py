@@ -13,7 +13,7 @@ interpreter and the script prints its wall time and its peak resident set size (
 ``ru_maxrss`` of the child, the figure ``/usr/bin/time -v`` prints).  Target: ≤ 1 GiB.
 
 Usage: ``python benchmarks/smooth_tile.py [--dir DIR] [--nc] [--daily] [--keep]``
-(``DIR`` default ``/tmp/modisoft-smooth-tile``; the stacks are reused when present).
+(``DIR`` default ``modisoft-smooth-tile`` in the temporary folder; the stacks are reused when present).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def run_smooth(stack: Path, out: Path, daily: bool, code: Path) -> tuple[float, 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dir", type=Path, default=Path("/tmp/modisoft-smooth-tile"))
+    p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "modisoft-smooth-tile")
     p.add_argument("--nc", action="store_true", help="also smooth a NetCDF copy of the tile")
     p.add_argument("--daily", action="store_true", help="daily output (--daily)")
     p.add_argument("--code", type=Path, default=ROOT,

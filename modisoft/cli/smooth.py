@@ -41,8 +41,8 @@ def smooth_command(
 ) -> None:
     """Smooth VAR of a Zarr/NetCDF STACK with LACC, Whittaker or Savitzky–Golay.
 
-    The stack is smoothed in bands of rows (about 256 MiB of working memory each, a 2400 ×
-    2400 tile of 46 dates in bands of 46 rows), each written to OUT as it is done, with a
+    The stack is smoothed in bands of rows (about 256 MiB of working memory each: a 2400 ×
+    2400 tile of 46 dates in bands of 48 rows), each written to OUT as it is done, with a
     progress bar on stderr (none with -q).
     """
     from tqdm import tqdm

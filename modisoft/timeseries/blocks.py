@@ -28,8 +28,8 @@ def block_rows(stack: Any, out_steps: int | None = None, budget: int = BLOCK_BUD
     values, weights and days (``24 t``) and usable mask (``t``), the float32 result and its
     copy into the band's Dataset (``8 o``), and λ, ``n_obs`` and the counts (32).  The rows
     are ``budget // (x · bytes per pixel)``, at least 1 and at most the stack's rows: with
-    the default 256 MiB budget a 2400 × 2400 tile of 46 dates is smoothed in bands of 46 rows
-    (to 46 dates), or 22 rows with daily output (366 steps).  The kernel's per-batch arrays
+    the default 256 MiB budget a 2400 × 2400 tile of 46 dates is smoothed in bands of 48 rows
+    (to 46 dates), or 23 rows with daily output (366 steps).  The kernel's per-batch arrays
     (a few MB, :data:`modisoft.timeseries.api._BATCH` series at a time) come on top.
 
     Parameters

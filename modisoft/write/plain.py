@@ -93,7 +93,7 @@ def write_dataset_blocks(template: Any, blocks: Iterable[tuple[slice, Any]],
             _zarr_blocks(template, blocks, store, dim, rest)
             banded = xr.open_zarr(store)
             ds = template.copy()
-            for name in ds.data_vars:
+            for name in _banded(ds, dim):
                 ds[name] = ds[name].copy(data=banded[name].data)
             ds.to_netcdf(tmp, engine="h5netcdf")
         finally:
@@ -101,12 +101,21 @@ def write_dataset_blocks(template: Any, blocks: Iterable[tuple[slice, Any]],
     return path
 
 
+def _banded(ds: Any, dim: str) -> list[str]:
+    """The variables of ``ds`` written band by band: those with ``dim``, but no index."""
+    return [str(n) for n in ds.variables if dim in ds[n].dims and n not in ds.dims]
+
+
 def _zarr_blocks(template: Any, blocks: Iterable[tuple[slice, Any]], store: Path, dim: str,
                  rest: Callable[[], Any] | None) -> None:
     """Create ``store`` from ``template``, then write each band into it (a region of ``dim``)
     and last the variables without ``dim``."""
-    step = {int(c[0]) for v in template.data_vars.values() if dim in v.dims and v.chunks
-            for c in [v.chunks[v.dims.index(dim)]]}
+    template = template.copy()
+    for name in _banded(template, dim):  # on-disk chunks: the template's, not the input's
+        for key in ("chunks", "preferred_chunks", "shards"):
+            template[name].encoding.pop(key, None)
+    step = {int(c[0]) for n in _banded(template, dim) if template[n].chunks
+            for c in [template[n].chunks[template[n].dims.index(dim)]]}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata")
         template.to_zarr(store, mode="w", compute=False)  # metadata, coordinates
