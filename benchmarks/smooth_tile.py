@@ -13,7 +13,8 @@ interpreter and the script prints its wall time and its peak resident set size (
 ``ru_maxrss`` of the child, the figure ``/usr/bin/time -v`` prints).  Target: ≤ 1 GiB.
 
 Usage: ``python benchmarks/smooth_tile.py [--dir DIR] [--nc] [--daily] [--keep]``
-(``DIR`` default ``modisoft-smooth-tile`` in the temporary folder; the stacks are reused when present).
+(``DIR`` default ``modisoft-smooth-tile`` in the temporary folder; the stacks are reused
+when present).
 """
 
 from __future__ import annotations
