@@ -92,9 +92,10 @@ def write_dataset_blocks(template: Any, blocks: Iterable[tuple[slice, Any]],
         try:
             _zarr_blocks(template, blocks, store, dim, rest)
             banded = xr.open_zarr(store)
-            ds = template.copy()
-            for name in _banded(ds, dim):
-                ds[name] = ds[name].copy(data=banded[name].data)
+            ds = template.copy()  # its encodings (the NetCDF layout of write_dataset)
+            for name in ds.variables:  # every lazy variable, from the store: none recomputed
+                if ds[name].chunks is not None and name in banded.variables:
+                    ds[name] = ds[name].copy(data=banded[name].data)
             ds.to_netcdf(tmp, engine="h5netcdf")
         finally:
             remove_path(store)

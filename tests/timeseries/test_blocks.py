@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from modisoft.cli import main
 from modisoft.errors import TimeSeriesError
 from modisoft.grids.modis import modis_tile_grid
-from modisoft.timeseries import SmoothBlocks, block_rows, smooth, smooth_blocks
+from modisoft.timeseries import SmoothBlocks, api, block_rows, smooth, smooth_blocks
 from modisoft.write import OutputError, write_dataset, write_dataset_blocks
 
 NY, NX = 23, 17
@@ -55,13 +55,21 @@ def _same_files(a_path, b_path) -> None:
 
 @pytest.mark.parametrize(("rows", "ext"), [(3, "zarr"), (5, "zarr"), (NY, "zarr"), (5, "nc"),
                                            (8, "nc")])  # 5 and 8 leave a shorter last band
-def test_bands_write_the_bytes_of_the_whole(stack, tmp_path, rows, ext):
+def test_bands_write_the_bytes_of_the_whole(stack, tmp_path, rows, ext, monkeypatch):
     whole = smooth(stack.lai, "whittaker", weights=stack.w).compute()
     assert 0 < int(whole.n_insufficient) < NY * NX
     write_dataset(whole, tmp_path / f"whole.{ext}")
     job = smooth_blocks(stack.lai, "whittaker", weights=stack.w, rows=rows)
     assert job.rows == rows and len(job) == -(-NY // rows)
+    kernel, pixels = api._smooth_kernel, []
+
+    def counted(y, *args, **kwargs):
+        pixels.append(int(np.prod(y.shape[:-1])))
+        return kernel(y, *args, **kwargs)
+
+    monkeypatch.setattr(api, "_smooth_kernel", counted)
     write_dataset_blocks(job.template, job, tmp_path / f"bands.{ext}", rest=job.rest)
+    assert sum(pixels) == NY * NX  # each pixel smoothed once: the whole is never computed
     _same_files(tmp_path / f"whole.{ext}", tmp_path / f"bands.{ext}")
     assert int(job.rest()["n_insufficient"]) == int(whole.n_insufficient)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp
