@@ -48,14 +48,16 @@ def smooth_command(
     from tqdm import tqdm
 
     from modisoft.io.stack import open_stack
-    from modisoft.timeseries import daily_dates, smooth_blocks
+    from modisoft.timeseries import block_rows, daily_dates, smooth_blocks
     from modisoft.write.plain import write_dataset_blocks
 
-    ds = open_stack(stack)
+    values = variable(open_stack(stack), var, stack)
+    at = daily_dates(values) if daily else None
+    rows = block_rows(values, None if at is None else len(at))
+    ds = open_stack(stack, chunks={"time": -1, "y": rows, "x": -1})  # one read a band
     values = variable(ds, var, stack)
     w = variable(ds, weights, stack) if weights else None
-    job = smooth_blocks(values, method, weights=w, at=daily_dates(values) if daily else None,
-                        min_obs=min_obs)
+    job = smooth_blocks(values, method, weights=w, at=at, min_obs=min_obs, rows=rows)
     bands = tqdm(job, total=len(job), desc=f"smooth ({job.rows} rows a band)", unit="band",
                  disable=verbosity()["quiet"])
     write_dataset_blocks(job.template, bands, out, rest=job.rest)

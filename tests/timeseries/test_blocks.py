@@ -158,7 +158,7 @@ def test_cli_error_mid_run_leaves_no_output(stack, tmp_path, monkeypatch):
         return band(self, rows)
 
     monkeypatch.setattr(SmoothBlocks, "band", failing)
-    monkeypatch.setattr("modisoft.timeseries.blocks.block_rows", lambda *a, **k: 8)
+    monkeypatch.setattr("modisoft.timeseries.block_rows", lambda *a, **k: 8)
     for out in (tmp_path / "o.zarr", tmp_path / "o.nc"):
         res = CliRunner().invoke(main, ["smooth", str(src), "--var", "lai", "--out", str(out)])
         assert res.exit_code == 1 and "error: the second band failed" in res.output
