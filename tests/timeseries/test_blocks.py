@@ -141,6 +141,11 @@ def test_cli_smooth_end_to_end(stack, tmp_path):
     quiet = CliRunner().invoke(main, ["-q", "smooth", str(src), "--var", "lai", "--weights",
                                       "w", "--out", str(tmp_path / "q.zarr")])
     assert quiet.exit_code == 0 and "smooth (" not in quiet.output and "100%" not in quiet.output
+    stack.to_netcdf(tmp_path / "stack.nc", engine="h5netcdf")  # read a band at a time
+    res = CliRunner().invoke(main, ["-q", "smooth", str(tmp_path / "stack.nc"), "--var", "lai",
+                                    "--weights", "w", "--out", str(tmp_path / "nc.nc")])
+    assert res.exit_code == 0, res.output
+    _same_files(tmp_path / "whole.nc", tmp_path / "nc.nc")
     bad = CliRunner().invoke(main, ["smooth", str(src), "--var", "nope", "--out",
                                     str(tmp_path / "bad.zarr")])
     assert bad.exit_code == 2 and "no variable 'nope'" in bad.output
