@@ -15,8 +15,13 @@ from modisoft.grids import Grid
 __all__ = ["open_stack", "open_geotiff", "periods_from_cf"]
 
 
-def open_stack(path: str | os.PathLike[str], *, decode_coords: Any = True) -> Any:
+def open_stack(path: str | os.PathLike[str], *, decode_coords: Any = True,
+               chunks: dict[str, int] | None = None) -> Any:
     """Open a Zarr store (a folder or ``*.zarr``) or a NetCDF file lazily.
+
+    ``chunks`` (dask chunks per dim, ``-1`` = whole) replaces the stored chunks, e.g. one
+    chunk per band of rows that is read at once (``{"time": -1, "y": 48, "x": -1}``: one
+    read per band instead of thousands of small tasks); default: the stored chunks.
 
     Examples
     --------
@@ -28,9 +33,12 @@ def open_stack(path: str | os.PathLike[str], *, decode_coords: Any = True) -> An
     if p.rstrip("/").endswith(".zarr") or os.path.isdir(p):
         with warnings.catch_warnings():  # a store without consolidated metadata is fine
             warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
-            ds = xr.open_zarr(p, decode_coords=decode_coords)
+            warnings.filterwarnings("ignore", ".*separate the stored chunks")
+            ds = xr.open_zarr(p, decode_coords=decode_coords,
+                              **({} if chunks is None else {"chunks": chunks}))
     else:
-        ds = xr.open_dataset(p, chunks={}, decode_coords=decode_coords)
+        ds = xr.open_dataset(p, chunks={} if chunks is None else chunks,
+                             decode_coords=decode_coords)
     return periods_from_cf(ds)
 
 

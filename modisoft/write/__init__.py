@@ -24,7 +24,7 @@ from modisoft.write.beps import (
 from modisoft.write.cog import CogFile, write_cog
 from modisoft.write.geotiff import write_geotiff, write_mask_geotiff, write_stack_geotiff
 from modisoft.write.netcdf import write_netcdf
-from modisoft.write.plain import write_dataset, write_mosaic
+from modisoft.write.plain import write_dataset, write_dataset_blocks, write_mosaic
 from modisoft.write.provenance import PROVENANCE_ATTR, Provenance, software_versions
 from modisoft.write.stac import write_stac
 from modisoft.write.zarr_store import (
@@ -65,5 +65,6 @@ __all__ = [
     "write_stack_geotiff",
     "write_mask_geotiff",
     "write_dataset",
+    "write_dataset_blocks",
     "write_mosaic",
 ]

@@ -120,10 +120,10 @@ def test_cli_smooth_over_a_netcdf_stack(lai_2012, tmp_path):
                                        "--method", "lacc", "--min-obs", "8", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "left NaN" in result.output
-    assert "Completed" in result.output and "100%" in result.output  # dask's progress bar
+    assert "smooth (" in result.output and "100%" in result.output  # the bands' progress bar
     quiet = CliRunner().invoke(main, ["smooth", str(src), "--var", "lai", "--method", "lacc",
                                       "--out", str(tmp_path / "q.nc"), "-q"])
-    assert quiet.exit_code == 0 and "Completed" not in quiet.output
+    assert quiet.exit_code == 0 and "smooth (" not in quiet.output
     back = xr.open_dataset(out, engine="h5netcdf")
     assert back.lai.shape == lai.shape and back.attrs["smoother"] == "lacc"
     bad = CliRunner().invoke(main, ["smooth", str(src), "--var", "nope", "--out", str(out)])
