@@ -14,13 +14,21 @@ runs in a fresh interpreter, so neither inherits the other's memory, and the rat
 summed peak and of each kind of process are printed).  It also prints when the summed peak
 happened and how it splits between the main process and the workers.
 
-Usage: ``python benchmarks/china_year.py [--tiles N] [--compare-half] [--workers 2]``
+``--profile DIR`` runs once on a LocalCluster of the benchmark's own (the same workers and
+memory, without the run's restart between its passes) and writes dask's performance report
+(task stream, the workers' statistical profile), the worker tasks' top functions and a
+cProfile of the client process into DIR, so the per-stage split comes with a per-function
+one.
+
+Usage: ``python benchmarks/china_year.py [--tiles N] [--compare-half] [--workers 2]
+[--profile DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -28,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -142,7 +151,76 @@ def _stage_at(t: float, stages: dict[str, float]) -> str:
     return "between stages (cluster start/stop, store finalisation)"
 
 
-def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
+def _worker_top(tree: dict, n: int = 30) -> list[tuple[float, float, str]]:
+    """The functions of dask's statistical worker profile (``Client.profile()``) with the
+    largest share of samples: ``(inclusive %, self %, "file:line function")``."""
+    total = tree.get("count", 0) or 1
+    incl: dict[str, int] = {}
+    own: dict[str, int] = {}
+
+    def walk(node: dict, above: frozenset) -> None:
+        d = node.get("description", {})
+        key = f"{d.get('filename', '?')}:{d.get('line_number', '?')} {d.get('name', '?')}"
+        if key not in above:  # a recursive call counts once
+            incl[key] = incl.get(key, 0) + node["count"]
+        kids = node.get("children", {}).values()
+        own[key] = own.get(key, 0) + node["count"] - sum(k["count"] for k in kids)
+        for k in kids:
+            walk(k, above | {key})
+
+    for child in tree.get("children", {}).values():
+        walk(child, frozenset())
+    top = sorted(incl, key=incl.get, reverse=True)[:n]
+    return [(100 * incl[k] / total, 100 * own.get(k, 0) / total, k) for k in top]
+
+
+@contextlib.contextmanager
+def _profiled(folder: Path | None, workers: int, memory: str) -> Iterator[str | None]:
+    """With ``folder``: a LocalCluster like the run's own, dask's performance report of
+    everything on it (task stream, worker profile, bandwidth) in
+    ``folder/dask-performance.html``, the worker profile's top functions in
+    ``folder/workers-top.txt`` and a cProfile of this (the client) process in
+    ``folder/client.prof`` and ``folder/client-top.txt``; yields the scheduler address."""
+    if folder is None:
+        yield None
+        return
+    import cProfile
+    import io
+    import pstats
+
+    import dask
+    from distributed import Client, LocalCluster, performance_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # as the run's own cluster does
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory,
+                         processes=True, dashboard_address=":0") as lc, Client(lc) as client:
+        prof = cProfile.Profile()
+        t0 = time.time()
+        with performance_report(filename=str(folder / "dask-performance.html")):
+            prof.enable()
+            try:
+                yield lc.scheduler_address
+            finally:
+                prof.disable()
+        rows = _worker_top(client.profile(start=t0))
+    prof.dump_stats(folder / "client.prof")
+    text = io.StringIO()
+    pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(40)
+    (folder / "client-top.txt").write_text(text.getvalue())
+    (folder / "workers-top.txt").write_text(
+        "inclusive %  self %  function (dask's statistical profile of the worker tasks)\n"
+        + "".join(f"{a:10.1f} {b:7.1f}  {k}\n" for a, b, k in rows))
+    print(f"\nprofile in {folder}: dask-performance.html, workers-top.txt, client.prof, "
+          "client-top.txt; the worker tasks' top functions:")
+    for a, b, k in rows[:12]:
+        print(f"  {a:5.1f} % incl {b:5.1f} % self  {k}")
+
+
+def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
+            profile: Path | None = None) -> dict:
     t0 = time.perf_counter()
     synth = generate(cache, tiles=n_tiles, dates=46, workers=workers)
     gen = time.perf_counter() - t0
@@ -153,9 +231,10 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path) -> dict:
                                           workers=workers, memory=memory))
         cfg = load_config(cfg_path)
         start_rss = psutil.Process().memory_info().rss
-        with PeakRSS() as rss:
+        with PeakRSS() as rss, _profiled(profile, workers, memory) as address:
             t1 = time.perf_counter()
-            summary = run(cfg, progress=True, echo=lambda m: print(m, flush=True))
+            summary = run(cfg, progress=True, echo=lambda m: print(m, flush=True),
+                          scheduler=address)
             wall = time.perf_counter() - t1
         out = Path(tmp) / "out"
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -207,12 +286,23 @@ def main() -> None:
     ap.add_argument("--compare-half", action="store_true",
                     help="also run half the tiles (each run in its own process) and compare "
                          "peak memory")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="run on a LocalCluster of the benchmark's own and write dask's "
+                         "performance report, the worker tasks' top functions and a cProfile "
+                         "of the client process into DIR (one run, in this process)")
     ap.add_argument("--json", help=argparse.SUPPRESS)  # one run, result as JSON (internal)
     args = ap.parse_args()
-    if args.json:
+    if args.profile and importlib.util.find_spec("bokeh") is None:
+        raise SystemExit("--profile needs bokeh for dask's performance report: "
+                         "pip install -e '.[bench]'")
+    if args.json or args.profile:
         r = one_run(args.tiles, args.workers, args.memory_limit,
-                    Path(args.cache).expanduser())
-        Path(args.json).write_text(json.dumps(r))
+                    Path(args.cache).expanduser(),
+                    Path(args.profile) if args.profile else None)
+        if args.json:
+            Path(args.json).write_text(json.dumps(r))
+        else:
+            show(r)
         return
     results = []
     if args.compare_half:

@@ -23,11 +23,10 @@ beforehand (``whittaker._prepare``).
 Arithmetic is float64 with ``fastmath=False`` (IEEE semantics, no reassociation) and
 ``error_model="numpy"`` (a division by zero gives ±inf/NaN instead of raising).
 
-Compilation.  The first call in a fresh environment compiles the kernels: about 5–8 s each
-for the serial and the parallel one (measured on a busy 2-core machine; the benchmark prints
-the warm-up).  ``cache=True`` stores the machine code so later processes load it in about
-0.5 s including ``import numba``: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__``
-beside this file, else — package directory read-only — in numba's user cache
+Compilation.  The first call in a fresh environment compiles the kernel: about 6 s
+(measured on a busy 2-core machine; the benchmark prints the warm-up).  ``cache=True``
+stores the machine code so later processes load it in about 0.5 s including
+``import numba``: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__`` beside this file, else — package directory read-only — in numba's user cache
 (``~/.cache/numba`` on Linux).  :mod:`numba` is imported only when a smoother is first called
 (``whittaker.py`` imports this module lazily), so ``import modisoft`` stays light.
 
@@ -38,8 +37,7 @@ chunks per thread taken as threads get free.  Calls from other threads (dask wor
 already run side by side) run serially.  Plain threads rather than ``prange``: no parallel
 region is ever launched (so none of the nested or concurrent launch limits of numba's
 ``workqueue`` layer apply) and the kernel is compiled once, not a second time as a parallel
-variant.  Serial and threaded
-results are identical to the bit.
+variant.  Serial and threaded results are identical to the bit.
 """
 
 from __future__ import annotations
