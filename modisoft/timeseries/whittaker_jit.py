@@ -23,12 +23,13 @@ beforehand (``whittaker._prepare``).
 Arithmetic is float64 with ``fastmath=False`` (IEEE semantics, no reassociation) and
 ``error_model="numpy"`` (a division by zero gives ±inf/NaN instead of raising).
 
-Compilation.  The first call in a fresh environment compiles the kernel: about 6 s
-(measured on a busy 2-core machine; the benchmark prints the warm-up).  ``cache=True``
-stores the machine code so later processes load it in about 0.5 s including
-``import numba``: in ``NUMBA_CACHE_DIR`` when set, else in ``__pycache__`` beside this file, else — package directory read-only — in numba's user cache
-(``~/.cache/numba`` on Linux).  :mod:`numba` is imported only when a smoother is first called
-(``whittaker.py`` imports this module lazily), so ``import modisoft`` stays light.
+Compilation. The first call in a fresh environment compiles the kernel: about 6 s (measured on
+a busy 2-core machine; the benchmark prints the warm-up). ``cache=True`` stores the machine
+code so later processes load it in about 0.5 s including ``import numba``: in
+``NUMBA_CACHE_DIR`` when set, else in ``__pycache__`` beside this file, else — package
+directory read-only — in numba's user cache (``~/.cache/numba`` on Linux). :mod:`numba` is
+imported only when a smoother is first called (``whittaker.py`` imports this module lazily),
+so ``import modisoft`` stays light.
 
 Threads.  The kernel releases the GIL (``nogil=True``); from 512 series on, and only when
 called from the main thread, chunks of lane blocks run on a small thread pool of
