@@ -19,7 +19,7 @@ checkout, in a folder prepared so that the relative paths the docs use exist:
 The examples of one doc run in its order, in one folder (a tutorial plots what its run
 wrote).  Each must exit 0, or the status a comment on its line states (``# exit 3``), and
 print no traceback.  The test is parametrized per (doc, line), so a failure names both.
-Examples that cannot run here are listed, with the reason, in :data:`SKIP` (empty today).
+Examples that cannot run here are listed, with the reason, in :data:`SKIP`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ SHELL_BLOCKS = {"console", "bash", "sh", "shell"}
 GENERATED = {"docs/reference/cli.md"}  # the commands' --help text (docs/gen_cli.py)
 TIMEOUT = 600  # seconds per command
 
-SKIP: dict[tuple[str, int], str] = {}
+SKIP: dict[tuple[str, int], str] = {
+    ("docs/how-to/cluster.md", 99): "needs a dask scheduler and workers started with srun in a "
+    "batch job; tests/cli/test_lost_worker.py runs this flow (dask scheduler, dask worker, "
+    "modisoft run --scheduler) with processes it starts",
+}
 """Examples that cannot run in a test, as ``(doc, line): reason``.  Keep it short: an
 example that needs the network or a login runs against ``tests/archive_server.py``."""
 
