@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["densify_ring", "box_ring", "points_in_ring", "ring_intersects_box",
-           "segments_cross_box"]
+__all__ = ["densify_ring", "box_ring", "points_in_edges", "points_in_ring",
+           "ring_intersects_box", "segments_cross_box"]
 
 
 def densify_ring(ring: np.ndarray, max_step: float) -> np.ndarray:
@@ -42,10 +42,18 @@ def box_ring(left: float, bottom: float, right: float, top: float, n: int = 1) -
 
 def points_in_ring(px: np.ndarray, py: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Even-odd point-in-polygon test of the points ``(px, py)`` against ``ring``."""
+    return points_in_edges(px, py, ring[:, 0], ring[:, 1], np.roll(ring[:, 0], -1),
+                           np.roll(ring[:, 1], -1))
+
+
+def points_in_edges(px: np.ndarray, py: np.ndarray, x0: np.ndarray, y0: np.ndarray,
+                    x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """Even-odd test of the points ``(px, py)`` against the edges ``(x0, y0) → (x1, y1)`` of a
+    closed ring, or against only those of its edges that a horizontal ray from the points can
+    cross (the others never change the count)."""
     px = np.atleast_1d(np.asarray(px, dtype="float64"))[:, None]
     py = np.atleast_1d(np.asarray(py, dtype="float64"))[:, None]
-    x0, y0 = ring[:, 0][None, :], ring[:, 1][None, :]
-    x1, y1 = np.roll(ring[:, 0], -1)[None, :], np.roll(ring[:, 1], -1)[None, :]
+    x0, y0, x1, y1 = (np.asarray(a, dtype="float64")[None, :] for a in (x0, y0, x1, y1))
     crosses = (y0 > py) != (y1 > py)
     with np.errstate(divide="ignore", invalid="ignore"):
         xint = x0 + (py - y0) * (x1 - x0) / (y1 - y0)

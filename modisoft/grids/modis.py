@@ -19,7 +19,7 @@ from modisoft.grids.core import Grid
 from modisoft.grids.geometry import (
     box_ring,
     densify_ring,
-    points_in_ring,
+    points_in_edges,
     ring_intersects_box,
     segments_cross_box,
 )
@@ -243,15 +243,8 @@ def _tiles_hit(ring: np.ndarray, hs: np.ndarray, vs: np.ndarray,
         cy = MODIS_Y0 - (row + 0.5) * MODIS_TILE_SIZE
         cross = (y > cy) != (y1 > cy)  # the few edges the row's centre line crosses
         cx = np.array([MODIS_X0 + (h + 0.5) * MODIS_TILE_SIZE for h, _ in part])
-        inside = points_in_ring(cx, np.full(len(part), cy), ring) if cross.sum() > 2000 else \
-            _crossings(cx, cy, x[cross], y[cross], x1[cross], y1[cross])
+        inside = points_in_edges(cx, np.full(len(part), cy), x[cross], y[cross], x1[cross],
+                                 y1[cross])
         out += [hv for hv, yes in zip(part, inside, strict=True) if yes]
     return sorted(out)
 
-
-def _crossings(cx: np.ndarray, cy: float, x: np.ndarray, y: np.ndarray, x1: np.ndarray,
-               y1: np.ndarray) -> np.ndarray:
-    """Even-odd test of the points ``(cx, cy)`` against the edges that cross ``y = cy``
-    (the ring's other edges cannot change the count)."""
-    xint = x + (cy - y) * (x1 - x) / (y1 - y)
-    return (np.count_nonzero(cx[:, None] < xint[None, :], axis=1) % 2) == 1
