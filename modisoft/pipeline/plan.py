@@ -149,10 +149,11 @@ def _runs() -> list[dict[str, Any]]:
 
 def _costs() -> dict[str, Any] | None:
     """The costs of the largest run measured on this machine (its fixed costs per task weigh
-    least), or None."""
+    least; of equal ones, the newest), or None."""
     here = [r for r in _runs() if r.get("machine") == platform.node()
             and isinstance(r.get("pixel_dates"), int)]
-    return max(here, key=lambda r: r["pixel_dates"]) if here else None
+    return max(here, key=lambda r: (r["pixel_dates"], str(r.get("recorded")))) if here \
+        else None
 
 
 @dataclass
