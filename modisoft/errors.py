@@ -34,6 +34,7 @@ __all__ = [
     "TimeSeriesError",
     "LaiError",
     "AvhrrFitError",
+    "RecordError",
     "CalibrationError",
     "CurveError",
     "SpectralIndexError",
@@ -239,6 +240,13 @@ class LaiError(ModisoftError, ValueError):
 
 class AvhrrFitError(LaiError):
     """Inputs of the AVHRR–MODIS relation that do not line up."""
+
+
+class RecordError(LaiError):
+    """A long multi-sensor record that cannot be assembled as configured: segments on
+    different grids or period schemes, a join without an overlap, an unknown sensor."""
+
+    exit_code = 2
 
 
 class CalibrationError(LaiError):
