@@ -26,7 +26,8 @@ FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "wri
 #: The national run's stages, in order: each may import only those before it.
 PIPELINE = ["schema", "fetch", "validate", "beps_config", "metadata", "limits", "config",
             "manifest", "inventory", "plan", "verify", "inputs", "qa", "mosaic", "series", "lai",
-            "beps_run", "summary", "outputs", "staging", "execute", "run"]
+            "beps_run", "summary", "outputs", "staging", "execute", "run", "record_config",
+            "record"]
 
 
 def _name(path: Path) -> str:

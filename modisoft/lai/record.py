@@ -28,8 +28,12 @@ import numpy as np
 from modisoft.errors import RecordError
 from modisoft.lai.avhrr import apply_avhrr_relation, fit_avhrr_relation, huber_line_fit
 
-__all__ = ["SENSORS", "Join", "Segment", "assemble", "check_period_scheme", "check_same_grid",
-           "default_priority", "fit_joins", "join_name", "order_segments", "to_reference"]
+__all__ = ["RECORD_ATTR", "SENSORS", "Join", "Segment", "assemble", "check_period_scheme",
+           "check_same_grid", "default_priority", "fit_joins", "join_name", "order_segments",
+           "to_reference"]
+
+RECORD_ATTR = "modisoft_record"
+"""The root attribute (JSON) of a record's Zarr store: segments, relations, continuity."""
 
 SENSORS = ("AVHRR", "MODIS", "VIIRS")
 """The sensor names a segment may carry."""
