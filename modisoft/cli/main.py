@@ -23,6 +23,7 @@ from modisoft.cli.mosaic import mosaic_command
 from modisoft.cli.options import EXIT_INTERRUPTED, setup_logging, verbosity, verbosity_options
 from modisoft.cli.plot import plot_command
 from modisoft.cli.qa import qa_command
+from modisoft.cli.record import record_command
 from modisoft.cli.report import report_command
 from modisoft.cli.run import run_command
 from modisoft.cli.smooth import smooth_command
@@ -75,6 +76,7 @@ for _command in (
     smooth_command,
     lai_command,
     run_command,
+    record_command,
     report_command,
     plot_command,
     search_command,

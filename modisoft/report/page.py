@@ -15,6 +15,7 @@ import numpy as np
 
 from modisoft._version import __version__
 from modisoft.report import figures
+from modisoft.report.longrecord import record_section
 from modisoft.report.points import PixelSeries, pixel_series, representative_pixels
 from modisoft.report.record import REPORT_NAME, RunRecord, file_rows, read_run, tile_date_status
 from modisoft.report.tables import (
@@ -113,7 +114,8 @@ def build_report(rec: RunRecord, *, points: Sequence[tuple[float, float]] | None
     with dask.config.set(scheduler="threads"):  # the store's reads, in this process
         maps = _maps(rec)
         body = [_header(rec), _run_paragraph(rec, maps), maps["html"], _qa(rec, maps),
-                _inputs(rec), _series(rec, maps, points), _provenance(rec)]
+                _inputs(rec), _series(rec, maps, points), record_section(rec.out_dir),
+                _provenance(rec)]
     title = f"modisoft run report: {rec.config.get('output', {}).get('name', '')}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
