@@ -24,9 +24,9 @@ def find_records(out_dir: Path) -> dict[Path, dict[str, Any]]:
     found = {}
     for p in sorted(out_dir.glob("*.zarr")):
         try:
-            attrs = zarr.open_group(str(p), mode="r").attrs
+            attrs = dict(zarr.open_group(str(p), mode="r").attrs)
         except Exception:  # a damaged or foreign store is not a record: left out
-            continue
+            attrs = {}
         if RECORD_ATTR in attrs:
             found[p] = json.loads(attrs[RECORD_ATTR])
     return found
