@@ -131,6 +131,8 @@ def fit_avhrr_relation(
     if cover is not None:
         cv = np.asarray(cover.values if hasattr(cover, "values") else cover).reshape(-1)
         for code in np.unique(cv[~ok]):
+            if not np.isfinite(code):  # no cover type (NaN): no fallback
+                continue
             members = cv == code
             xs, ys = x.reshape(t, -1)[:, members].ravel(), y.reshape(t, -1)[:, members].ravel()
             f = huber_line_fit(xs, ys, k=k)

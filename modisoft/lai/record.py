@@ -275,7 +275,7 @@ def _common(a: Any, b: Any, overlap: tuple[date, date]) -> tuple[Any, Any]:
 def fit_joins(segments: Sequence[Segment], overlaps: dict[str, tuple[date, date]], *,
               reference: str = "MODIS", cover: Any = None, form: str = "linear",
               season: Any = None, n_min: int = 30, uncorrected: Sequence[str] = (),
-              avhrr_r2_min: float = 0.5) -> list[Join]:
+              avhrr_n_min: int = 10, avhrr_r2_min: float = 0.5) -> list[Join]:
     """Fit the relation of every join over its overlap period.
 
     Parameters
@@ -292,8 +292,10 @@ def fit_joins(segments: Sequence[Segment], overlaps: dict[str, tuple[date, date]
         Passed to :func:`modisoft.lai.relation.fit_relation`.
     uncorrected
         Join names whose relation is fitted and recorded but not applied.
-    avhrr_r2_min
-        ``r2_min`` of the per-pixel AVHRR SR tie.
+    avhrr_n_min, avhrr_r2_min
+        A pixel of an AVHRR SR tie keeps its own fit with at least ``avhrr_n_min`` pairs and
+        R² ≥ ``avhrr_r2_min`` (else its cover type's, :func:`~modisoft.lai.
+        fit_avhrr_relation`'s defaults).
 
     Returns
     -------
@@ -320,7 +322,7 @@ def fit_joins(segments: Sequence[Segment], overlaps: dict[str, tuple[date, date]
                               f"common within the overlap {overlaps[name][0]} to "
                               f"{overlaps[name][1]}")
         if src.quantity == "sr":
-            rel = fit_avhrr_relation(xs, ys, cover, n_min=n_min, r2_min=avhrr_r2_min)
+            rel = fit_avhrr_relation(xs, ys, cover, n_min=avhrr_n_min, r2_min=avhrr_r2_min)
             rec, kind = _avhrr_tie_record(rel), "avhrr_sr"
         else:
             rel = _fit(xs, ys, cover, form=form, season=season, n_min=n_min,

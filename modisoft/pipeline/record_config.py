@@ -314,6 +314,7 @@ def check_record(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
     if len({k.lower() for k in kinds}) > 1:
         raise RecordError("segments on different period schemes: " + ", ".join(
             f"{p.sensor} {p.period or cfg.period!r}" for p in plans)
+            + (f", [record] period {cfg.period!r}" if cfg.period else "")
             + "; a record needs one ([steps] period of every run)")
     names = [join_name(a.sensor, b.sensor) for a, b in pairwise(plans)]
     if sorted(cfg.overlap) != sorted(names):

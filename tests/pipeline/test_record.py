@@ -1,0 +1,208 @@
+"""``make_record``: a three-segment record (AVHRR → MODIS → VIIRS) on one grid.
+
+The segments are **synthetic**, labelled so in their stores: docs/examples/record_segments.py
+makes them from the real MCD15A2 h17v03 2012 LAI of sample_tiles/ (a 120 × 120 window,
+averaged per month January-April, replicated over the years with a known per-year factor)
+seen by each sensor through a known per-cover line plus noise.  The expected relations
+(a = −c/d, b = 1/d) and the expected jumps at the joins are computed here from those known
+lines and the real pixels, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modisoft.errors import ConfigError, RecordError
+from modisoft.io.stack import open_stack
+from modisoft.pipeline.record import make_record, read_record
+from modisoft.pipeline.record_config import check_record, load_record_config
+
+ROOT = Path(__file__).resolve().parents[2]
+NOISE = 0.02  # small enough that regressing on a noisy x attenuates b by < 1 %
+
+
+def example_module():
+    """docs/examples/record_segments.py, imported."""
+    name = "record_segments"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, ROOT / "docs" / "examples" / "record_segments.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    d = tmp_path_factory.mktemp("record")
+    ex = example_module()
+    cfg = ex.write_example(d, noise=NOISE)
+    result = make_record(cfg)
+    return d, ex, result
+
+
+def _relation(result, name):
+    j = next(j for j in result.record["joins"] if j["name"] == name)
+    return j, {int(c["cover"]): c for c in j["relation"]["cover"]}
+
+
+def test_the_relations_recover_the_known_inter_sensor_lines(example):
+    _, ex, result = example
+    j, fits = _relation(result, "AVHRR-MODIS")
+    assert (j["source"], j["target"], j["applied"]) == ("AVHRR", "MODIS", True)
+    for cover, (c, d) in ex.AVHRR.items():  # AVHRR = c + d·T → MODIS = −c/d + AVHRR/d
+        assert fits[cover]["b"] == pytest.approx(1 / d, abs=0.03)
+        assert fits[cover]["a"] == pytest.approx(-c / d, abs=0.05)
+        assert fits[cover]["n"] > 1000
+    j, fits = _relation(result, "MODIS-VIIRS")
+    assert (j["source"], j["target"], j["applied"]) == ("VIIRS", "MODIS", False)
+    for cover, (o, s) in ex.VIIRS.items():
+        assert fits[cover]["b"] == pytest.approx(1 / s, abs=0.03)
+        assert fits[cover]["a"] == pytest.approx(-o / s, abs=0.05)
+
+
+def test_each_period_comes_from_one_sensor_by_priority(example):
+    d, _, result = example
+    ds = open_stack(result.store)
+    sensors = [str(s) for s in ds["sensor"].values]
+    years = ds["time"].values.astype("datetime64[Y]").astype(int) + 1970
+    # MODIS (the reference) first, then VIIRS, then AVHRR: AVHRR 1998-2000, MODIS
+    # 2001-2008, VIIRS 2009-2010, four months a year
+    assert sensors == ["AVHRR"] * 12 + ["MODIS"] * 32 + ["VIIRS"] * 8
+    assert list(years[::4]) == list(range(1998, 2011))
+    assert result.record["priority"] == ["MODIS", "VIIRS", "AVHRR"]
+    assert [s["periods_taken"] for s in result.record["segments"]] == [12, 32, 8]
+    modis = open_stack(d / "modis.zarr")["lai"]
+    np.testing.assert_array_equal(ds["lai"].isel(time=slice(12, 44)).values, modis.values)
+    viirs = open_stack(d / "viirs.zarr")["lai"]  # left uncorrected: as stored
+    np.testing.assert_array_equal(ds["lai"].isel(time=slice(44, None)).values,
+                                  viirs.isel(time=slice(8, None)).values)
+
+
+def test_the_continuity_check_flags_only_the_uncorrected_join(example):
+    _, ex, result = example
+    base, cover, _ = ex.truth_base()
+    rows = {(r["join"], r["cover"]): r for r in result.record["continuity"]}
+    assert result.flagged == ["MODIS-VIIRS"]
+    f = ex.year_factor
+    for k, (o, s) in ex.VIIRS.items():
+        m = np.nanmean(base[:, cover == k])  # the truth's mean over the cover's pixels
+        # MODIS 2008 (truth) against uncorrected VIIRS 2009 (o + s·truth)
+        want = o + s * f(2009) * m - f(2008) * m
+        r = rows[("MODIS-VIIRS", k)]
+        assert r["boundary"] == "2009-01-01" and r["flag"]
+        assert r["jump"] == pytest.approx(want, abs=0.01)
+        assert r["before"]["mean"] == pytest.approx(f(2008) * m, abs=0.01)
+        # corrected AVHRR 2000 against MODIS 2001: only the truth's own year change
+        r = rows[("AVHRR-MODIS", k)]
+        assert r["jump"] == pytest.approx((f(2001) - f(2000)) * m, abs=0.02)
+        assert not r["flag"]
+    assert rows[("AVHRR-MODIS", "all")]["before"]["periods"] == 4
+
+
+def test_the_store_carries_the_relations_and_the_continuity(example):
+    _, _, result = example
+    ds = open_stack(result.store)
+    prov = json.loads(ds.attrs["modisoft_provenance"])
+    assert prov["extra"]["record"] == read_record(result.store) == result.record
+    assert prov["config"]["relation"]["uncorrected"] == ["MODIS-VIIRS"]
+    table = result.table()
+    flagged = [line for line in table.splitlines() if line.endswith("FLAG")]
+    assert len(flagged) == 4 and all(line.startswith("MODIS-VIIRS") for line in flagged)
+
+
+# ------------------------------------------------------------------------ fail fast
+def _config(d: Path, text: str, **replace: str) -> Path:
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    p = d / "bad.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(("replace", "error", "match"), [
+    ({"[relation]": "[relations]"}, ConfigError, r"unknown table\(s\) \[relations\]"),
+    ({'sensor = "VIIRS"': 'sensor = "VIIRs"'}, ConfigError, r"did you mean 'VIIRS'"),
+    ({'store = "viirs.zarr"': 'store = "viirs.zarr"\nconfig = "run.toml"'}, ConfigError,
+     "exactly one of store"),
+    ({"threshold = 0.2": "threshold = -1"}, ConfigError, "threshold: need a number > 0"),
+    ({"MODIS-VIIRS = [": "VIIRS-MODIS = ["}, RecordError,
+     "the segments in time order make the joins AVHRR-MODIS, MODIS-VIIRS"),
+    ({'"2007-01-01", "2008-12-31"': '"2011-01-01", "2012-12-31"'}, RecordError,
+     "outside the years both segments cover"),
+    ({'period = "month"': 'period = "dekad"'}, RecordError,
+     r"different period schemes: AVHRR 'month', .*\[record\] period 'dekad'"),
+    ({'store = "avhrr.zarr"': 'store = "avhrr.zarr"\nquantity = "sr"',
+      '["MODIS-VIIRS"]': '["AVHRR-MODIS"]'}, RecordError, "cannot be left uncorrected"),
+    ({'store = "viirs.zarr"': 'store = "viirs.zarr"\nquantity = "sr"'}, ConfigError,
+     "quantity 'sr' is for AVHRR segments only"),
+    ({'reference = "MODIS"': 'reference = "SPOT"'}, ConfigError, "accepted: AVHRR, MODIS"),
+])
+def test_bad_record_configs_fail_before_anything_is_computed(example, replace, error, match):
+    d, ex, _ = example
+    p = _config(d, ex.RECORD_TOML, **replace)
+    with pytest.raises(error, match=match):
+        make_record(p)
+
+
+def test_segments_on_another_grid_fail_naming_both_grids(example, tmp_path):
+    import xarray as xr
+
+    from modisoft.grids import Grid
+    from modisoft.write import write_zarr
+
+    d, ex, _ = example
+    ds = open_stack(d / "viirs.zarr")
+    grid = Grid.from_xarray(ds)[1:, :]  # one row fewer
+    lai = ds["lai"].isel(y=slice(1, None)).reset_coords(drop=True)
+    other = xr.Dataset({"lai": lai}, coords={**grid.xarray_coords(), "time": ds["time"],
+                                             "period_end": ds["period_end"],
+                                             "period_label": ds["period_label"]})
+    other["lai"].attrs["grid_mapping"] = "spatial_ref"
+    write_zarr(other, tmp_path / "viirs_small.zarr")
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"':
+                                      f'store = "{tmp_path / "viirs_small.zarr"}"'})
+    with pytest.raises(RecordError) as err:
+        check_record(load_record_config(p))
+    msg = str(err.value)
+    assert "(119, 120)" in msg and "(120, 120)" in msg and "viirs_small.zarr" in msg
+    assert "modis.zarr" in msg or "avhrr.zarr" in msg
+
+
+def test_an_existing_store_that_is_not_a_record_is_not_replaced(example, tmp_path):
+    d, ex, _ = example
+    p = _config(d, ex.RECORD_TOML, **{'dir = "record_output"': f'dir = "{d}"',
+                                      'name = "lai_record"': 'name = "modis"'})
+    with pytest.raises(RecordError, match="is not a record written by"):
+        make_record(p)
+    assert (d / "modis.zarr").exists()
+
+
+def test_an_avhrr_sr_segment_is_tied_to_modis_pixel_by_pixel(example, tmp_path):
+    """The AVHRR store read as simple ratio: the GLOBMAP tie per pixel (fit_avhrr_relation)
+    puts it on MODIS's scale; the synthetic AVHRR is a line of the truth per pixel, so the
+    tied 1998-2000 values are the truth up to the noise."""
+    d, ex, _ = example
+    p = _config(d, ex.RECORD_TOML, **{'store = "avhrr.zarr"':
+                                      'store = "avhrr.zarr"\nquantity = "sr"',
+                                      'dir = "record_output"': f'dir = "{tmp_path}"'})
+    result = make_record(p)
+    j = result.record["joins"][0]
+    assert (j["name"], j["kind"], j["applied"]) == ("AVHRR-MODIS", "avhrr_sr", True)
+    px = j["relation"]["pixels"]  # 8 overlap periods < 10 pairs: each cover type's fit
+    assert px["pixel"] + px["cover_type_fallback"] > 0.9 * 120 * 120 - px["none"]
+    base, _, _ = ex.truth_base()
+    tied = open_stack(result.store)["lai"].isel(time=slice(0, 12)).values
+    want = ex.truth(base, 1998, 2000)
+    err = (tied - want)[np.isfinite(want) & np.isfinite(tied)]
+    assert err.size > 0.8 * np.isfinite(want).sum()
+    assert abs(err.mean()) < 0.01 and np.sqrt((err ** 2).mean()) < 4 * NOISE
+    assert not any(r["flag"] for r in result.record["continuity"]
+                   if r["join"] == "AVHRR-MODIS")
