@@ -1,0 +1,35 @@
+"""``modisoft record``: the three-segment example (SYNTHETIC segments from real MCD15A2 sample
+pixels, docs/examples/record_segments.py) prints its continuity table with the uncorrected
+join flagged; a bad config ends with one line and exit status 2."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from pipeline.test_record import example_module
+
+from modisoft.cli import main
+
+
+def test_modisoft_record_prints_the_continuity_table(tmp_path):
+    cfg = example_module().write_example(tmp_path)
+    r = CliRunner().invoke(main, ["record", str(cfg)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert any(line.startswith("wrote ") and "AVHRR 12, MODIS 32, VIIRS 8" in line
+               for line in lines)
+    assert "join MODIS-VIIRS: VIIRS -> MODIS fitted on 2007-01-01 to 2008-12-31 (8 periods), " \
+        "left uncorrected" in lines
+    flagged = [line.split()[0] for line in lines if line.rstrip().endswith("FLAG")]
+    assert flagged == ["MODIS-VIIRS"] * 4
+    assert sum(line.startswith("AVHRR-MODIS  2001-01-01") for line in lines) == 4
+    assert (tmp_path / "record_output" / "lai_record.zarr").is_dir()
+
+
+def test_a_bad_record_config_is_one_line_and_exit_2(tmp_path):
+    cfg = example_module().write_example(tmp_path)
+    cfg.write_text(cfg.read_text().replace('reference = "MODIS"', 'reference = "MODSI"'))
+    r = CliRunner().invoke(main, ["record", str(cfg)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        f"modisoft: error: {cfg}: [relation] reference 'MODSI' (did you mean 'MODIS'?); "
+        "accepted: AVHRR, MODIS, VIIRS"]
