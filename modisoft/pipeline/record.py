@@ -85,10 +85,28 @@ class RecordResult:
             lines.append(f"join {j['name']}: {j['source']} -> {j['target']} fitted on "
                          f"{j['overlap'][0]} to {j['overlap'][1]} ({j['periods']} periods), "
                          + ("applied" if j["applied"] else "left uncorrected"))
+            lines += [f"  {line}" for line in _relation_lines(j["relation"])]
         lines += ["", self.table()]
         if self.report:
             lines.append(f"report: {self.report}")
         return "\n".join(lines)
+
+
+def _relation_lines(rel: dict[str, Any]) -> list[str]:
+    """A relation's coefficients per cover type (or an AVHRR tie's pixel counts), a line
+    each."""
+    def f(x: Any, fmt: str = "{:.3f}") -> str:
+        return "-" if x is None else fmt.format(x) if isinstance(x, int | float) else str(x)
+
+    rows = rel.get("cover")
+    if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+        return [f"cover {f(r.get('cover'), '{:g}')}: " + " ".join(
+            f"{k} {f(r.get(k), '{:.0f}' if k == 'n' else '{:.3f}')}"
+            for k in ("a", "b", "n", "r2", "rmse", "bias") if k in r) for r in rows]
+    if "pixels" in rel:
+        return [f"per pixel: {rel['pixels']}; median a {f(rel.get('median_a'))}, "
+                f"median b {f(rel.get('median_b'))}"]
+    return []
 
 
 def _segment(plan: SegmentPlan) -> Segment:
