@@ -84,6 +84,8 @@ _LAZY: dict[str, str] = {
     "run": "modisoft.pipeline",
     "RunConfig": "modisoft.pipeline",
     "RunSummary": "modisoft.pipeline",
+    "make_record": "modisoft.pipeline",
+    "RecordResult": "modisoft.pipeline",
     "write_report": "modisoft.report",
 }
 

@@ -27,7 +27,7 @@ FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "wri
 PIPELINE = ["schema", "fetch", "validate", "beps_config", "metadata", "limits", "config",
             "manifest", "inventory", "plan", "verify", "inputs", "qa", "mosaic", "series", "lai",
             "beps_run", "summary", "outputs", "staging", "execute", "run", "record_config",
-            "record"]
+            "record_check", "record"]
 
 
 def _name(path: Path) -> str:

@@ -281,12 +281,24 @@ def _avhrr_stack(work: Path) -> None:
                coords={"time": t}).to_netcdf(work / "stack.nc")
 
 
+def _record_example(work: Path) -> None:
+    """``record_example/``: the **synthetic** segments, cover layer and ``record.toml`` of
+    docs/how-to/long-record.md, written by ``docs/examples/record_segments.py`` (as the page
+    runs it) from the real MCD15A2 pixels of ``sample_tiles/``."""
+    spec = importlib.util.spec_from_file_location(
+        "record_segments", ROOT / "docs" / "examples" / "record_segments.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.write_example(work / "record_example")
+
+
 BUILDERS = {
     "data/": _china_granules,
     "template.tif": _template,
     "stack.zarr": _lai_stack,
     "mod15.nc": _calibration_set,
     "stack.nc": _avhrr_stack,
+    "record_example/record.toml": _record_example,
 }
 """Inputs the docs name that are not sample files, by the name a command uses."""
 

@@ -11,7 +11,8 @@ later one.
 
 :func:`load_config` reads and checks a config; :func:`run` executes it; :func:`discover` lists
 the granules a config selects and what is missing; :func:`plan_run` gives a run's pieces,
-tasks, memory and estimated time without running it.
+tasks, memory and estimated time without running it; :func:`make_record` joins several
+sensors' runs into one long record (``record_config`` and ``record``, after ``run``).
 """
 
 from modisoft.pipeline.config import ConfigError, LaiConfig, RunConfig, load_config, resolve_grid
@@ -19,10 +20,12 @@ from modisoft.pipeline.inventory import Inventory, discover, expected_dates
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.mosaic import dominant_fill_class
 from modisoft.pipeline.plan import RunPlan, plan_run
+from modisoft.pipeline.record import RecordResult, load_record_config, make_record
 from modisoft.pipeline.run import run
 from modisoft.pipeline.series import build_output
 from modisoft.pipeline.summary import RunSummary
 
 __all__ = ["ConfigError", "Inventory", "LaiConfig", "Manifest", "RunConfig", "RunPlan",
            "RunSummary", "build_output", "discover", "dominant_fill_class", "expected_dates",
-           "load_config", "plan_run", "resolve_grid", "run"]
+           "load_config", "load_record_config", "make_record", "plan_run", "RecordResult",
+           "resolve_grid", "run"]

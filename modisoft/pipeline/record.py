@@ -1,7 +1,7 @@
 """``modisoft record``: one long LAI record from AVHRR, MODIS and VIIRS segments.
 
 :func:`make_record` checks the whole configuration first (:func:`~modisoft.pipeline.
-record_config.check_record`: one grid, one period scheme, the joins and their overlaps), runs
+record_check.check_record`: one grid, one period scheme, the joins and their overlaps), runs
 the segments given as run configs, fits the relation of every join
 (:func:`modisoft.lai.record.fit_joins`), puts every segment on the reference sensor's scale,
 takes each period from one sensor by priority, checks the continuity at every join
@@ -32,14 +32,8 @@ from modisoft.lai.record import (
     fit_joins,
     to_reference,
 )
-from modisoft.pipeline.record_config import (
-    RECORD_ATTR,
-    RecordConfig,
-    SegmentPlan,
-    check_record,
-    load_record_config,
-    open_cover,
-)
+from modisoft.pipeline.record_check import SegmentPlan, check_record, open_cover
+from modisoft.pipeline.record_config import RECORD_ATTR, RecordConfig, load_record_config
 
 __all__ = ["RecordResult", "load_record_config", "make_record", "read_record"]
 

@@ -21,7 +21,8 @@ import pytest
 from modisoft.errors import ConfigError, RecordError
 from modisoft.io.stack import open_stack
 from modisoft.pipeline.record import make_record, read_record
-from modisoft.pipeline.record_config import check_record, load_record_config
+from modisoft.pipeline.record_check import check_record
+from modisoft.pipeline.record_config import load_record_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOISE = 0.02  # small enough that regressing on a noisy x attenuates b by < 1 %

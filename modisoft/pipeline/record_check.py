@@ -1,0 +1,177 @@
+"""The record's segments checked before anything is computed: each segment's store opened
+for its metadata only (or its run configuration read), one grid (the cover layer's too), one
+period scheme, the joins of ``[relation.overlap]`` exactly the neighbouring segments', each
+overlap inside both segments' years, an AVHRR SR segment next to MODIS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from modisoft.errors import RecordError
+from modisoft.lai.record import check_period_scheme, check_same_grid, join_name
+from modisoft.pipeline.record_config import RecordConfig, SegmentConfig
+
+__all__ = ["SegmentPlan", "check_record", "open_cover"]
+
+
+@dataclass
+class SegmentPlan:
+    """A segment as :func:`check_record` found it: its store, grid, period scheme and span
+    (``run`` set: the run configuration to run first)."""
+
+    sensor: str
+    store: Path
+    variable: str
+    quantity: str
+    grid: Any
+    period: str | None
+    first: date
+    last: date
+    run: Any = None
+
+
+def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
+    import json
+
+    from modisoft.grids import Grid
+    from modisoft.io.stack import open_stack
+
+    p = cfg.resolve(seg.store)
+    if not p.exists():
+        raise RecordError(f"[[segments]] {seg.sensor} store: no such store {p}")
+    try:
+        ds = open_stack(p)
+    except Exception as exc:  # not a Zarr store / NetCDF file: say which and why
+        raise RecordError(f"[[segments]] {seg.sensor} store {p}: cannot be opened ({exc})") \
+            from None
+    if seg.variable not in ds or ds[seg.variable].dims != ("time", "y", "x"):
+        have = [v for v in ds.data_vars if ds[v].dims == ("time", "y", "x")]
+        raise RecordError(f"[[segments]] {seg.sensor} store {p}: no (time, y, x) variable "
+                          f"{seg.variable!r}; it has {', '.join(have) or 'none'} (set variable)")
+    try:
+        period = json.loads(ds.attrs.get("modisoft_provenance", "{}")).get(
+            "config", {}).get("steps", {}).get("period")
+    except (ValueError, AttributeError):
+        period = None
+    t = ds["time"].values.astype("datetime64[D]")
+    ends = ds["period_end"].values if "period_end" in ds.coords else None
+    labels = ds["period_label"].values if "period_label" in ds.coords else None
+    kind = period or cfg.period
+    if kind is None:
+        raise RecordError(f"[[segments]] {seg.sensor} store {p}: its provenance does not say "
+                          "its period scheme; give it as [record] period")
+    check_period_scheme(kind, t, ends, labels, f"[[segments]] {seg.sensor} store {p}")
+    return SegmentPlan(seg.sensor, p, seg.variable, seg.quantity, Grid.from_xarray(ds), period,
+                       t.min().astype(date), t.max().astype(date))
+
+
+def _from_run(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
+    from modisoft.pipeline.config import load_config, resolve_grid
+    from modisoft.pipeline.limits import planned_dates
+    from modisoft.pipeline.metadata import output_quantity
+    from modisoft.pipeline.series import output_stores
+
+    run = load_config(cfg.resolve(seg.config))
+    days = planned_dates(run)
+    if not days:
+        raise RecordError(f"[[segments]] {seg.sensor} config {seg.config}: give [inputs] "
+                          "start and end (or years), so the record can order its segments")
+    return SegmentPlan(seg.sensor, output_stores(run)["lai"], output_quantity(run).name,
+                       seg.quantity, resolve_grid(run), run.steps.period, min(days),
+                       max(days), run)
+
+
+def check_record(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
+    """Open every segment's metadata (or read its run config) and check the record: one grid
+    (the cover layer's too), one period scheme, the joins named in ``[relation.overlap]``
+    exactly the neighbouring segments' (in time order), overlaps inside both segments' spans,
+    an AVHRR SR segment next to MODIS.  Reads no pixel.
+
+    Returns
+    -------
+    (list of SegmentPlan, Grid)
+        The segments in time order, and the record's grid.
+
+    Raises
+    ------
+    RecordError, ConfigError
+        The first problem found, naming the segment, the key and the value.
+    """
+    plans = [(_from_store if s.store else _from_run)(cfg, s) for s in cfg.segments]
+    plans.sort(key=lambda p: (p.first, p.last))
+    grids = [(f"segment {p.sensor} ({p.store})", p.grid) for p in plans]
+    if cfg.cover:
+        grids.append((f"[relation] cover {cfg.cover}", _cover_grid(cfg)))
+    grid = check_same_grid(grids)
+    kinds = {p.period or cfg.period for p in plans} - {None}
+    if cfg.period is not None:
+        kinds.add(cfg.period)
+    if len({k.lower() for k in kinds}) > 1:
+        raise RecordError("segments on different period schemes: " + ", ".join(
+            f"{p.sensor} {p.period or cfg.period!r}" for p in plans)
+            + (f", [record] period {cfg.period!r}" if cfg.period else "")
+            + "; a record needs one ([steps] period of every run)")
+    names = [join_name(a.sensor, b.sensor) for a, b in pairwise(plans)]
+    if sorted(cfg.overlap) != sorted(names):
+        raise RecordError(f"[relation.overlap] names the joins {', '.join(cfg.overlap)}; the "
+                          f"segments in time order make the joins {', '.join(names)}")
+    bad = sorted(set(cfg.uncorrected) - set(names))
+    if bad:
+        raise RecordError(f"[relation] uncorrected: no join {', '.join(bad)}; the joins are "
+                          f"{', '.join(names)}")
+    for (a, b), name in zip(pairwise(plans), names, strict=True):
+        lo, hi = cfg.overlap[name]
+        if lo > min(a.last, b.last) or hi < max(a.first, b.first):
+            raise RecordError(f"[relation.overlap] {name} = {lo} to {hi}: outside the years "
+                              f"both segments cover ({a.sensor} {a.first} to {a.last}, "
+                              f"{b.sensor} {b.first} to {b.last})")
+    _check_sr(cfg, plans, names)
+    return plans, grid
+
+
+def _check_sr(cfg: RecordConfig, plans: list[SegmentPlan], names: list[str]) -> None:
+    order = [p.sensor for p in plans]
+    for k, p in enumerate(plans):
+        if p.quantity != "sr":
+            continue
+        near = order[k + 1] if k == 0 else order[k - 1] if k == len(order) - 1 else None
+        if near != "MODIS" or cfg.reference == "AVHRR":
+            raise RecordError("[[segments]] AVHRR quantity 'sr': the SR segment is tied to "
+                              "MODIS, so it must be the first or last segment, next to the "
+                              "MODIS segment, and the reference sensor must not be AVHRR")
+        tie = names[0] if k == 0 else names[-1]
+        if tie in cfg.uncorrected:
+            raise RecordError(f"[relation] uncorrected: {tie} ties AVHRR SR to MODIS and "
+                              "cannot be left uncorrected (SR is not LAI)")
+
+
+def _cover_grid(cfg: RecordConfig) -> Any:
+    from modisoft.grids import Grid
+
+    return Grid.from_xarray(open_cover(cfg))
+
+
+def open_cover(cfg: RecordConfig) -> Any:
+    """The ``[relation] cover`` layer as ``(y, x)`` codes (a GeoTIFF, or a NetCDF/Zarr stack
+    with ``cover_variable``)."""
+    from modisoft.io.stack import open_geotiff, open_stack
+
+    p = cfg.resolve(cfg.cover)
+    if not p.exists():
+        raise RecordError(f"[relation] cover: no such file {p}")
+    if p.suffix.lower() in (".tif", ".tiff"):
+        ds = open_geotiff(p)
+        da = ds[next(iter(ds.data_vars))]
+    else:
+        ds = open_stack(p)
+        if cfg.cover_variable not in ds:
+            raise RecordError(f"[relation] cover {p}: no variable {cfg.cover_variable!r} "
+                              f"(it has {', '.join(map(str, ds.data_vars))}; set cover_variable)")
+        da = ds[cfg.cover_variable]
+    if da.dims != ("y", "x"):
+        raise RecordError(f"[relation] cover {p}: need one (y, x) layer, got dims {da.dims}")
+    return da
