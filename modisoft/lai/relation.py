@@ -433,7 +433,7 @@ def _describe(form: str, src: str | None, dst: str | None, direction: str) -> st
     return f"{s} on the {t} scale: {how}{eq}, per cover type (and season)"
 
 
-def _resolve(rel: Any, missing: str, season_fallback: bool) -> np.ndarray:
+def _resolve(rel: Any, missing: str, season_fallback: bool, whole: int) -> np.ndarray:
     """Per (cover row, season) the (cover row, season) whose fit is used, or −1 (NaN) / −2
     (pass through); one extra last row for codes the relation does not hold."""
     ok = np.isfinite(np.stack([rel[p].values for p in RELATION_FORMS[rel.attrs["form"]]])).all(0)
@@ -444,9 +444,9 @@ def _resolve(rel: Any, missing: str, season_fallback: bool) -> np.ndarray:
     out = np.full((nc + 1, ns, 2), -1, "int64")
     for c in range(nc + 1):
         for s in range(ns):
-            tries = [(c, s), (c, 0)] if season_fallback else [(c, s)]
+            tries = [(c, s), (c, whole)] if season_fallback else [(c, s)]
             if missing == "pooled" and pooled is not None:
-                tries += [(pooled, s), (pooled, 0)] if season_fallback else [(pooled, s)]
+                tries += [(pooled, s), (pooled, whole)] if season_fallback else [(pooled, s)]
             use = next((t for t in tries if t[0] < nc and ok[t]), None)
             out[c, s] = use if use is not None else (-2 if missing == "pass" else -1, -1)
     return out
@@ -523,20 +523,22 @@ def apply_relation(
         lookup = {c: i for i, c in enumerate(covers) if c != ALL_COVERS}
         idx = np.vectorize(lambda c: lookup.get(int(c), len(covers)), otypes=["int64"])
         ci = xr.DataArray(idx(codes) if codes.size else codes, dims=("y", "x"))
-    seasonal = "season" in relation.dims
-    if seasonal and "time" in src.dims:
-        labels = [str(s) for s in relation["season"].values]
-        scheme = next(k for k, v in SEASONS.items() if list(v) == labels[1:])
-        si = xr.DataArray(season_index(src["time"].values, scheme), dims=("time",))
-    else:
-        si = xr.DataArray(0)
+    labels = [str(s) for s in relation["season"].values] if "season" in relation.dims else []
+    whole = labels.index(ALL_SEASONS) if labels else 0
+    si = xr.DataArray(whole)
+    if labels and "time" in src.dims:
+        scheme = relation.attrs.get("season")
+        if scheme not in SEASONS:
+            raise RelationError(f"relation season scheme {scheme!r}; accepted: {list(SEASONS)}")
+        pos = np.array([whole] + [labels.index(n) for n in SEASONS[scheme]])
+        si = xr.DataArray(pos[season_index(src["time"].values, scheme)], dims=("time",))
     names = [*RELATION_FORMS[form], *(() if form == "linear" else ("upper",))]
     flat = {n: relation[n].values.reshape(len(covers), -1) for n in names}
     params = [[{n: float(flat[n][c, s]) for n in names} for s in range(flat[names[0]].shape[1])]
               for c in range(len(covers))]
     out = xr.apply_ufunc(
         _apply_kernel, src, ci, si, dask="parallelized", output_dtypes=["float32"],
-        kwargs={"resolved": _resolve(relation, missing, season_fallback), "params": params,
+        kwargs={"resolved": _resolve(relation, missing, season_fallback, whole), "params": params,
                 "form": form, "direction": relation.attrs.get("direction", "forward")},
     ).transpose(*src.dims)
     out.name = src.name
@@ -607,7 +609,7 @@ def relation_record(relation: Any) -> dict[str, Any]:
     for row in relation.to_dataframe().reset_index().to_dict("records"):
         fits.append({k: plain(v) for k, v in row.items()})
     return {"attrs": {k: plain(v) for k, v in relation.attrs.items()},
-            "dims": list(relation.dims), "fits": fits}
+            "dims": list(relation["n"].dims), "fits": fits}
 
 
 def relation_from_record(record: dict[str, Any]) -> Any:
@@ -622,6 +624,8 @@ def relation_from_record(record: dict[str, Any]) -> Any:
         raise RelationError(f"not a relation record (missing {exc}); accepted: the dict of "
                             "relation_record") from None
     ds = df.astype("float64").to_xarray()
+    order = pd.DataFrame(record["fits"])  # to_xarray sorts labels: restore the record's order
+    ds = ds.reindex({d: pd.unique(order[d]) for d in record["dims"]})
     ds["n"] = ds["n"].fillna(0).astype("int64")
     ds.attrs = dict(attrs)
     return ds
