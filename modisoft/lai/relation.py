@@ -197,6 +197,8 @@ def fit_relation(
     if season is not None and season not in SEASONS:
         raise RelationError(f"unknown season {season!r}; accepted: None, {', '.join(SEASONS)}")
     if period is not None:
+        if "time" not in getattr(source, "dims", ()) or "time" not in getattr(target, "dims", ()):
+            raise RelationError(f"period {period} needs a 'time' dimension on source and target")
         sel = {"time": slice(*period)}
         source, target = source.sel(sel), target.sel(sel)
     x, y = _as_stack(source), _as_stack(target)
