@@ -35,7 +35,7 @@ all pixels; the season coordinate (when seasons are fitted) holds :data:`ALL_SEA
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from modisoft.lai.relation_kernels import (
     season_index,
     stratum_line_fits,
 )
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "ALL_COVERS",
@@ -145,7 +148,7 @@ def fit_relation(
     period: tuple[str | None, str | None] | None = None,
     pooled: bool = True,
     k: float = HUBER_K,
-) -> Any:
+) -> xr.Dataset:
     """Fit ``target = f(source)`` per cover type (and season) over the overlap period.
 
     Parameters
@@ -302,7 +305,7 @@ def apply_relation(
     *,
     missing: str = "nan",
     season_fallback: bool = True,
-) -> Any:
+) -> xr.DataArray:
     """Put ``source`` values on the target sensor's scale, per cover type and season.
 
     Parameters
@@ -379,7 +382,7 @@ def apply_relation(
     return out
 
 
-def invert_relation(relation: Any) -> Any:
+def invert_relation(relation: xr.Dataset) -> xr.Dataset:
     """The relation target → source (e.g. MODIS → VIIRS from a VIIRS → MODIS fit).
 
     ``linear``: the exact inverse line (a′ = −a/b, b′ = 1/b; not a refit of source on target),
@@ -422,7 +425,7 @@ def invert_relation(relation: Any) -> Any:
     return rel
 
 
-def relation_record(relation: Any) -> dict[str, Any]:
+def relation_record(relation: xr.Dataset) -> dict[str, Any]:
     """The relation as a JSON-serialisable dict (attributes and one entry per fit; NaN → null),
     for provenance and for :func:`relation_from_record`."""
 
@@ -438,7 +441,7 @@ def relation_record(relation: Any) -> dict[str, Any]:
             "dims": list(relation["n"].dims), "fits": fits}
 
 
-def relation_from_record(record: dict[str, Any]) -> Any:
+def relation_from_record(record: dict[str, Any]) -> xr.Dataset:
     """Rebuild the Dataset of :func:`relation_record` (e.g. read back from a JSON file)."""
     import pandas as pd
 
@@ -457,7 +460,7 @@ def relation_from_record(record: dict[str, Any]) -> Any:
     return ds
 
 
-def format_relation_table(relation: Any) -> str:
+def format_relation_table(relation: xr.Dataset) -> str:
     """The per-cover (and season) table: n, parameters, r2, rmse, bias before and after."""
     form = relation.attrs["form"]
     names = list(RELATION_FORMS[form])
