@@ -227,18 +227,7 @@ def fit_relation(
         codes, covers = np.full(x.shape[1:], ALL_COVERS, "int64"), [ALL_COVERS]
     sea = season_index(_times(source, x.shape[0]), season)
     seasons = [ALL_SEASONS, *SEASONS[season]] if season else [ALL_SEASONS]
-    xs, ys = x[valid], y[valid]
-    cs = np.broadcast_to(codes, x.shape)[valid]
-    ss = np.broadcast_to(sea[:, None, None], x.shape)[valid]
-    table = {}
-    for cover in covers:
-        idx = np.arange(xs.size) if cover == ALL_COVERS else group_indices(cs, [cover])[cover]
-        by_season = {0: idx} | (
-            {s: idx[i] for s, i in group_indices(ss[idx], range(1, len(seasons))).items()}
-            if season else {}
-        )
-        for si, i in by_season.items():
-            table[cover, si] = fit_pairs(xs[i], ys[i], form, n_min, k)
+    table = _fit_table(x, y, valid, codes, sea, covers, len(seasons), form=form, n_min=n_min, k=k)
     names = [*RELATION_FORMS[form], *(() if form == "linear" else ("upper",)), *_STATS]
     dims = ("cover", "season") if season else ("cover",)
     shape = (len(covers), len(seasons)) if season else (len(covers),)
@@ -266,6 +255,24 @@ def fit_relation(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
+def _fit_table(x: np.ndarray, y: np.ndarray, valid: np.ndarray, codes: np.ndarray,
+               sea: np.ndarray, covers: list[int], n_seasons: int, **fit: Any) -> dict:
+    """One fit per (cover, season index) over the valid pairs; season 0 is the whole period."""
+    xs, ys = x[valid], y[valid]
+    cs = np.broadcast_to(codes, x.shape)[valid]
+    ss = np.broadcast_to(sea[:, None, None], x.shape)[valid]
+    by_cover = group_indices(cs, [c for c in covers if c != ALL_COVERS])
+    table = {}
+    for cover in covers:
+        idx = np.arange(xs.size) if cover == ALL_COVERS else by_cover[cover]
+        parts = {0: idx}
+        if n_seasons > 1:
+            parts |= {s: idx[i] for s, i in group_indices(ss[idx], range(1, n_seasons)).items()}
+        for si, i in parts.items():
+            table[cover, si] = fit_pairs(xs[i], ys[i], fit["form"], fit["n_min"], fit["k"])
+    return table
+
+
 def _describe(form: str, src: str | None, dst: str | None, direction: str) -> str:
     s, t = src or "source", dst or "target"
     fs, ft = (t, s) if direction == "inverse" else (s, t)  # the variables of the fitted form
@@ -277,6 +284,17 @@ def _describe(form: str, src: str | None, dst: str | None, direction: str) -> st
     }[form]
     how = "the inverse of " if direction == "inverse" else ""
     return f"{s} on the {t} scale: {how}{eq}, per cover type (and season)"
+
+
+def _cover_rows(codes: np.ndarray, covers: list[int]) -> np.ndarray:
+    """Row of the relation's cover coordinate for each pixel's code; ``len(covers)`` (the
+    extra row of :func:`_resolve`) for codes it lacks (never the pooled row)."""
+    known = np.array(sorted(c for c in covers if c != ALL_COVERS), "int64")
+    rows = np.array([covers.index(c) for c in known] + [len(covers)], "int64")
+    pos = np.searchsorted(known, codes)
+    hit = (pos < known.size) & (known[np.minimum(pos, max(known.size - 1, 0))] == codes) \
+        if known.size else np.zeros(codes.shape, bool)
+    return np.where(hit, rows[np.minimum(pos, known.size)], len(covers))
 
 
 def _resolve(rel: Any, missing: str, season_fallback: bool, whole: int) -> np.ndarray:
@@ -315,7 +333,8 @@ def apply_relation(
     relation
         From :func:`fit_relation`, :func:`invert_relation` or :func:`relation_from_record`.
     strata
-        ``(y, x)`` cover codes on the same grid; ``None`` uses the pooled fit for every pixel.
+        ``(y, x)`` cover codes on the same grid; ``None`` (or a relation fitted without
+        strata) uses the pooled fit for every pixel.
     missing
         Where a pixel's cover type (or a code the relation lacks) has no fit: ``"nan"`` leaves
         NaN, ``"pass"`` passes the source value through unchanged, ``"pooled"`` uses the fit
@@ -344,14 +363,12 @@ def apply_relation(
     src = source if isinstance(source, xr.DataArray) else xr.DataArray(
         source, dims=("time", "y", "x")[-np.ndim(source):])
     covers = [int(c) for c in relation["cover"].values]
-    if strata is None:
+    if strata is None or covers == [ALL_COVERS]:  # one stratum: the pooled fit everywhere
         ci = xr.DataArray(covers.index(ALL_COVERS) if ALL_COVERS in covers else len(covers))
     else:
         _check_coords(strata, src, "strata and source", ("y", "x"))
         codes = _strata_codes(strata, tuple(src.sizes[d] for d in ("y", "x")))
-        lookup = {c: i for i, c in enumerate(covers) if c != ALL_COVERS}
-        idx = np.vectorize(lambda c: lookup.get(int(c), len(covers)), otypes=["int64"])
-        ci = xr.DataArray(idx(codes) if codes.size else codes, dims=("y", "x"))
+        ci = xr.DataArray(_cover_rows(codes, covers), dims=("y", "x"))
     labels = [str(s) for s in relation["season"].values] if "season" in relation.dims else []
     whole = labels.index(ALL_SEASONS) if labels else 0
     si = xr.DataArray(whole)

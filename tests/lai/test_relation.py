@@ -120,6 +120,8 @@ def test_seasonal_offsets_recovered():
     fixed = apply_relation(s_da, rel)
     assert abs(float((t_da - fixed).mean())) < 0.01
     assert float(np.sqrt(((t_da - fixed) ** 2).mean())) < 1.2 * SIGMA
+    # fitted without strata: cover codes at apply time do not matter
+    xr.testing.assert_identical(apply_relation(s_da, rel, np.full((6, 6), 5)), fixed)
     monthly = fit_relation(s_da, t_da, season="month")
     assert monthly.sizes["season"] == 13 and int(monthly.n.sel(season="Feb")[0]) > 0
 
