@@ -34,6 +34,7 @@ __all__ = [
     "TimeSeriesError",
     "LaiError",
     "AvhrrFitError",
+    "RelationError",
     "CalibrationError",
     "CurveError",
     "SpectralIndexError",
@@ -239,6 +240,11 @@ class LaiError(ModisoftError, ValueError):
 
 class AvhrrFitError(LaiError):
     """Inputs of the AVHRR–MODIS relation that do not line up."""
+
+
+class RelationError(LaiError):
+    """An inter-sensor relation that cannot be fitted or applied: grids or dates that differ,
+    no overlap, an unknown form, season or option (the message names the accepted ones)."""
 
 
 class CalibrationError(LaiError):
