@@ -70,6 +70,10 @@ _LAZY: dict[str, str] = {
     "spectral_index": "modisoft.lai",
     "calibrate": "modisoft.lai",
     "default_params": "modisoft.lai",
+    "fit_relation": "modisoft.lai",
+    "apply_relation": "modisoft.lai",
+    "invert_relation": "modisoft.lai",
+    "relation_record": "modisoft.lai",
     # writers
     "write_zarr": "modisoft.write",
     "write_netcdf": "modisoft.write",

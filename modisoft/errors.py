@@ -35,6 +35,7 @@ __all__ = [
     "LaiError",
     "AvhrrFitError",
     "RecordError",
+    "RelationError",
     "CalibrationError",
     "CurveError",
     "SpectralIndexError",
@@ -247,6 +248,11 @@ class RecordError(LaiError):
     different grids or period schemes, a join without an overlap, an unknown sensor."""
 
     exit_code = 2
+
+
+class RelationError(LaiError):
+    """An inter-sensor relation that cannot be fitted or applied: grids or dates that differ,
+    no overlap, an unknown form, season or option (the message names the accepted ones)."""
 
 
 class CalibrationError(LaiError):

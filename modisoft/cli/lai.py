@@ -1,5 +1,5 @@
 """``modisoft lai``: LAI from products, retrieval from reflectance, calibration, validation,
-and the AVHRR–MODIS relation.  Thin shells over :mod:`modisoft.lai`."""
+the AVHRR–MODIS relation and relations between sensors.  Thin shells over :mod:`modisoft.lai`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from modisoft.cli.options import variable, verbosity_options
 from modisoft.lai.inputs import open_input
+from modisoft.lai.relation_kernels import RELATION_FORMS, SEASONS
 
 __all__ = ["lai_command"]
 
@@ -17,7 +18,8 @@ __all__ = ["lai_command"]
 @click.group("lai", context_settings={"help_option_names": ["-h", "--help"]})
 @verbosity_options
 def lai_command() -> None:
-    """LAI: products with QA, retrieval from reflectance, calibration, validation, AVHRR."""
+    """LAI: products with QA, retrieval from reflectance, calibration, validation, AVHRR,
+    relations between sensors."""
 
 
 @lai_command.command("curves")
@@ -247,3 +249,65 @@ def avhrr_cmd(stack, sr_var, lai_var, overlap, n_min, r2_min, out) -> None:
         for k, v in {0: "pixel", 1: "fallback", 2: "none"}.items()
     }
     click.echo(f"wrote {out}: {counts}")
+
+
+@lai_command.command("relation")
+@click.argument("source", type=click.Path(exists=True))
+@click.argument("target", required=False, type=click.Path(exists=True))
+@click.option("--source-var", required=True, help="Variable (layer) of the source sensor.")
+@click.option("--target-var", required=True, help="Variable (layer) of the target sensor.")
+@click.option("--overlap", default=None, help="Overlap period START:END (dates, inclusive); "
+              "default: every date of the stacks.")
+@click.option("--source-qa", default=None, help="QA preset or expression keeping good source "
+              "values (SOURCE a granule with its QA layers), e.g. reliability_good.")
+@click.option("--target-qa", default=None, help="The same for the target.")
+@click.option("--cover", "cover_path", type=click.Path(exists=True), default=None,
+              help="Stack with the cover codes on the same grid; default: SOURCE's --cover-var "
+              "variable if it has one, else one stratum.")
+@click.option("--cover-var", default="cover", show_default=True)
+@click.option("--season", type=click.Choice(list(SEASONS)), default=None,
+              help="Fit per month or per meteorological season (DJF/MAM/JJA/SON) as well.")
+@click.option("--form", type=click.Choice(list(RELATION_FORMS)), default="linear",
+              show_default=True)
+@click.option("--n-min", type=int, default=30, show_default=True,
+              help="Fewer pairs leave a cover type (season) without a fit.")
+@click.option("--source-sensor", default=None, help="Name recorded, e.g. VIIRS.")
+@click.option("--target-sensor", default=None, help="Name recorded, e.g. MODIS.")
+@click.option("--out", type=click.Path(), default=None, help="Relation as NetCDF (.nc) or Zarr.")
+@click.option("--json", "json_out", type=click.Path(), default=None,
+              help="Relation as JSON (the provenance record).")
+@verbosity_options
+def relation_cmd(source, target, source_var, target_var, overlap, source_qa, target_qa,
+                 cover_path, cover_var, season, form, n_min, source_sensor, target_sensor, out,
+                 json_out) -> None:
+    """Fit a relation SOURCE sensor → TARGET sensor per cover type (and season).
+
+    SOURCE and TARGET are stacks (NetCDF/Zarr, (time, y, x)) or granules on one grid; without
+    TARGET both variables come from SOURCE.  Prints n, parameters, r2, rmse and bias (mean
+    target − source) before and after the relation per cover type."""
+    from modisoft.lai.relation import fit_relation, format_relation_table, relation_record
+    from modisoft.qa import qa_mask
+    from modisoft.write.partial import write_json_atomic
+    from modisoft.write.plain import write_dataset
+
+    src_ds = open_input(source)
+    dst_ds = open_input(target) if target else src_ds
+    x = variable(src_ds, source_var, source)
+    y = variable(dst_ds, target_var, target or source)
+    x = x.where(qa_mask(src_ds, source_qa)) if source_qa else x
+    y = y.where(qa_mask(dst_ds, target_qa)) if target_qa else y
+    if cover_path:
+        cover = variable(open_input(cover_path), cover_var, cover_path)
+    else:
+        cover = src_ds.get(cover_var)
+    start, _, end = (overlap or "").partition(":")
+    rel = fit_relation(x, y, cover, form=form, season=season, n_min=n_min,
+                       source_sensor=source_sensor, target_sensor=target_sensor,
+                       period=(start or None, end or None) if overlap else None)
+    if out:
+        write_dataset(rel, out)
+    if json_out:
+        write_json_atomic(json_out, relation_record(rel))
+    click.echo(format_relation_table(rel))
+    for path in (p for p in (out, json_out) if p):
+        click.echo(f"wrote {path}")

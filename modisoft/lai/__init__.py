@@ -1,5 +1,6 @@
 """LAI: products with QA, spectral indices, per-cover-type retrieval with clumping,
-calibration and validation, and AVHRR LAI tied to MODIS (GLOBMAP recipe).
+calibration and validation, relations between sensors (VIIRS ↔ MODIS, AVHRR → MODIS), and AVHRR
+LAI tied to MODIS (GLOBMAP recipe).
 
 See ``docs/concepts/lai-retrieval.md`` (what and why) and ``docs/how-to/lai-retrieval.md``.
 """
@@ -31,6 +32,13 @@ from modisoft.lai.params import (
     write_curves,
 )
 from modisoft.lai.product import product_lai, product_lai_stack
+from modisoft.lai.relation import (
+    apply_relation,
+    fit_relation,
+    invert_relation,
+    relation_from_record,
+    relation_record,
+)
 from modisoft.lai.retrieve import LAI_FLAGS, NONVEG_FLAGS, retrieve_lai
 from modisoft.lai.validate import density_plot, validation_stats
 
@@ -46,6 +54,7 @@ __all__ = [
     "LaiParams",
     "agreement",
     "apply_avhrr_relation",
+    "apply_relation",
     "calibrate",
     "curve_index",
     "curve_lai",
@@ -56,6 +65,8 @@ __all__ = [
     "find_bands",
     "fit_avhrr_relation",
     "fit_curve",
+    "fit_relation",
+    "invert_relation",
     "iterate_lai",
     "load_brdf_table",
     "load_clumping",
@@ -67,6 +78,8 @@ __all__ = [
     "ndvi",
     "product_lai",
     "product_lai_stack",
+    "relation_from_record",
+    "relation_record",
     "resample_landcover",
     "retrieve_lai",
     "rsr",

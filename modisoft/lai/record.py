@@ -5,7 +5,9 @@ their first period, each pair of neighbours meets at a *join*; over the overlap 
 user names for a join, a relation is fitted per cover type
 (:func:`modisoft.lai.relation.fit_relation`) from the sensor farther from the reference sensor
 (the *source*) to the nearer one (the *target*), and applied — chained join after join — to
-put every segment on the reference sensor's scale.  An AVHRR segment of simple ratio (SR)
+put every segment on the reference sensor's scale (:func:`~modisoft.lai.relation.
+apply_relation`; a pixel whose cover type has no fit, or no cover type, takes the fit pooled
+over all pixels).  An AVHRR segment of simple ratio (SR)
 instead of LAI is tied to its MODIS neighbour pixel by pixel, the GLOBMAP recipe
 (:func:`~modisoft.lai.fit_avhrr_relation`); that tie gives LAI on MODIS's scale.
 
@@ -25,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.errors import RecordError
-from modisoft.lai.avhrr import apply_avhrr_relation, fit_avhrr_relation, huber_line_fit
+from modisoft.errors import RecordError, RelationError
+from modisoft.lai.avhrr import apply_avhrr_relation, fit_avhrr_relation
+from modisoft.lai.relation import apply_relation, fit_relation, relation_record
 
 __all__ = ["RECORD_ATTR", "SENSORS", "Join", "Segment", "assemble", "check_period_scheme",
            "check_same_grid", "default_priority", "fit_joins", "join_name", "order_segments",
@@ -169,86 +172,13 @@ def check_period_scheme(kind: str, times: Any, ends: Any, labels: Any, where: st
                               "one period scheme ([record] period)")
 
 
-# ----------------------------------------------------------------------------- relations
-# INTERIM: until modisoft.lai.relation (the shared cross-sensor relation) lands on main, the
-# record fits with this stand-in, which uses the existing robust line fit of the AVHRR tie
-# (huber_line_fit) per cover type and returns a Dataset shaped like fit_relation's.  When
-# relation.py is there, the import below takes it and this block is not used.
-try:  # pragma: no cover - which branch runs depends on the checkout
-    from modisoft.lai.relation import (  # type: ignore[import-not-found]
-        apply_relation,
-        fit_relation,
-        relation_record,
-    )
-except ImportError:  # INTERIM stand-in, see above
-    fit_relation = apply_relation = relation_record = None  # type: ignore[assignment]
-
-
-def _interim_relation(source: Any, target: Any, strata: Any, *, n_min: int,
-                      source_sensor: str, target_sensor: str) -> Any:
-    """INTERIM: target = a + b·source per cover type by :func:`huber_line_fit` (see above)."""
-    import xarray as xr
-
-    x = np.asarray(source.transpose("time", "y", "x").values, "float64")
-    y = np.asarray(target.transpose("time", "y", "x").values, "float64")
-    cov = np.zeros(x.shape[1:]) if strata is None else np.asarray(strata, "float64")
-    codes = [c for c in np.unique(cov) if np.isfinite(c)]
-    rows = []
-    for c in codes:
-        m = cov == c
-        f = huber_line_fit(x[:, m].ravel(), y[:, m].ravel())
-        f = {k: float(v[0]) for k, v in f.items()}
-        ok = np.isfinite(x[:, m]) & np.isfinite(y[:, m])
-        pred = f["a"] + f["b"] * x[:, m]
-        f["bias"] = float(np.mean((pred - y[:, m])[ok])) if ok.any() else float("nan")
-        if f["n"] < n_min:
-            f["a"] = f["b"] = float("nan")
-        rows.append(f)
-    data = {k: ("cover", np.array([r[k] for r in rows])) for k in
-            ("a", "b", "n", "r2", "rmse", "bias")}
-    return xr.Dataset(data, coords={"cover": np.asarray(codes)},
-                      attrs={"form": "linear", "source_sensor": source_sensor,
-                             "target_sensor": target_sensor,
-                             "fit": "INTERIM huber_line_fit per cover type"})
-
-
 def _fit(source: Any, target: Any, strata: Any, *, form: str, season: Any, n_min: int,
          source_sensor: str, target_sensor: str) -> Any:
-    if fit_relation is not None:
+    try:
         return fit_relation(source, target, strata, form=form, season=season, n_min=n_min,
                             source_sensor=source_sensor, target_sensor=target_sensor)
-    if form != "linear" or season is not None:  # INTERIM: only what the stand-in does
-        raise RecordError(f"relation form {form!r} / season {season!r}: this checkout has "
-                          "only the interim linear fit without seasons")
-    return _interim_relation(source, target, strata, n_min=n_min,
-                             source_sensor=source_sensor, target_sensor=target_sensor)
-
-
-def _apply(values: Any, relation: Any, strata: Any) -> Any:
-    if apply_relation is not None:
-        return apply_relation(values, relation, strata)
-    # INTERIM: a + b·x with each pixel's cover type's a, b
-    cov = np.zeros(values.shape[-2:]) if strata is None else np.asarray(strata, "float64")
-    codes = np.asarray(relation["cover"].values, "float64")
-    idx = np.searchsorted(codes, cov).clip(0, max(len(codes) - 1, 0))
-    known = codes[idx] == cov
-    a = np.where(known, np.asarray(relation["a"].values)[idx], np.nan)
-    b = np.where(known, np.asarray(relation["b"].values)[idx], np.nan)
-    plane = values.isel(time=0, drop=True)
-    out = plane.copy(data=a) + plane.copy(data=b) * values
-    return out.transpose(*values.dims).astype("float32")
-
-
-def _record_of(relation: Any) -> dict[str, Any]:
-    if relation_record is not None:
-        return relation_record(relation)
-    out = {k: str(v) for k, v in relation.attrs.items()}  # INTERIM
-    out["cover"] = [
-        {"cover": float(c), **{k: float(relation[k].values[i]) for k in
-                               ("a", "b", "n", "r2", "rmse", "bias")}}
-        for i, c in enumerate(relation["cover"].values)]
-    return out
-# ------------------------------------------------------------------------- end of INTERIM
+    except RelationError as exc:
+        raise RecordError(f"the relation {source_sensor} -> {target_sensor}: {exc}") from None
 
 
 def _avhrr_tie_record(tie: Any) -> dict[str, Any]:
@@ -327,7 +257,7 @@ def fit_joins(segments: Sequence[Segment], overlaps: dict[str, tuple[date, date]
         else:
             rel = _fit(xs, ys, cover, form=form, season=season, n_min=n_min,
                        source_sensor=src.sensor, target_sensor=dst.sensor)
-            rec, kind = _record_of(rel), "relation"
+            rec, kind = relation_record(rel), "relation"
         joins.append(Join(name, src.sensor, dst.sensor, overlaps[name], rel, kind,
                           name not in uncorrected, int(xs.sizes["time"]), rec))
     return joins
@@ -356,7 +286,7 @@ def to_reference(segments: Sequence[Segment], joins: Sequence[Join], reference: 
             if join.kind == "avhrr_sr":
                 v = apply_avhrr_relation(v, join.relation)
             elif join.applied:
-                v = _apply(v, join.relation, cover)
+                v = apply_relation(v, join.relation, cover, missing="pooled")
         out[seg.sensor] = v.astype("float32")
     return out
 

@@ -32,6 +32,7 @@ from modisoft.lai.record import (
     fit_joins,
     to_reference,
 )
+from modisoft.lai.relation import ALL_COVERS
 from modisoft.pipeline.record_check import SegmentPlan, check_record, open_cover
 from modisoft.pipeline.record_config import RECORD_ATTR, RecordConfig, load_record_config
 
@@ -92,11 +93,13 @@ def _relation_lines(rel: dict[str, Any]) -> list[str]:
     def f(x: Any, fmt: str = "{:.3f}") -> str:
         return "-" if x is None else fmt.format(x) if isinstance(x, int | float) else str(x)
 
-    rows = rel.get("cover")
+    rows = rel.get("fits")
     if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
-        return [f"cover {f(r.get('cover'), '{:g}')}: " + " ".join(
+        return [f"cover {'all' if r.get('cover') == ALL_COVERS else r.get('cover')}"
+                + (f" {r['season']}" if "season" in r else "") + ": " + " ".join(
             f"{k} {f(r.get(k), '{:.0f}' if k == 'n' else '{:.3f}')}"
-            for k in ("a", "b", "n", "r2", "rmse", "bias") if k in r) for r in rows]
+            for k in ("a", "b", "c", "n", "r2", "rmse", "bias", "bias_after") if k in r)
+            for r in rows]
     if "pixels" in rel:
         return [f"per pixel: {rel['pixels']}; median a {f(rel.get('median_a'))}, "
                 f"median b {f(rel.get('median_b'))}"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from modisoft.errors import ConfigError
 from modisoft.lai.record import RECORD_ATTR, SENSORS
+from modisoft.lai.relation import RELATION_FORMS, SEASONS
 from modisoft.pipeline.validate import parse_date, suggest
 
 __all__ = ["RECORD_ATTR", "RecordConfig", "SegmentConfig", "load_record_config"]
@@ -124,8 +125,14 @@ def _relation(r: dict[str, Any]) -> dict[str, Any]:
     for key in ("cover", "cover_variable", "season", "form"):
         if key in r:
             out[key] = _str(f"[relation] {key}", r[key])
-    if out.get("season", "").lower() == "none":
+    if str(out.get("season", "")).lower() == "none":
         out["season"] = None
+    if out.get("season") is not None and out["season"] not in SEASONS:
+        raise ConfigError(f"[relation] season {out['season']!r}{suggest(out['season'], SEASONS)}"
+                          f"; accepted: 'none', {', '.join(map(repr, SEASONS))}")
+    if "form" in out and out["form"] not in RELATION_FORMS:
+        raise ConfigError(f"[relation] form {out['form']!r}{suggest(out['form'], RELATION_FORMS)}"
+                          f"; accepted: {', '.join(RELATION_FORMS)}")
     if "n_min" in r:
         if not isinstance(r["n_min"], int) or isinstance(r["n_min"], bool) or r["n_min"] < 2:
             raise ConfigError(f"[relation] n_min: need an integer ≥ 2, got {r['n_min']!r}")

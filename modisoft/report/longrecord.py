@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modisoft.lai.record import RECORD_ATTR
+from modisoft.lai.relation import ALL_COVERS
 from modisoft.report.tables import Raw, table
 
 __all__ = ["find_records", "record_section"]
@@ -38,11 +39,13 @@ def _f(x: Any, fmt: str = "{:.2f}") -> str:
 
 def _relation_text(join: dict[str, Any]) -> str:
     rel = join.get("relation") or {}
-    covers = rel.get("cover")
-    if isinstance(covers, list) and covers and isinstance(covers[0], dict):
-        return "; ".join(f"cover {c.get('cover')}: a {_f(c.get('a'))}, b {_f(c.get('b'))}, "
+    fits = rel.get("fits")
+    if isinstance(fits, list) and fits and isinstance(fits[0], dict):
+        return "; ".join(f"cover {'all' if c.get('cover') == ALL_COVERS else c.get('cover')}"
+                         + (f" {c['season']}" if "season" in c else "")
+                         + f": a {_f(c.get('a'))}, b {_f(c.get('b'))}, "
                          f"n {_f(c.get('n'), '{:.0f}')}, r² {_f(c.get('r2'))}"
-                         for c in covers)
+                         for c in fits)
     return json.dumps(rel, sort_keys=True)[:400]
 
 

@@ -107,6 +107,37 @@ def test_avhrr_command(tmp_path):
     assert (o.n.values == 20).all()
 
 
+def test_relation_command_two_stacks_cover_and_season(tmp_path):
+    """VIIRS -> MODIS LAI, two stacks and a cover layer (synthetic, known relations)."""
+    rng = np.random.default_rng(3)
+    t = np.arange("2020-01-01", "2022-01-01", 8, dtype="datetime64[D]").astype("datetime64[ns]")
+    src = rng.uniform(0.5, 6, (t.size, 6, 8))
+    cover = np.where(np.arange(8) < 4, 1, 2)[None, :].repeat(6, 0).astype("uint8")
+    tgt = np.where(cover == 1, 0.2 + 1.1 * src, -0.1 + 0.9 * src) + rng.normal(0, 0.05, src.shape)
+    dims = ("time", "y", "x")
+    xr.Dataset({"lai": (dims, src)}, coords={"time": t}).to_netcdf(tmp_path / "vnp.nc")
+    xr.Dataset({"lai": (dims, tgt)}, coords={"time": t}).to_netcdf(tmp_path / "mod.nc")
+    xr.Dataset({"cover": (("y", "x"), cover)}).to_netcdf(tmp_path / "cover.nc")
+    args = ["lai", "relation", str(tmp_path / "vnp.nc"), str(tmp_path / "mod.nc"),
+            "--source-var", "lai", "--target-var", "lai", "--cover", str(tmp_path / "cover.nc"),
+            "--overlap", "2020-01-01:2021-06-30", "--season", "djf", "--source-sensor", "VIIRS",
+            "--target-sensor", "MODIS", "--out", str(tmp_path / "rel.nc"),
+            "--json", str(tmp_path / "rel.json")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "VIIRS on the MODIS scale" in r.output and "bias_after" in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.split()[:1] in (["all"], ["1"], ["2"])]
+               ) == 3 * 5
+    rec = json.loads((tmp_path / "rel.json").read_text())
+    fits = {(f["cover"], f["season"]): f for f in rec["fits"]}
+    n_overlap = int((t <= np.datetime64("2021-06-30")).sum()) * 6 * 4
+    assert fits[1, "all"]["n"] == n_overlap and abs(fits[1, "all"]["b"] - 1.1) < 0.01
+    assert abs(fits[2, "JJA"]["a"] + 0.1) < 0.05
+    assert xr.open_dataset(tmp_path / "rel.nc").sizes == {"cover": 3, "season": 5}
+    bad = CliRunner().invoke(main, [*args[:7], "--form", "cubic"])
+    assert bad.exit_code == 2 and "cubic" in bad.output
+
+
 # ----------------------------------------------------- retrieve with a GeoTIFF land cover
 def _mapping() -> tuple[list[str], dict[int, str], dict[str, float]]:
     """Cover types, IGBP code -> cover type, and Omega per cover type, read from the shipped

@@ -23,9 +23,10 @@ FMTS = '["zarr", "beps", "netcdf"]'
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_" + args[0],
-                             *args[1:]], env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=open(log, "w"), start_new_session=True)
+    with open(log, "w") as err:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_" + args[0],
+                                 *args[1:]], env=ENV, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True)
 
 
 @pytest.fixture

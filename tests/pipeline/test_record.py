@@ -51,7 +51,7 @@ def example(tmp_path_factory):
 
 def _relation(result, name):
     j = next(j for j in result.record["joins"] if j["name"] == name)
-    return j, {int(c["cover"]): c for c in j["relation"]["cover"]}
+    return j, {int(c["cover"]): c for c in j["relation"]["fits"]}
 
 
 def test_the_relations_recover_the_known_inter_sensor_lines(example):
@@ -145,6 +145,9 @@ def _config(d: Path, text: str, **replace: str) -> Path:
     ({'store = "viirs.zarr"': 'store = "viirs.zarr"\nquantity = "sr"'}, ConfigError,
      "quantity 'sr' is for AVHRR segments only"),
     ({'reference = "MODIS"': 'reference = "SPOT"'}, ConfigError, "accepted: AVHRR, MODIS"),
+    ({"n_min = 30": 'n_min = 30\nseason = "DJF"'}, ConfigError,
+     r"season 'DJF'; accepted: 'none', 'month', 'djf'"),
+    ({"n_min = 30": 'n_min = 30\nform = "cubic"'}, ConfigError, "form 'cubic'; accepted: linear"),
 ])
 def test_bad_record_configs_fail_before_anything_is_computed(example, replace, error, match):
     d, ex, _ = example
