@@ -106,13 +106,19 @@ def _relation_lines(rel: dict[str, Any]) -> list[str]:
     return []
 
 
-def _segment(plan: SegmentPlan) -> Segment:
+def _segment(plan: SegmentPlan) -> tuple[Segment, str]:
+    """The segment's values (lazy) and a one-line digest of its store's provenance."""
     from modisoft.io.stack import open_stack
+    from modisoft.write import Provenance
 
     ds = open_stack(plan.store)
     keep = {c: ds[c] for c in ("spatial_ref", "period_end", "period_label") if c in ds.coords}
     values = ds[plan.variable].reset_coords(drop=True).assign_coords(keep)
-    return Segment(plan.sensor, values, plan.quantity, str(plan.store))
+    try:
+        digest = Provenance.from_attrs(ds.attrs).summary(max_bytes=512)
+    except ValueError:  # a store without provenance (OutputError is a ValueError)
+        digest = "no provenance recorded"
+    return Segment(plan.sensor, values, plan.quantity, str(plan.store)), digest
 
 
 def _run_segments(plans: list[SegmentPlan], echo: Callable[[str], None]) -> None:
@@ -175,7 +181,7 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
     plans, grid = check_record(cfg)
     _check_target(cfg.store)
     _run_segments(plans, say)
-    segments = [_segment(p) for p in plans]
+    segments, digests = zip(*[_segment(p) for p in plans], strict=True)
     cover = np.asarray(open_cover(cfg).values) if cfg.cover else None
     joins = fit_joins(segments, cfg.overlap, reference=cfg.reference, cover=cover,
                       form=cfg.form, season=cfg.season, n_min=cfg.n_min,
@@ -193,8 +199,9 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
         "period": next((p.period for p in plans if p.period), cfg.period),
         "segments": [{"sensor": p.sensor, "store": str(p.store), "variable": p.variable,
                       "quantity": p.quantity, "first": p.first.isoformat(),
-                      "last": p.last.isoformat(), "periods_taken": taken.count(p.sensor)}
-                     for p in plans],
+                      "last": p.last.isoformat(), "periods_taken": taken.count(p.sensor),
+                      "provenance": digest}
+                     for p, digest in zip(plans, digests, strict=True)],
         "joins": [{"name": j.name, "source": j.source, "target": j.target, "kind": j.kind,
                    "overlap": [d.isoformat() for d in j.overlap], "periods": j.periods,
                    "applied": j.applied, "relation": j.record} for j in joins],

@@ -75,7 +75,9 @@ def recorded(tmp_path_factory):
 
 def test_a_run_config_segment_is_run_and_its_relation_recovered(recorded):
     d, result = recorded
-    assert result.record["segments"][0]["store"] == str(d / "out" / "lai.zarr")
+    modis = result.record["segments"][0]
+    assert modis["store"] == str(d / "out" / "lai.zarr")
+    assert "MCD15A2" in modis["provenance"] and "input granules" in modis["provenance"]
     (fit,) = result.record["joins"][0]["relation"]["fits"]  # no cover: the pooled fit
     assert fit["b"] == pytest.approx(1 / 1.1, abs=1e-3)
     assert fit["a"] == pytest.approx(-0.3 / 1.1, abs=1e-3)
