@@ -210,3 +210,22 @@ def test_an_avhrr_sr_segment_is_tied_to_modis_pixel_by_pixel(example, tmp_path):
     assert abs(err.mean()) < 0.01 and np.sqrt((err ** 2).mean()) < 4 * NOISE
     assert not any(r["flag"] for r in result.record["continuity"]
                    if r["join"] == "AVHRR-MODIS")
+
+
+def test_a_store_that_does_not_say_its_periods_needs_the_record_period(example, tmp_path):
+    from modisoft.write import write_zarr
+
+    d, ex, _ = example
+    ds = open_stack(d / "viirs.zarr")
+    bare = ds[["lai"]].drop_vars(["lat", "lon", "lat_bnds", "lon_bnds", "height"],
+                                 errors="ignore")
+    bare.attrs = {}
+    write_zarr(bare, tmp_path / "viirs_bare.zarr")  # provenance without a configuration
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"':
+                                      f'store = "{tmp_path / "viirs_bare.zarr"}"'})
+    plans, _ = check_record(load_record_config(p))  # [record] period = "month" says it
+    assert [pl.period for pl in plans] == ["month", "month", None]
+    p.write_text(p.read_text().replace('period = "month"', ""))
+    with pytest.raises(RecordError, match=r"viirs_bare.zarr: its provenance does not say its "
+                                          r"period scheme; give it as \[record\] period"):
+        check_record(load_record_config(p))
