@@ -11,7 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from modisoft.errors import RecordError
+from modisoft.errors import GridError, RecordError
 from modisoft.lai.record import check_period_scheme, check_same_grid, join_name
 from modisoft.pipeline.record_config import RecordConfig, SegmentConfig
 
@@ -37,7 +37,6 @@ class SegmentPlan:
 def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
     import json
 
-    from modisoft.grids import Grid
     from modisoft.io.stack import open_stack
 
     p = cfg.resolve(seg.store)
@@ -65,8 +64,21 @@ def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
         raise RecordError(f"[[segments]] {seg.sensor} store {p}: its provenance does not say "
                           "its period scheme; give it as [record] period")
     check_period_scheme(kind, t, ends, labels, f"[[segments]] {seg.sensor} store {p}")
-    return SegmentPlan(seg.sensor, p, seg.variable, seg.quantity, Grid.from_xarray(ds), period,
+    return SegmentPlan(seg.sensor, p, seg.variable, seg.quantity,
+                       _grid(ds, f"[[segments]] {seg.sensor} store {p}"), period,
                        t.min().astype(date), t.max().astype(date))
+
+
+def _grid(ds: Any, where: str) -> Any:
+    """The grid of a store or layer, or :class:`RecordError` naming it."""
+    from modisoft.grids import Grid
+
+    try:
+        return Grid.from_xarray(ds)
+    except GridError as exc:
+        raise RecordError(f"{where}: {exc}; accepted: a store written by 'modisoft run' (or "
+                          "any layer with its grid mapping, e.g. a GeoTIFF) on the record's "
+                          "grid") from None
 
 
 def _from_run(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
@@ -150,9 +162,7 @@ def _check_sr(cfg: RecordConfig, plans: list[SegmentPlan], names: list[str]) -> 
 
 
 def _cover_grid(cfg: RecordConfig) -> Any:
-    from modisoft.grids import Grid
-
-    return Grid.from_xarray(open_cover(cfg))
+    return _grid(open_cover(cfg), f"[relation] cover {cfg.resolve(cfg.cover)}")
 
 
 def open_cover(cfg: RecordConfig) -> Any:

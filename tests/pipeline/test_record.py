@@ -229,3 +229,33 @@ def test_a_store_that_does_not_say_its_periods_needs_the_record_period(example, 
     with pytest.raises(RecordError, match=r"viirs_bare.zarr: its provenance does not say its "
                                           r"period scheme; give it as \[record\] period"):
         check_record(load_record_config(p))
+
+
+def _without_georeference(src, dst):
+    """A copy of a store's ``(time, y, x)`` or ``(y, x)`` variables with no grid mapping."""
+    import xarray as xr
+
+    ds = open_stack(src)
+    keep = {v: ds[v].reset_coords(drop=True).drop_vars(["y", "x"]) for v in ds.data_vars}
+    out = xr.Dataset(keep, attrs={k: v for k, v in ds.attrs.items()
+                                  if k == "modisoft_provenance"})
+    for v in out.data_vars:
+        out[v].attrs.pop("grid_mapping", None)
+    out.to_zarr(dst, mode="w", consolidated=False)
+    return dst
+
+
+@pytest.mark.parametrize(("key", "old", "file"), [
+    ("[[segments]] VIIRS store", 'store = "viirs.zarr"', "viirs.zarr"),
+    ("[relation] cover", 'cover = "cover.zarr"', "cover.zarr"),
+])
+def test_a_segment_or_cover_without_georeference_names_the_file(example, tmp_path, key, old,
+                                                                 file):
+    d, ex, _ = example
+    bare = _without_georeference(d / file, tmp_path / f"bare_{file}")
+    p = _config(d, ex.RECORD_TOML, **{old: old.replace(file, str(bare))})
+    with pytest.raises(RecordError) as err:
+        check_record(load_record_config(p))
+    msg = str(err.value)
+    assert msg.startswith(f"{key} {bare}: no grid"), msg
+    assert "a store written by 'modisoft run'" in msg
