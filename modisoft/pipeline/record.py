@@ -137,6 +137,11 @@ def _run_segments(plans: list[SegmentPlan], echo: Callable[[str], None]) -> None
 def _check_target(store: Path) -> None:
     import zarr
 
+    folder = next((q for q in (store.parent, *store.parent.parents) if q.exists()), None)
+    if folder is not None and not folder.is_dir():
+        what = "" if folder == store.parent else f"{folder} "
+        raise RecordError(f"[output] dir {store.parent}: {what}is a file, not a folder; "
+                          "choose another [output] dir")
     if not store.exists():
         return
     try:

@@ -13,6 +13,7 @@ period scheme and the joins.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -91,6 +92,16 @@ def _str(where: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: need a non-empty string, got {value!r}")
     return value
+
+
+def _file_name(where: str, value: Any) -> str:
+    """A name used in a file name: never a path (the rule of a run's ``[output] name``)."""
+    name = _str(where, value)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or ".." in name:
+        raise ConfigError(f"{where} {name!r}: need a file name of letters, digits, '.', '_' "
+                          "and '-' (starting with a letter or digit, no '..', at most 100 "
+                          "characters), not a path; the folder is [output] dir")
+    return name
 
 
 def _sensor(where: str, value: Any) -> str:
@@ -184,6 +195,9 @@ def load_record_config(path: str | os.PathLike[str]) -> RecordConfig:
         data = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such record config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text (UTF-8) TOML file ({exc.reason} at byte "
+                          f"{exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -214,7 +228,7 @@ def load_record_config(path: str | os.PathLike[str]) -> RecordConfig:
         if "dir" in out:
             kw["out_dir"] = _str("[output] dir", out["dir"])
         if "name" in out:
-            kw["name"] = _str("[output] name", out["name"])
+            kw["name"] = _file_name("[output] name", out["name"])
         cfg = RecordConfig(segments=segments, source=text, base_dir=str(path.resolve().parent),
                            data=data, **kw)
         if cfg.reference not in sensors:

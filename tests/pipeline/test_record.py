@@ -148,6 +148,9 @@ def _config(d: Path, text: str, **replace: str) -> Path:
     ({"n_min = 30": 'n_min = 30\nseason = "DJF"'}, ConfigError,
      r"season 'DJF'; accepted: 'none', 'month', 'djf'"),
     ({"n_min = 30": 'n_min = 30\nform = "cubic"'}, ConfigError, "form 'cubic'; accepted: linear"),
+    ({'name = "lai_record"': 'name = "../../escape"'}, ConfigError,
+     r"\[output\] name '../../escape': need a file name of letters, digits"),
+    ({'name = "lai_record"': 'name = "sub/lai"'}, ConfigError, r"\[output\] name 'sub/lai'"),
 ])
 def test_bad_record_configs_fail_before_anything_is_computed(example, replace, error, match):
     d, ex, _ = example
@@ -259,3 +262,22 @@ def test_a_segment_or_cover_without_georeference_names_the_file(example, tmp_pat
     msg = str(err.value)
     assert msg.startswith(f"{key} {bare}: no grid"), msg
     assert "a store written by 'modisoft run'" in msg
+
+
+def test_an_output_dir_that_is_a_file_fails_before_anything_is_computed(example, tmp_path,
+                                                                        monkeypatch):
+    import modisoft.pipeline.record as record_module
+
+    d, ex, _ = example
+    (tmp_path / "afile").write_text("not a folder")
+    p = _config(d, ex.RECORD_TOML, **{'dir = "record_output"': f'dir = "{tmp_path / "afile"}"'})
+    monkeypatch.setattr(record_module, "fit_joins", lambda *a, **k: pytest.fail("computed"))
+    with pytest.raises(RecordError, match=r"\[output\] dir .*afile: is a file, not a folder"):
+        make_record(p)
+
+
+def test_a_record_config_that_is_not_text_is_a_config_error(tmp_path):
+    p = tmp_path / "record.toml"
+    p.write_bytes(b"\xff\xfe[record]\n")
+    with pytest.raises(ConfigError, match=r"record.toml: not a text \(UTF-8\) TOML file"):
+        load_record_config(p)
