@@ -51,6 +51,12 @@ def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
         have = [v for v in ds.data_vars if ds[v].dims == ("time", "y", "x")]
         raise RecordError(f"[[segments]] {seg.sensor} store {p}: no (time, y, x) variable "
                           f"{seg.variable!r}; it has {', '.join(have) or 'none'} (set variable)")
+    std = ds[seg.variable].attrs.get("standard_name")
+    if seg.quantity == "lai" and std is not None and std != "leaf_area_index":
+        raise RecordError(f"[[segments]] {seg.sensor} store {p}: variable {seg.variable!r} holds "
+                          f"{std} (units {ds[seg.variable].attrs.get('units', '?')}), not "
+                          "leaf_area_index; a record joins LAI (or AVHRR simple ratio with "
+                          "quantity = 'sr')")
     try:
         period = json.loads(ds.attrs.get("modisoft_provenance", "{}")).get(
             "config", {}).get("steps", {}).get("period")
@@ -88,6 +94,11 @@ def _from_run(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
     from modisoft.pipeline.series import output_stores
 
     run = load_config(cfg.resolve(seg.config))
+    q = output_quantity(run)
+    if seg.quantity == "lai" and not q.is_lai:
+        raise RecordError(f"[[segments]] {seg.sensor} config {cfg.resolve(seg.config)}: the run "
+                          f"writes {q.name} ({q.long_name}), not leaf area index; a record "
+                          "joins LAI (give an LAI layer as [inputs] layer, or retrieve LAI)")
     days = planned_dates(run)
     if not days:
         raise RecordError(f"[[segments]] {seg.sensor} config {seg.config}: give [inputs] "

@@ -281,3 +281,36 @@ def test_a_record_config_that_is_not_text_is_a_config_error(tmp_path):
     p.write_bytes(b"\xff\xfe[record]\n")
     with pytest.raises(ConfigError, match=r"record.toml: not a text \(UTF-8\) TOML file"):
         load_record_config(p)
+
+
+def test_a_store_of_another_quantity_is_not_joined_as_lai(example, tmp_path):
+    """A store whose variable says (CF standard_name) it holds NDVI is refused, even when
+    [[segments]] variable names it."""
+    from modisoft.write import Provenance, write_zarr
+
+    d, ex, _ = example
+    ds = open_stack(d / "viirs.zarr")
+    ndvi = ds.rename(lai="ndvi")
+    ndvi["ndvi"].attrs.update(standard_name="normalized_difference_vegetation_index",
+                              units="1", long_name="NDVI")
+    write_zarr(ndvi, tmp_path / "ndvi.zarr", provenance=Provenance.from_attrs(ds.attrs))
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"':
+                                      f'store = "{tmp_path / "ndvi.zarr"}"\nvariable = "ndvi"'})
+    with pytest.raises(RecordError, match=r"\[\[segments\]\] VIIRS store .*ndvi.zarr: variable "
+                                          r"'ndvi' holds normalized_difference_vegetation_index"
+                                          r" \(units 1\), not leaf_area_index"):
+        check_record(load_record_config(p))
+
+
+def test_a_run_config_of_another_quantity_is_not_joined_as_lai(example, tmp_path):
+    """A segment's run that reads an FPAR layer writes FPAR: refused before it is run."""
+    from pipeline.test_run import write_config
+
+    d, ex, _ = example
+    run = write_config(tmp_path, formats='["zarr"]')
+    run.write_text(run.read_text().replace('product = "MCD15A2"',
+                                           'product = "MCD15A2"\nlayer = "Fpar_1km"'))
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"': f'config = "{run}"'})
+    with pytest.raises(RecordError, match=r"\[\[segments\]\] VIIRS config .*run.toml: the run "
+                                          r"writes fpar .*, not leaf area index"):
+        check_record(load_record_config(p))
