@@ -11,6 +11,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from modisoft.errors import GridError, RecordError
 from modisoft.lai.record import check_period_scheme, check_same_grid, join_name
 from modisoft.pipeline.record_config import RecordConfig, SegmentConfig
@@ -32,6 +34,7 @@ class SegmentPlan:
     first: date
     last: date
     run: Any = None
+    times: Any = None
 
 
 def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
@@ -72,7 +75,7 @@ def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
     check_period_scheme(kind, t, ends, labels, f"[[segments]] {seg.sensor} store {p}")
     return SegmentPlan(seg.sensor, p, seg.variable, seg.quantity,
                        _grid(ds, f"[[segments]] {seg.sensor} store {p}"), period,
-                       t.min().astype(date), t.max().astype(date))
+                       t.min().astype(date), t.max().astype(date), times=t)
 
 
 def _grid(ds: Any, where: str) -> Any:
@@ -148,10 +151,20 @@ def check_record(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
                           f"{', '.join(names)}")
     for (a, b), name in zip(pairwise(plans), names, strict=True):
         lo, hi = cfg.overlap[name]
+        if a.last < b.first:
+            raise RecordError(f"join {name}: {a.sensor} ({a.first} to {a.last}) and {b.sensor} "
+                              f"({b.first} to {b.last}) do not overlap in time; a join needs "
+                              "periods both segments have, to fit its relation on")
         if lo > min(a.last, b.last) or hi < max(a.first, b.first):
             raise RecordError(f"[relation.overlap] {name} = {lo} to {hi}: outside the years "
                               f"both segments cover ({a.sensor} {a.first} to {a.last}, "
                               f"{b.sensor} {b.first} to {b.last})")
+        if a.times is not None and b.times is not None:  # both stores: their periods known
+            both = np.intersect1d(a.times, b.times)
+            if not ((both >= np.datetime64(lo)) & (both <= np.datetime64(hi))).any():
+                raise RecordError(f"[relation.overlap] {name} = {lo} to {hi}: {a.sensor} and "
+                                  f"{b.sensor} have no period in common in it ({both.size} in "
+                                  "all); choose an overlap where both segments have periods")
     _check_sr(cfg, plans, names)
     return plans, grid
 

@@ -314,3 +314,29 @@ def test_a_run_config_of_another_quantity_is_not_joined_as_lai(example, tmp_path
     with pytest.raises(RecordError, match=r"\[\[segments\]\] VIIRS config .*run.toml: the run "
                                           r"writes fpar .*, not leaf area index"):
         check_record(load_record_config(p))
+
+
+@pytest.mark.parametrize(("drop", "overlap", "match"), [
+    # AVHRR ends in 2000, MODIS starts in 2001: no join possible, whatever the overlap says
+    (("2001-01-01", "2002-12-31"), '"1999-01-01", "2003-12-31"',
+     r"AVHRR \(1998-01-01 to 2000-04-01\) and MODIS \(2001-01-01 to 2008-04-01\) do not "
+     r"overlap in time"),
+    # AVHRR without 2001: the spans overlap, but no period both have in the overlap (2001)
+    (("2001-01-01", "2001-12-31"), '"2001-01-01", "2001-12-31"',
+     r"AVHRR-MODIS = 2001-01-01 to 2001-12-31: AVHRR and MODIS have no period in common"),
+])
+def test_segments_without_a_common_period_fail_before_anything_is_computed(
+        example, tmp_path, drop, overlap, match):
+    from modisoft.write import Provenance, write_zarr
+
+    d, ex, _ = example
+    ds = open_stack(d / "avhrr.zarr")
+    t = ds["time"].values
+    keep = (t < np.datetime64(drop[0])) | (t > np.datetime64(drop[1]))
+    write_zarr(ds.sel(time=keep), tmp_path / "avhrr.zarr",
+               provenance=Provenance.from_attrs(ds.attrs))
+    p = _config(d, ex.RECORD_TOML, **{'store = "avhrr.zarr"':
+                                      f'store = "{tmp_path / "avhrr.zarr"}"',
+                                      '"2001-01-01", "2002-12-31"': overlap})
+    with pytest.raises(RecordError, match=match):
+        check_record(load_record_config(p))
