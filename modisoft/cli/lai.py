@@ -15,6 +15,42 @@ from modisoft.lai.relation_kernels import RELATION_FORMS, SEASONS
 __all__ = ["lai_command"]
 
 
+def _overlap(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--overlap START:END`` checked: dates (either side may be empty), in order."""
+    from modisoft.errors import ConfigError
+    from modisoft.pipeline.validate import parse_date
+
+    if value is None:
+        return None
+    if ":" not in value:
+        raise click.BadParameter(f"{value!r}: need START:END (dates YYYY-MM-DD, inclusive; "
+                                 "either may be empty)", param=param)
+    start, _, end = value.partition(":")
+    try:
+        days = [parse_date(side, v) if v.strip() else None
+                for side, v in (("the start", start), ("the end", end))]
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+    if days[0] and days[1] and days[1] < days[0]:
+        raise click.BadParameter(f"{value!r}: the end {days[1]} is before the start {days[0]}",
+                                 param=param)
+    return ":".join(d.isoformat() if d else "" for d in days)
+
+
+def _replaceable_relation(path: str) -> None:
+    """Refuse an ``--out`` that exists and is not a relation (never replace a run's store)."""
+    if not os.path.exists(path):
+        return
+    try:
+        with open_input(path) as ds:
+            ok = {"form", "direction", "statistics"} <= set(ds.attrs)
+    except Exception:  # not a readable stack at all: not a relation either
+        ok = False
+    if not ok:
+        raise click.UsageError(f"--out {path} exists and is not a relation written by "
+                               "'modisoft lai relation'; choose another path or remove it")
+
+
 @click.group("lai", context_settings={"help_option_names": ["-h", "--help"]})
 @verbosity_options
 def lai_command() -> None:
@@ -256,8 +292,9 @@ def avhrr_cmd(stack, sr_var, lai_var, overlap, n_min, r2_min, out) -> None:
 @click.argument("target", required=False, type=click.Path(exists=True))
 @click.option("--source-var", required=True, help="Variable (layer) of the source sensor.")
 @click.option("--target-var", required=True, help="Variable (layer) of the target sensor.")
-@click.option("--overlap", default=None, help="Overlap period START:END (dates, inclusive); "
-              "default: every date of the stacks.")
+@click.option("--overlap", default=None, callback=_overlap,
+              help="Overlap period START:END (dates, inclusive); default: every date of the "
+              "stacks.")
 @click.option("--source-qa", default=None, help="QA preset or expression keeping good source "
               "values (SOURCE a granule with its QA layers), e.g. reliability_good.")
 @click.option("--target-qa", default=None, help="The same for the target.")
@@ -269,7 +306,7 @@ def avhrr_cmd(stack, sr_var, lai_var, overlap, n_min, r2_min, out) -> None:
               help="Fit per month or per meteorological season (DJF/MAM/JJA/SON) as well.")
 @click.option("--form", type=click.Choice(list(RELATION_FORMS)), default="linear",
               show_default=True)
-@click.option("--n-min", type=int, default=30, show_default=True,
+@click.option("--n-min", type=click.IntRange(min=2), default=30, show_default=True,
               help="Fewer pairs leave a cover type (season) without a fit.")
 @click.option("--source-sensor", default=None, help="Name recorded, e.g. VIIRS.")
 @click.option("--target-sensor", default=None, help="Name recorded, e.g. MODIS.")
@@ -290,6 +327,8 @@ def relation_cmd(source, target, source_var, target_var, overlap, source_qa, tar
     from modisoft.write.partial import write_json_atomic
     from modisoft.write.plain import write_dataset
 
+    if out:
+        _replaceable_relation(out)
     src_ds = open_input(source)
     dst_ds = open_input(target) if target else src_ds
     x = variable(src_ds, source_var, source)

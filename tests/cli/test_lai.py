@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from conftest import sample
 
 from modisoft.cli import main
+from modisoft.lai.relation import ALL_COVERS
 
 
 def test_curves_lists_sources():
@@ -230,3 +231,45 @@ def test_retrieve_names_a_landcover_it_cannot_use(tmp_path):
                                   "--out", str(tmp_path / "o.nc")])
     assert r.exit_code == 2 and "the land cover does not overlap the grid" in r.output
     assert str(other) in r.output and not (tmp_path / "o.nc").exists()
+
+
+def _relation_stacks(tmp_path):
+    """Two small synthetic LAI stacks, target = 0.2 + 1.1 source."""
+    rng = np.random.default_rng(4)
+    t = np.arange("2020-01-01", "2021-01-01", 8, dtype="datetime64[D]").astype("datetime64[ns]")
+    src = rng.uniform(0.5, 6, (t.size, 4, 5))
+    dims = ("time", "y", "x")
+    xr.Dataset({"lai": (dims, src)}, coords={"time": t}).to_netcdf(tmp_path / "vnp.nc")
+    xr.Dataset({"lai": (dims, 0.2 + 1.1 * src)}, coords={"time": t}).to_netcdf(
+        tmp_path / "mod.nc")
+    return ["lai", "relation", str(tmp_path / "vnp.nc"), str(tmp_path / "mod.nc"),
+            "--source-var", "lai", "--target-var", "lai"]
+
+
+def test_relation_overlap_must_be_dates_in_order(tmp_path):
+    args = _relation_stacks(tmp_path)
+    for overlap, words in [("2020-02-30:2020-12-31", "'2020-02-30' is not a date"),
+                           ("2020-12-31:2020-01-01", "the end 2020-01-01 is before the start"),
+                           ("2020-01-01", "need START:END")]:
+        r = CliRunner().invoke(main, [*args, "--overlap", overlap])
+        assert r.exit_code == 2, r.output
+        assert "--overlap" in r.output and words in r.output, r.output
+        assert "Traceback" not in r.output and "TypeError" not in r.output
+    r = CliRunner().invoke(main, [*args, "--overlap", "2020-03-01:"])  # open end: accepted
+    assert r.exit_code == 0, r.output
+    assert CliRunner().invoke(main, [*args, "--n-min", "0"]).exit_code == 2
+
+
+def test_relation_out_does_not_replace_a_file_that_is_not_a_relation(tmp_path):
+    args = _relation_stacks(tmp_path)
+    before = (tmp_path / "mod.nc").read_bytes()
+    r = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "mod.nc")])
+    assert r.exit_code == 2, r.output
+    assert "mod.nc exists and is not a relation" in r.output
+    assert (tmp_path / "mod.nc").read_bytes() == before
+    out = tmp_path / "rel.nc"
+    for _ in range(2):  # a relation written by 'modisoft lai relation' is replaced
+        r = CliRunner().invoke(main, [*args, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+    with xr.open_dataset(out) as rel:
+        assert abs(float(rel["b"].sel(cover=ALL_COVERS)) - 1.1) < 1e-6
