@@ -260,7 +260,8 @@ def validate_cmd(retrieved, reference, var, reference_var, cover_path, plot) -> 
 @click.argument("stack", type=click.Path(exists=True))
 @click.option("--sr-var", default="sr_avhrr", show_default=True)
 @click.option("--lai-var", default="lai_modis", show_default=True)
-@click.option("--overlap", required=True, help="Overlap period START:END (dates, inclusive).")
+@click.option("--overlap", required=True, callback=_overlap,
+              help="Overlap period START:END (dates, inclusive).")
 @click.option("--n-min", type=int, default=10, show_default=True)
 @click.option("--r2-min", type=float, default=0.5, show_default=True)
 @click.option("--out", required=True, type=click.Path())

@@ -273,3 +273,13 @@ def test_relation_out_does_not_replace_a_file_that_is_not_a_relation(tmp_path):
         assert r.exit_code == 0, r.output
     with xr.open_dataset(out) as rel:
         assert abs(float(rel["b"].sel(cover=ALL_COVERS)) - 1.1) < 1e-6
+
+
+def test_avhrr_overlap_that_is_not_a_date_is_a_usage_error(tmp_path):
+    t = np.arange("2000-01-01", "2000-03-01", 8, dtype="datetime64[D]").astype("datetime64[ns]")
+    v = np.ones((t.size, 2, 2))
+    xr.Dataset({"sr_avhrr": (("time", "y", "x"), v), "lai_modis": (("time", "y", "x"), v)},
+               coords={"time": t}).to_netcdf(tmp_path / "s.nc")
+    r = CliRunner().invoke(main, ["lai", "avhrr", str(tmp_path / "s.nc"), "--overlap",
+                                  "2000-01-01:2000-02-31", "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 2 and "'2000-02-31' is not a date" in r.output, r.output
