@@ -28,11 +28,17 @@ def record_command(ctx: click.Context, config: str) -> None:
     than [relation] threshold.  When the output folder is a run's, its report.html gets a
     section on the record.
 
-    Exit status: 0 when written (flags are findings, not failures); 2 for a bad config or
-    segments on different grids or period schemes.
+    Exit status: 0 when written (flags are findings, not failures); 3 when written, but a
+    segment's run (a [[segments]] config) ended incomplete; 2 for a bad config or segments
+    on different grids or period schemes; 130 when interrupted (rerun the same command).
     """
+    from modisoft.cli.run import EXIT_INCOMPLETE
     from modisoft.pipeline.record import make_record
 
     quiet = verbosity(ctx)["quiet"]
     result = make_record(config, echo=None if quiet else click.echo)
     click.echo(result.report_text())
+    for problem in result.incomplete:
+        click.echo(f"modisoft: incomplete: {problem}", err=True)
+    if result.incomplete:
+        ctx.exit(EXIT_INCOMPLETE)

@@ -54,11 +54,16 @@ class RecordResult:
         :func:`~modisoft.lai.continuity.continuity_check`).
     report
         The rebuilt ``report.html``, or ``None`` (the folder is not a run's).
+    incomplete
+        One line per segment whose run (a ``[[segments]] config``) ended incomplete (exit
+        status 3); the record is made from what those runs wrote (``modisoft record`` then
+        exits 3).
     """
 
     store: Path
     record: dict[str, Any] = field(default_factory=dict)
     report: Path | None = None
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[str]:
@@ -121,9 +126,11 @@ def _segment(plan: SegmentPlan) -> tuple[Segment, str]:
     return Segment(plan.sensor, values, plan.quantity, str(plan.store)), digest
 
 
-def _run_segments(plans: list[SegmentPlan], echo: Callable[[str], None]) -> None:
+def _run_segments(plans: list[SegmentPlan], echo: Callable[[str], None]) -> list[str]:
+    """Run the segments given as run configs; one line per run that ended incomplete."""
     from modisoft.pipeline.run import run
 
+    incomplete = []
     for p in plans:
         if p.run is None:
             continue
@@ -132,6 +139,11 @@ def _run_segments(plans: list[SegmentPlan], echo: Callable[[str], None]) -> None
         if not p.store.exists():
             raise RecordError(f"the {p.sensor} segment's run wrote no store {p.store} "
                               f"(exit status {summary.exit_code})")
+        if summary.exit_code:
+            incomplete.append(f"the {p.sensor} segment's run ({p.run.output.dir}) ended with "
+                              f"exit status {summary.exit_code}: its store {p.store} lacks "
+                              "granules or dates (its report.html says which)")
+    return incomplete
 
 
 def _check_target(store: Path) -> None:
@@ -185,7 +197,7 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
     say = echo or (lambda _msg: None)
     plans, grid = check_record(cfg)
     _check_target(cfg.store)
-    _run_segments(plans, say)
+    incomplete = _run_segments(plans, say)
     segments, digests = zip(*[_segment(p) for p in plans], strict=True)
     cover = np.asarray(open_cover(cfg).values) if cfg.cover else None
     joins = fit_joins(segments, cfg.overlap, reference=cfg.reference, cover=cover,
@@ -211,6 +223,7 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
                    "overlap": [d.isoformat() for d in j.overlap], "periods": j.periods,
                    "applied": j.applied, "relation": j.record} for j in joins],
         "continuity": rows,
+        "incomplete": incomplete,
     }
     ds = record.to_dataset()
     ds.attrs[RECORD_ATTR] = json.dumps(doc, sort_keys=True)
@@ -221,7 +234,7 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
     say(f"writing {cfg.store}")
     write_zarr(ds, cfg.store, provenance=prov, overwrite=True,
                chunks={"time": 1, "y": 512, "x": 512})
-    return RecordResult(cfg.store, doc, _rebuild_report(out))
+    return RecordResult(cfg.store, doc, _rebuild_report(out), incomplete)
 
 
 def _rebuild_report(out: Path) -> Path | None:

@@ -340,3 +340,55 @@ def test_segments_without_a_common_period_fail_before_anything_is_computed(
                                       '"2001-01-01", "2002-12-31"': overlap})
     with pytest.raises(RecordError, match=match):
         check_record(load_record_config(p))
+
+
+def test_a_segment_run_that_ends_incomplete_makes_the_record_incomplete(example, tmp_path,
+                                                                        monkeypatch):
+    """A [[segments]] config whose run ends with exit status 3 (granules failed, dates
+    missing): the record is written, but says so (``incomplete``) and the CLI exits 3."""
+    import shutil
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from modisoft.cli import main
+
+    run_module = importlib.import_module("modisoft.pipeline.run")  # not the function run
+
+    from modisoft.grids import Grid
+
+    d, ex, _ = example
+    g = Grid.from_xarray(open_stack(d / "modis.zarr"))  # the segments' grid
+    run = tmp_path / "viirs_run.toml"
+    run.write_text(f"""[inputs]
+paths = ["{ROOT / 'sample_tiles'}"]
+product = "MCD15A2"
+start = "2007-01-01"
+end = "2010-04-30"
+[grid]
+crs = '{g.crs_wkt}'
+resolution = {g.resolution[0]!r}
+bounds = {list(g.bounds)!r}
+[steps]
+period = "month"
+[output]
+dir = "{tmp_path / 'viirs_out'}"
+name = "viirs"
+formats = ["zarr"]
+""")
+
+    def fake_run(cfg, **_kw):  # the run's store, and an incomplete run's summary
+        (tmp_path / "viirs_out").mkdir(exist_ok=True)
+        shutil.copytree(d / "viirs.zarr", tmp_path / "viirs_out" / "viirs.zarr")
+        return SimpleNamespace(exit_code=3)
+
+    monkeypatch.setattr(run_module, "run", fake_run)
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"': f'config = "{run}"',
+                                      'dir = "record_output"': f'dir = "{tmp_path / "rec"}"'})
+    result = make_record(p)
+    assert result.incomplete and "VIIRS" in result.incomplete[0]
+    assert read_record(result.store)["incomplete"] == result.incomplete
+    shutil.rmtree(tmp_path / "viirs_out")
+    r = CliRunner().invoke(main, ["record", str(p)])
+    assert r.exit_code == 3, r.output
+    assert "modisoft: incomplete: the VIIRS segment's run" in r.output
