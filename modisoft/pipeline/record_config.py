@@ -23,7 +23,7 @@ from typing import Any
 from modisoft.errors import ConfigError
 from modisoft.lai.record import RECORD_ATTR, SENSORS
 from modisoft.lai.relation import RELATION_FORMS, SEASONS
-from modisoft.pipeline.validate import parse_date, suggest
+from modisoft.pipeline.validate import PERIODS, parse_date, suggest
 
 __all__ = ["RECORD_ATTR", "RecordConfig", "SegmentConfig", "load_record_config"]
 
@@ -102,6 +102,17 @@ def _file_name(where: str, value: Any) -> str:
                           "and '-' (starting with a letter or digit, no '..', at most 100 "
                           "characters), not a path; the folder is [output] dir")
     return name
+
+
+def _period(value: Any) -> str:
+    """``[record] period``: a period scheme, as a run's ``[steps] period``."""
+    kind = _str("[record] period", value)
+    m = re.fullmatch(rf"{'|'.join(PERIODS)}|(\d+)day", kind.lower())
+    if not m or (m[1] is not None and int(m[1]) < 1):
+        raise ConfigError(f"[record] period {kind!r}{suggest(kind, PERIODS)}; accepted: "
+                          f"{', '.join(PERIODS)} or '<N>day' (N >= 1): the segments' runs' "
+                          "[steps] period")
+    return kind
 
 
 def _sensor(where: str, value: Any) -> str:
@@ -218,7 +229,7 @@ def load_record_config(path: str | os.PathLike[str]) -> RecordConfig:
         out = _keys("[output]", data.get("output", {}), _TABLES["output"])
         kw: dict[str, Any] = {**rel}
         if "period" in rec:
-            kw["period"] = _str("[record] period", rec["period"])
+            kw["period"] = _period(rec["period"])
         if "priority" in rec:
             pri = rec["priority"]
             if not isinstance(pri, list) or sorted(map(str, pri)) != sorted(sensors):

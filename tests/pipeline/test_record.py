@@ -151,6 +151,8 @@ def _config(d: Path, text: str, **replace: str) -> Path:
     ({'name = "lai_record"': 'name = "../../escape"'}, ConfigError,
      r"\[output\] name '../../escape': need a file name of letters, digits"),
     ({'name = "lai_record"': 'name = "sub/lai"'}, ConfigError, r"\[output\] name 'sub/lai'"),
+    ({'period = "month"': 'period = "mnth"'}, ConfigError,
+     r"\[record\] period 'mnth' \(did you mean 'month'\?\); accepted: beps_d, .* '<N>day'"),
 ])
 def test_bad_record_configs_fail_before_anything_is_computed(example, replace, error, match):
     d, ex, _ = example
