@@ -37,6 +37,20 @@ def _overlap(_ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return ":".join(d.isoformat() if d else "" for d in days)
 
 
+def _yx(da) -> str:
+    return ", ".join(f"{d}: {da.sizes[d]}" for d in da.dims if d in ("y", "x"))
+
+
+def _same_grid(da, where: str, source, source_name: str, option: str | None) -> None:
+    """``da`` on the source's (y, x) pixels, or a usage error naming both (exit 2)."""
+    want = _yx(source)
+    if (da.dims != ("y", "x") and option) or _yx(da) != want:
+        what = "one (y, x) layer" if option else "the same (y, x) pixels"
+        msg = (f"{where} is ({', '.join(f'{d}: {n}' for d, n in da.sizes.items())}); accepted: "
+               f"{what} of ({want}), the grid of SOURCE {source_name}")
+        raise click.BadParameter(msg, param_hint=option) if option else click.UsageError(msg)
+
+
 def _replaceable_relation(path: str) -> None:
     """Refuse an ``--out`` that exists and is not a relation (never replace a run's store)."""
     if not os.path.exists(path):
@@ -340,6 +354,10 @@ def relation_cmd(source, target, source_var, target_var, overlap, source_qa, tar
         cover = variable(open_input(cover_path), cover_var, cover_path)
     else:
         cover = src_ds.get(cover_var)
+    _same_grid(y, f"{target or source}: variable {target_var!r}", x, source, None)
+    if cover is not None:
+        _same_grid(cover, f"{cover_path or source}: variable {cover_var!r}", x, source,
+                   "--cover")
     start, _, end = (overlap or "").partition(":")
     rel = fit_relation(x, y, cover, form=form, season=season, n_min=n_min,
                        source_sensor=source_sensor, target_sensor=target_sensor,

@@ -283,3 +283,17 @@ def test_avhrr_overlap_that_is_not_a_date_is_a_usage_error(tmp_path):
     r = CliRunner().invoke(main, ["lai", "avhrr", str(tmp_path / "s.nc"), "--overlap",
                                   "2000-01-01:2000-02-31", "--out", str(tmp_path / "o.nc")])
     assert r.exit_code == 2 and "'2000-02-31' is not a date" in r.output, r.output
+
+
+def test_relation_cover_or_target_on_another_grid_names_the_file(tmp_path):
+    args = _relation_stacks(tmp_path)  # 4 x 5 pixels
+    xr.Dataset({"cover": (("y", "x"), np.ones((3, 5), "uint8"))}).to_netcdf(tmp_path / "c.nc")
+    r = CliRunner().invoke(main, [*args, "--cover", str(tmp_path / "c.nc")])
+    assert r.exit_code == 2, r.output
+    assert f"Invalid value for --cover: {tmp_path / 'c.nc'}: variable 'cover' is (y: 3, x: 5)" \
+        in r.output
+    assert "accepted: one (y, x) layer of (y: 4, x: 5)" in r.output
+    xr.Dataset({"lai": (("time", "y", "x"), np.ones((2, 3, 5)))}).to_netcdf(tmp_path / "t.nc")
+    r = CliRunner().invoke(main, [*args[:3], str(tmp_path / "t.nc"), *args[4:]])
+    assert r.exit_code == 2, r.output
+    assert "t.nc" in r.output and "vnp.nc" in r.output and "y: 3, x: 5)" in r.output
