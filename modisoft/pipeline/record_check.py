@@ -41,6 +41,7 @@ def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
     import json
 
     from modisoft.io.stack import open_stack
+    from modisoft.write.zarr_store import STATUS_ATTR
 
     p = cfg.resolve(seg.store)
     if not p.exists():
@@ -50,6 +51,10 @@ def _from_store(cfg: RecordConfig, seg: SegmentConfig) -> SegmentPlan:
     except Exception as exc:  # not a Zarr store / NetCDF file: say which and why
         raise RecordError(f"[[segments]] {seg.sensor} store {p}: cannot be opened ({exc})") \
             from None
+    if ds.attrs.get(STATUS_ATTR) == "incomplete":  # a run died writing it, or is writing
+        raise RecordError(f"[[segments]] {seg.sensor} store {p}: incomplete (its run was "
+                          "interrupted or is still writing); rerun its 'modisoft run' to finish "
+                          "it, or give the run's config as the segment's config")
     if seg.variable not in ds or ds[seg.variable].dims != ("time", "y", "x"):
         have = [v for v in ds.data_vars if ds[v].dims == ("time", "y", "x")]
         raise RecordError(f"[[segments]] {seg.sensor} store {p}: no (time, y, x) variable "

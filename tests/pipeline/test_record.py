@@ -394,3 +394,20 @@ formats = ["zarr"]
     r = CliRunner().invoke(main, ["record", str(p)])
     assert r.exit_code == 3, r.output
     assert "modisoft: incomplete: the VIIRS segment's run" in r.output
+
+
+def test_a_store_its_run_did_not_finish_is_not_joined(example, tmp_path):
+    """A run's store marked incomplete (the run died, or is still writing) is refused."""
+    import shutil
+
+    import zarr
+
+    d, ex, _ = example
+    shutil.copytree(d / "viirs.zarr", tmp_path / "viirs.zarr")
+    zarr.open_group(str(tmp_path / "viirs.zarr"), mode="r+").attrs["modisoft_status"] = \
+        "incomplete"
+    p = _config(d, ex.RECORD_TOML, **{'store = "viirs.zarr"':
+                                      f'store = "{tmp_path / "viirs.zarr"}"'})
+    with pytest.raises(RecordError, match=r"\[\[segments\]\] VIIRS store .*viirs.zarr: "
+                                          r"incomplete \(its run was interrupted"):
+        check_record(load_record_config(p))
