@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from modisoft.cli.options import verbosity, verbosity_options
+from modisoft.cli.options import EXIT_INTERRUPTED, verbosity, verbosity_options
 
 __all__ = ["record_command"]
 
@@ -36,7 +36,12 @@ def record_command(ctx: click.Context, config: str) -> None:
     from modisoft.pipeline.record import make_record
 
     quiet = verbosity(ctx)["quiet"]
-    result = make_record(config, echo=None if quiet else click.echo)
+    try:
+        result = make_record(config, echo=None if quiet else click.echo)
+    except KeyboardInterrupt:
+        click.echo("modisoft: interrupted; the record's store is written whole or not at all: "
+                   "rerun the same command", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     click.echo(result.report_text())
     for problem in result.incomplete:
         click.echo(f"modisoft: incomplete: {problem}", err=True)

@@ -33,3 +33,16 @@ def test_a_bad_record_config_is_one_line_and_exit_2(tmp_path):
     assert r.output.strip().splitlines() == [
         f"modisoft: error: {cfg}: [relation] reference 'MODSI' (did you mean 'MODIS'?); "
         "accepted: AVHRR, MODIS, VIIRS"]
+
+
+def test_ctrl_c_says_to_rerun_and_exits_130(tmp_path, monkeypatch):
+    import modisoft.pipeline.record as record_module
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record_module, "make_record", interrupted)
+    r = CliRunner().invoke(main, ["record", str(tmp_path / "record.toml")])
+    assert r.exit_code == 130
+    assert r.output.strip() == ("modisoft: interrupted; the record's store is written whole or "
+                                "not at all: rerun the same command")
