@@ -51,17 +51,22 @@ def _same_grid(da, where: str, source, source_name: str, option: str | None) -> 
         raise click.BadParameter(msg, param_hint=option) if option else click.UsageError(msg)
 
 
-def _replaceable_relation(path: str) -> None:
-    """Refuse an ``--out`` that exists and is not a relation (never replace a run's store)."""
+def _replaceable_relation(path: str, option: str = "--out") -> None:
+    """Refuse an ``--out`` (``--json``) that exists and is not a relation (never replace a
+    run's store or another file)."""
     if not os.path.exists(path):
         return
     try:
-        with open_input(path) as ds:
-            ok = {"form", "direction", "statistics"} <= set(ds.attrs)
-    except Exception:  # not a readable stack at all: not a relation either
+        if option == "--json":
+            with open(path, encoding="utf-8") as f:
+                ok = {"attrs", "dims", "fits"} <= set(json.load(f))
+        else:
+            with open_input(path) as ds:
+                ok = {"form", "direction", "statistics"} <= set(ds.attrs)
+    except Exception:  # not readable as one at all: not a relation either
         ok = False
     if not ok:
-        raise click.UsageError(f"--out {path} exists and is not a relation written by "
+        raise click.UsageError(f"{option} {path} exists and is not a relation written by "
                                "'modisoft lai relation'; choose another path or remove it")
 
 
@@ -344,6 +349,8 @@ def relation_cmd(source, target, source_var, target_var, overlap, source_qa, tar
 
     if out:
         _replaceable_relation(out)
+    if json_out:
+        _replaceable_relation(json_out, "--json")
     src_ds = open_input(source)
     dst_ds = open_input(target) if target else src_ds
     x = variable(src_ds, source_var, source)

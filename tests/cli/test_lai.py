@@ -297,3 +297,17 @@ def test_relation_cover_or_target_on_another_grid_names_the_file(tmp_path):
     r = CliRunner().invoke(main, [*args[:3], str(tmp_path / "t.nc"), *args[4:]])
     assert r.exit_code == 2, r.output
     assert "t.nc" in r.output and "vnp.nc" in r.output and "y: 3, x: 5)" in r.output
+
+
+def test_relation_json_does_not_replace_a_file_that_is_not_a_relation(tmp_path):
+    args = _relation_stacks(tmp_path)
+    other = tmp_path / "record.toml"
+    other.write_text('[record]\nperiod = "month"\n')
+    r = CliRunner().invoke(main, [*args, "--json", str(other)])
+    assert r.exit_code == 2, r.output
+    assert "record.toml exists and is not a relation" in r.output
+    assert other.read_text() == '[record]\nperiod = "month"\n'
+    out = tmp_path / "rel.json"
+    for _ in range(2):  # a relation record is replaced
+        assert CliRunner().invoke(main, [*args, "--json", str(out)]).exit_code == 0
+    assert set(json.loads(out.read_text())) == {"attrs", "dims", "fits"}
