@@ -191,6 +191,7 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
     >>> print(result.table())  # doctest: +SKIP
     """
     from modisoft.write import Provenance, write_zarr
+    from modisoft.write.folder import claim_output_dir
 
     if not isinstance(cfg, RecordConfig):
         cfg = load_record_config(cfg)
@@ -230,11 +231,12 @@ def make_record(cfg: RecordConfig | str | os.PathLike[str], *,
     prov = Provenance().set_grid(grid).set_config(cfg.data)
     prov.extra["record"] = doc
     out = cfg.resolve(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    say(f"writing {cfg.store}")
-    write_zarr(ds, cfg.store, provenance=prov, overwrite=True,
-               chunks={"time": 1, "y": 512, "x": 512})
-    return RecordResult(cfg.store, doc, _rebuild_report(out), incomplete)
+    with claim_output_dir(out):  # one writer at a time (the folder may be a run's)
+        say(f"writing {cfg.store}")
+        write_zarr(ds, cfg.store, provenance=prov, overwrite=True,
+                   chunks={"time": 1, "y": 512, "x": 512})
+        report = _rebuild_report(out)
+    return RecordResult(cfg.store, doc, report, incomplete)
 
 
 def _rebuild_report(out: Path) -> Path | None:

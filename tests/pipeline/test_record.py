@@ -411,3 +411,16 @@ def test_a_store_its_run_did_not_finish_is_not_joined(example, tmp_path):
     with pytest.raises(RecordError, match=r"\[\[segments\]\] VIIRS store .*viirs.zarr: "
                                           r"incomplete \(its run was interrupted"):
         check_record(load_record_config(p))
+
+
+def test_an_output_folder_another_process_is_writing_is_not_written(example, tmp_path):
+    """[output] dir may be a run's folder: while a run (or another record) holds its lock,
+    the record is not written there (OutputInUseError, exit 2)."""
+    from modisoft.errors import OutputInUseError
+    from modisoft.write.folder import claim_output_dir
+
+    d, ex, _ = example
+    p = _config(d, ex.RECORD_TOML, **{'dir = "record_output"': f'dir = "{tmp_path}"'})
+    with claim_output_dir(tmp_path), pytest.raises(OutputInUseError, match="another modisoft"):
+        make_record(p)
+    assert not (tmp_path / "lai_record.zarr").exists()
