@@ -42,7 +42,8 @@ def record_command(ctx: click.Context, config: str) -> None:
         click.echo("modisoft: interrupted; the record's store is written whole or not at all: "
                    "rerun the same command", err=True)
         ctx.exit(EXIT_INTERRUPTED)
-    click.echo(result.report_text())
+    if not quiet:  # -q: only errors (and the exit status) say how it went
+        click.echo(result.report_text())
     for problem in result.incomplete:
         click.echo(f"modisoft: incomplete: {problem}", err=True)
     if result.incomplete:

@@ -46,3 +46,11 @@ def test_ctrl_c_says_to_rerun_and_exits_130(tmp_path, monkeypatch):
     assert r.exit_code == 130
     assert r.output.strip() == ("modisoft: interrupted; the record's store is written whole or "
                                 "not at all: rerun the same command")
+
+
+def test_quiet_prints_nothing_when_the_record_is_written(tmp_path):
+    cfg = example_module().write_example(tmp_path)
+    r = CliRunner().invoke(main, ["record", str(cfg), "-q"])
+    assert r.exit_code == 0, r.output
+    assert r.output == ""
+    assert (tmp_path / "record_output" / "lai_record.zarr").is_dir()
