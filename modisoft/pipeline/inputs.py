@@ -50,7 +50,8 @@ def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
     (str, list of str)
         The LAI layer (``[inputs] layer``, else the product's ``lai`` role in the registry),
         and the layers to open: the LAI layer, then its QA layer (``[inputs] qa_layer``, else
-        the ``lai_qa`` role) when the QA rule needs it.
+        the ``lai_qa`` role, and the ``lai_qa_extra`` role where the product has one: VIIRS
+        ``FparExtra_QC``) when the QA rule needs it.
 
     Raises
     ------
@@ -75,7 +76,10 @@ def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
         raise ConfigError(f"[inputs] layer {layer!r} is not a value layer of {product.name}; "
                           f"one of {values}")
     qa_layer = cfg.inputs.qa_layer or product.role_layer("lai_qa")
-    return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
+    if not qa_layer or cfg.steps.qa_rule == "none":
+        return layer, [layer]
+    extra = product.role_layer("lai_qa_extra") if not cfg.inputs.qa_layer else None
+    return layer, [layer, qa_layer] + ([extra] if extra else [])
 
 
 def readable_granules(inv: Inventory, want: list[str], manifest: Any,
@@ -187,7 +191,7 @@ def open_stacks(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[s
     for g, ds, t in readable_granules(inv, want, manifest, echo):
         values = ds[layer]
         if len(want) > 1 and not cfg.steps.weights:
-            values = mask(values, ds[want[1]], cfg)
+            values = mask(values, ds[want[1]] if len(want) == 2 else ds[want[1:]], cfg)
         elif len(want) > 1:
             qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
         lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))

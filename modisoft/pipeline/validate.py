@@ -256,12 +256,15 @@ def check_qa(cfg: RunConfig) -> None:
         return
     error = None
     for p in prods:
-        want = i.qa_layer or (p.role_layer("lai_qa") if s.lai == "product" else None)
-        layers = [x for x in p.qa_layers if want is None or x.name == want]
+        want = {i.qa_layer} if i.qa_layer else \
+            {p.role_layer("lai_qa"), p.role_layer("lai_qa_extra")} - {None} \
+            if s.lai == "product" and p.role_layer("lai_qa") else None
+        layers = [x for x in p.qa_layers if want is None or x.name in want]
         data = {x.name: (("y", "x"), np.zeros((1, 1), x.dtype)) for x in layers}
         try:
             if not data:
-                raise QAError(f"{p.name}.{p.collection} has no QA layer {want or ''}")
+                raise QAError(f"{p.name}.{p.collection} has no QA layer "
+                              f"{', '.join(sorted(want or ()))}")
             qa_mask(xr.Dataset(data), s.qa_rule, product=p)
             return
         except QAError as exc:

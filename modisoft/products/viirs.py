@@ -235,7 +235,7 @@ def _products() -> list[Product]:
                 _UNVERIFIED,
                 VNP15_PRESETS,
                 (VNP15_WEIGHTS,),
-                roles={"lai": "Lai", "lai_qa": "FparLai_QC"},
+                roles={"lai": "Lai", "lai_qa": "FparLai_QC", "lai_qa_extra": "FparExtra_QC"},
             )
         )
         out.append(
