@@ -52,7 +52,6 @@ PERIODS = ("beps_d", "beps_d_guide", "beps10", "dekad", "pentad", "month")
 """Named ``[steps] period`` kinds (``modisoft.timeseries.periods``), besides ``'<N>day'``."""
 
 
-
 def suggest(value: Any, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``.
 
@@ -252,6 +251,11 @@ def check_qa(cfg: RunConfig) -> None:
     if s.weights is not None:
         names = sorted({w for p in prods for w in weight_schemes(p)})
         _one_of("[steps] weights", s.weights, names)
+    two = [p for p in prods if s.lai == "product" and p.role_layer("lai_qa_extra")]
+    if s.weights is not None and two and not i.qa_layer:
+        raise ConfigError(f"[steps] weights {s.weights!r}: {i.product}'s QA reads two layers, "
+                          f"{two[0].role_layer('lai_qa')} and {two[0].role_layer('lai_qa_extra')}"
+                          "; weights read one: use [steps] qa_rule alone")
     if s.qa_rule == "none":
         return
     error = None
