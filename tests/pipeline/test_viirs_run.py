@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import warnings
 from datetime import date
 from pathlib import Path
@@ -22,13 +21,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import synth_viirs as load_synth
 from pyproj import Transformer
 
-from modisoft.pipeline import ConfigError, load_config, run
 from modisoft.io.stack import open_stack
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "qa"))
-from test_viirs_qa import load_synth  # noqa: E402
+from modisoft.pipeline import ConfigError, load_config, run
 
 ROOT = Path(__file__).resolve().parents[2]
 SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"

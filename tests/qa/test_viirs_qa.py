@@ -15,28 +15,13 @@ written by hand from the layout in ``reference/PRODUCTS.md`` §10.2:
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import synth_viirs as load_synth
 
 from modisoft import open_granule
 from modisoft.qa import decode_qa, qa_mask
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_synth():
-    if "synth_viirs" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("synth_viirs",
-                                                      ROOT / "scripts" / "synth_viirs.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["synth_viirs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["synth_viirs"]
-
 
 # one row per pixel: FparLai_QC, FparExtra_QC, and by hand: scf, dead, biome, cloud, shadow,
 # cirrus, aerosol, snow, good_lai
