@@ -21,7 +21,7 @@ import numpy as np
 from modisoft.pipeline.schema import ConfigError, RunConfig
 
 __all__ = ["check_sensors", "lai_layers", "merge_granules", "normalize_inputs", "open_layers",
-           "sensor_mode_kernel", "sensor_order", "sensor_per_period"]
+           "sensor_mode_kernel", "sensor_order", "sensor_per_period", "sensor_record"]
 
 
 def normalize_inputs(data: Any) -> Any:
@@ -262,3 +262,22 @@ def sensor_per_period(codes: Any, lai: Any) -> Any:
                      comment="the sensor that gave most of the period's merged observations "
                      "(ties: the lower code); 0: none")
     return out
+
+
+def sensor_record(cfg: RunConfig, used: list, verified: dict[str, Any]) -> dict[str, Any]:
+    """The provenance of a multi-sensor run's merge: the rule, the priority, the sensor codes
+    and per sensor its granules used and their good observations (the granules' recorded
+    ``shares``, :func:`modisoft.qa.pixel_shares`, under the run's QA rule)."""
+    from modisoft.products import find_product, sensor_code, sensor_flags
+
+    order = sensor_order(cfg)
+    per = {n: {"code": sensor_code(find_product(n)), "granules": 0, "good_pixels": 0}
+           for n in order}
+    for g in used:
+        per[g.product]["granules"] += 1
+        shares = verified.get(str(g.path), {}).get("shares") or {}
+        per[g.product]["good_pixels"] += int(shares.get("good") or 0)
+    return {"rule": "per pixel and period: the best QA grade (default weight scheme; -1 for "
+                    "no usable value), then the sensor first in the priority",
+            "priority": order, **sensor_flags([find_product(n) for n in order]),
+            "sensors": per}
