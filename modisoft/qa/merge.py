@@ -128,7 +128,8 @@ def merge_sensors(layers: Sequence[Any], grades: Sequence[Any], codes: Sequence[
 
     first = layers[0]
     fills = [int(v) for v in np.atleast_1d(first.attrs.get("fill_values", [255]))]
-    classes = tuple(int(v) for v in np.atleast_1d(first.attrs.get("fill_class_codes", [])))
+    classes = tuple(int(v) for v in np.atleast_1d(first.attrs.get("fill_class_codes", []))
+                    if int(v) not in fills)  # the generic fill is no class to keep
     v = xr.concat(list(layers), "sensor_rank", coords="minimal", compat="override",
                   join="override")
     g = xr.concat(list(grades), "sensor_rank", coords="minimal", compat="override",
