@@ -125,7 +125,7 @@ def expected(cfg_path: Path, tiles: Path, order: list[str]) -> tuple[dict, dict]
                          np.arange(top - res / 2, bottom, -res))
     sx, sy = Transformer.from_crs("EPSG:3035", SINU, always_xy=True).transform(gx, gy)
     best: dict[str, dict] = {}
-    for rank, prod in enumerate(order):
+    for prod in order:  # in priority order: a tie stays with the earlier
         for f in sorted(tiles.glob(f"{prod}.*.h5")):
             with h5py.File(f) as h:
                 meta = h["HDFEOS INFORMATION/StructMetadata.0"][()].decode()
