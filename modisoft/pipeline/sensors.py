@@ -258,6 +258,7 @@ def sensor_per_period(codes: Any, lai: Any) -> Any:
                          dask_gufunc_kwargs={"output_sizes": {"period": len(starts)}})
     out = out.rename(period="time").assign_coords(time=lai["time"]).transpose("time", "y", "x")
     out.attrs = {k: v for k, v in codes.attrs.items() if k.startswith(("flag_", "long_"))}
+    out.attrs["flag_values"] = np.asarray(out.attrs.get("flag_values", [0]), np.uint8)
     out.attrs.update(grid_mapping="spatial_ref", coverage_content_type="auxiliaryInformation",
                      comment="the sensor that gave most of the period's merged observations "
                      "(ties: the lower code); 0: none")
