@@ -21,6 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import SAMPLE_DIR
 from conftest import synth_viirs as load_synth
 from pyproj import Transformer
 
@@ -154,3 +155,57 @@ def test_weights_from_two_qc_layers_are_refused_up_front(tmp_path, tiles):
                                            'qa_rule = "good_lai"\nweights = "default"'))
     with pytest.raises(ConfigError, match=r"\[steps\] weights.*FparExtra_QC"):
         load_config(cfg)
+
+
+def test_a_vnp13a2_retrieval_run_equals_an_independent_sr_retrieval(tmp_path):
+    """``lai = "retrieve"`` from VIIRS reflectance: the **real** VNP13A2 h18v09 2025-001
+    granule (HDF-EOS5) through the MOD13A2 retrieval test's grid, land cover and curves
+    (tests/pipeline/test_lai.py); the expectation read with h5py: ``vi_good`` as bit
+    arithmetic on ``VI Quality``, reflectance = stored x 0.0001 (VIIRS multiplies), SR =
+    NIR / red, LAI from the curve knots / Omega of the cover type."""
+    from pipeline.test_lai import (
+        OMEGA_BEPS,
+        cover_of_pixels,
+        curves,
+        igbp_to_cover,
+        lut_lai,
+        retrieve_config,
+    )
+    from pipeline.test_lai import centres as lonlat
+
+    name = "VNP13A2.A2025001.h18v09.002.2025017085341.h5"
+    path = SAMPLE_DIR / name
+    if not path.exists():
+        pytest.skip("the VNP13A2 sample is not present")
+    cfg_path = retrieve_config(tmp_path)
+    cfg_path.write_text(cfg_path.read_text()
+                        .replace("MOD13A2.A2025*.h18v09.061.*.hdf", name)
+                        .replace('product = "MOD13A2"', 'product = "VNP13A2"')
+                        .replace('end = "2025-06-09"', 'end = "2025-01-16"'))
+    summary = run(load_config(cfg_path), progress=False, echo=lambda _m: None)
+    assert summary.failures == []
+    got = open_stack(tmp_path / "out" / "lai.zarr").lai.values[0]
+    lon, lat = lonlat()
+    sx, sy = Transformer.from_crs("EPSG:4326", SINU, always_xy=True).transform(lon, lat)
+    grid = "HDFEOS/GRIDS/VIIRS_Grid_16Day_VI_1km/Data Fields/1 km 16 days "
+    px = 2 * np.pi * 6371007.181 / 36 / 1200
+    col, row = np.floor(sx / px).astype(int), np.floor(-sy / px).astype(int)  # UL (0, 0)
+    with h5py.File(path) as h:
+        q = h[grid + "VI Quality"][:].astype(np.int64)[row, col]
+        red, nir = (h[grid + b][:].astype(float)[row, col] for b in ("red reflectance",
+                                                                      "NIR reflectance"))
+    good = (q != 65535) & ((q & 3) == 0) & ((q >> 8) & 1 == 0) & ((q >> 10) & 1 == 0) \
+        & ((q >> 14) & 1 == 0) & ((q >> 15) & 1 == 0)
+    ok = good & (red >= 0) & (red <= 10000) & (nir >= 0) & (nir <= 10000) & (red > 0)
+    sr = np.where(ok, (nir * 0.0001) / np.where(red > 0, red * 0.0001, 1), np.nan)
+    cover, to_cover, cs = cover_of_pixels(), igbp_to_cover(), curves("SR")
+    expect = np.full(sr.shape, np.nan)
+    for code in np.unique(cover):
+        ct = to_cover.get(int(code), "not_vegetated")
+        if ct != "not_vegetated":
+            sel = cover == code
+            expect[sel] = lut_lai(cs[ct], sr[sel]) / OMEGA_BEPS[ct]
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expect))
+    ok = np.isfinite(expect)
+    assert ok.sum() > 300
+    np.testing.assert_allclose(got[ok], expect[ok], rtol=0, atol=1e-4)
