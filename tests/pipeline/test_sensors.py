@@ -179,3 +179,9 @@ def test_a_two_sensor_run_equals_an_independent_merge(tmp_path, two_sensors, ord
         assert prov["sensors"][prod]["good_pixels"] == sum(
             r["shares"]["good"] for p, r in manifest["verified"].items()
             if Path(p).name.startswith(prod))
+    # the report's QA table counts both sensors' granules of each tile and date
+    from modisoft.report.record import read_run, tile_date_status
+
+    cells = tile_date_status(read_run(tmp_path / "out"))["cells"]
+    assert len(cells) == 4 and all(c["shares"]["pixels"] == 2 * 600 * 600
+                                   for c in cells.values())
