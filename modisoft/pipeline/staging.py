@@ -20,8 +20,8 @@ import numpy as np
 
 from modisoft.errors import NoReadableInputError
 from modisoft.pipeline.inputs import (
-    lai_layers,
     landcover_on_grid,
+    open_layers,
     open_stacks,
     readable_granules,
 )
@@ -99,7 +99,7 @@ class Staged:
         self._template: dict[str, Any] | None = None
         if manifest is not None:
             times = []
-            for g, _ds, t in readable_granules(inv, lai_layers(cfg)[1], manifest, echo or print,
+            for g, _ds, t in readable_granules(inv, open_layers(cfg), manifest, echo or print,
                                                processes=max(1, cfg.compute.workers),
                                                qa_rule=cfg.steps.qa_rule):
                 self.used.append(g)
