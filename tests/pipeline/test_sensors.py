@@ -185,3 +185,69 @@ def test_a_two_sensor_run_equals_an_independent_merge(tmp_path, two_sensors, ord
     cells = tile_date_status(read_run(tmp_path / "out"))["cells"]
     assert len(cells) == 4 and all(c["shares"]["pixels"] == 2 * 600 * 600
                                    for c in cells.values())
+
+
+def test_a_modis_hdf4_and_viirs_hdf5_run_merges_each_products_own_layers(tmp_path):
+    """MCD15A2H (HDF4, ``Lai_500m``, MOD15 QC) beside VNP15A2H (HDF-EOS5, ``Lai``, VIIRS QC),
+    both **synthetic** for tile h26v05 from the real 2012-081 h17v03 MCD15A2 pixels
+    (``benchmarks/china_synth.py`` and ``scripts/synth_viirs.py``; the VIIRS copy shifted 50
+    rows so the sensors differ), on a 100 x 100 km sinusoidal window at 1 km, nearest.  The
+    expectation from the stored words: MOD15 grade 1 where SCF_QC (bits 5-7) <= 1 and cloud
+    state (bits 3-4) == 0, 0.5 where SCF_QC <= 1 only; VIIRS as in the module docstring; the
+    MODIS product first."""
+    import importlib.util
+    import sys
+
+    from conftest import SAMPLE_DIR
+    from pyhdf.SD import SD
+
+    spec = importlib.util.spec_from_file_location("china_synth",
+                                                  ROOT / "benchmarks" / "china_synth.py")
+    cs = sys.modules.get("china_synth") or importlib.util.module_from_spec(spec)
+    if "china_synth" not in sys.modules:
+        sys.modules["china_synth"] = cs
+        spec.loader.exec_module(cs)
+    src = next(s for s in cs.find_sources(SAMPLE_DIR) if ".A2012081." in str(s.path))
+    d = tmp_path / "in"
+    d.mkdir()
+    mod = cs.write_synth_file(cs.SynthFile((26, 5), cs.SourceGranule(
+        src.path, dt.date(2020, 3, 21), "2020090120000"), "061"), d)[0]
+    sd = SD(str(mod))
+    lai_m, qc_m = sd.select("Lai_500m")[:].astype(int), sd.select("FparLai_QC")[:].astype(int)
+    sd.end()
+    synth = synth_viirs()
+    main, extra = synth.viirs_qc_from_mod15(qc_m.astype("uint8"), lai_m.astype("uint8"))
+    lai_v, q1, q2 = (np.roll(a, 50, 0) for a in (lai_m.astype("uint8"), main, extra))
+    synth.write_vnp15(d / "VNP15A2H.A2020081.h26v05.002.2020090120000.synthetic.h5",
+                      {"Lai": lai_v, "FparLai_QC": q1, "FparExtra_QC": q2}, product="VNP15A2H",
+                      tile=(26, 5), start=dt.date(2020, 3, 21), production="2020090120000")
+    t = 2 * np.pi * 6371007.181 / 36
+    x0, y0 = -18 * t + 26 * t, 9 * t - 5 * t
+    bounds = [x0 + 300_000, y0 - 500_000, x0 + 400_000, y0 - 400_000]
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(CONFIG.format(tiles=d, inputs='products = ["MCD15A2H", "VNP15A2H"]')
+                   .replace('crs = "EPSG:3035"', f'crs = "{SINU}"')
+                   .replace("resolution = 2000", "resolution = 1000")
+                   .replace("bounds = [3580000, 3380000, 3700000, 3460000]",
+                            f"bounds = {bounds}"))
+    summary = run(load_config(cfg), progress=False, echo=lambda _m: None)
+    assert summary.failures == []
+    z = open_stack(tmp_path / "out" / "lai.zarr")
+    px = t / 2400
+    xs = np.arange(bounds[0] + 500, bounds[2], 1000)
+    ys = np.arange(bounds[3] - 500, bounds[1], -1000)
+    col = np.floor((xs - x0) / px).astype(int)[None, :]
+    row = np.floor((y0 - ys) / px).astype(int)[:, None]
+    vm, qm = lai_m[row, col], qc_m[row, col]
+    vv, a, b = lai_v[row, col].astype(int), q1[row, col].astype(int), q2[row, col].astype(int)
+    gm = np.where((vm <= 100) & (qm != 255) & ((qm >> 5) <= 1),
+                  np.where(((qm >> 3) & 3) == 0, 1.0, 0.5), -1.0)
+    gv = np.where((vv <= 100) & (a != 255) & ((a & 7) <= 1),
+                  np.where(((a & 7) == 0) & ((b & 3) <= 1), 1.0, 0.5), -1.0)
+    viirs = gv > gm  # strictly better: a tie stays with MCD15A2H (first)
+    value = np.where(np.maximum(gm, gv) < 0, np.nan, np.where(viirs, vv, vm) / 10.0)
+    sensor = np.where(np.maximum(gm, gv) < 0, 0, np.where(viirs, 4, 3))
+    np.testing.assert_allclose(z.lai.values[0], value, rtol=0, atol=1e-6, equal_nan=True)
+    assert np.array_equal(z.sensor.values[0], sensor)
+    assert (sensor == 3).sum() > 500 and (sensor == 4).sum() > 100
+    print(f"MODIS + VIIRS: {(sensor == 3).sum()} MODIS, {(sensor == 4).sum()} VIIRS pixels")
