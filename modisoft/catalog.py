@@ -40,7 +40,7 @@ _NAME = re.compile(
     r"^(?P<product>[A-Z][A-Z0-9_]+)\.A(?P<year>\d{4})(?P<doy>\d{3})"
     r"(?:\.h(?P<h>\d{2})v(?P<v>\d{2})|\.(?P<hhmm>\d{4}))?"
     r"(?:\.(?P<platform>N\d{2}|TN|M\d{2}))?"
-    r"\.(?P<collection>\d{3})\.(?P<prod>\d{13})(?:\.(?P<ext>hdf|h5|nc|he5))?$",
+    r"\.(?P<collection>\d{3})\.(?P<prod>\d{13})(?:\.synthetic)?(?:\.(?P<ext>hdf|h5|nc|he5))?$",
     re.IGNORECASE,
 )
 

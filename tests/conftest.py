@@ -44,6 +44,21 @@ def sample_hdf4_files() -> list[Path]:
     return sorted(p for p in SAMPLE_DIR.glob("*.hdf"))
 
 
+def synth_viirs():
+    """``scripts/synth_viirs.py``, the one writer of synthetic VNP15A2H/VJ115A2H granules
+    (the VIIRS demo's and the tests'), loaded as the module ``synth_viirs``."""
+    import importlib.util
+    import sys
+
+    if "synth_viirs" not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "scripts" / "synth_viirs.py"
+        spec = importlib.util.spec_from_file_location("synth_viirs", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["synth_viirs"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["synth_viirs"]
+
+
 def sha256(path: os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

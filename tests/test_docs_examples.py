@@ -292,6 +292,19 @@ def _record_example(work: Path) -> None:
     mod.write_example(work / "record_example")
 
 
+def _viirs_demo(work: Path) -> None:
+    """``sample_tiles/viirs_synthetic/`` of ``sample_tiles/demo_viirs.toml``: the 32
+    **synthetic** VNP15A2H granules ``scripts/synth_viirs.py`` writes from the real MCD15A2
+    pixels of ``sample_tiles/`` (what ``python scripts/synth_viirs.py`` does before the
+    docs' ``modisoft run sample_tiles/demo_viirs.toml``)."""
+    from conftest import synth_viirs
+
+    out = work / "sample_tiles" / "viirs_synthetic"
+    if out.is_symlink():  # a checkout where the demo ran: write this folder's own
+        out.unlink()
+    synth_viirs().make_demo(out)
+
+
 BUILDERS = {
     "data/": _china_granules,
     "template.tif": _template,
@@ -299,6 +312,7 @@ BUILDERS = {
     "mod15.nc": _calibration_set,
     "stack.nc": _avhrr_stack,
     "record_example/record.toml": _record_example,
+    "sample_tiles/demo_viirs.toml": _viirs_demo,
 }
 """Inputs the docs name that are not sample files, by the name a command uses."""
 

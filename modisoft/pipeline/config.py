@@ -33,6 +33,7 @@ from modisoft.pipeline.schema import (
     resolve_grid,
     retrieval_params,
 )
+from modisoft.pipeline.sensors import check_sensors, normalize_inputs
 from modisoft.pipeline.validate import (
     check_compute,
     check_inputs,
@@ -139,6 +140,7 @@ def _check(cfg: RunConfig) -> None:
     elif cfg.lai is not None:
         raise ConfigError("[lai] is only used with [steps] lai = 'retrieve' (the run is "
                           f"[steps] lai = {s.lai!r}); remove the table or set lai = 'retrieve'")
+    check_sensors(cfg)
     check_inputs(cfg)
     modes = [k for k in ("name", "like", "crs") if getattr(g, k) is not None]
     if len(modes) != 1:
@@ -275,6 +277,7 @@ def load_config(path: str | Path) -> RunConfig:
         if req not in data:
             raise ConfigError(f"{path}: missing the [{req}] table")
     try:
+        data = {**data, "inputs": normalize_inputs(data["inputs"])}
         parts = {k: _table(cls, data.get(k, {}), k) for k, cls in tables.items()
                  if k not in ("lai", "beps", "metadata") or k in data}
         steps = data.get("steps", {})

@@ -23,59 +23,20 @@ from modisoft.errors import (
 )
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.schema import ConfigError, RunConfig, clumping_kind
+from modisoft.pipeline.sensors import lai_layers, merge_granules, open_layers
 from modisoft.write._common import sha256
 
 __all__ = [
     "clumping_on_grid",
     "lai_layers",
     "landcover_on_grid",
+    "open_layers",
     "open_stacks",
     "readable_granules",
     "stack_tiles",
     "static_method",
     "expand_static",
 ]
-
-
-def lai_layers(cfg: RunConfig) -> tuple[str, list[str]]:
-    """The LAI layer of ``[inputs]`` and the layers to open.
-
-    Parameters
-    ----------
-    cfg
-        A configuration with ``[steps] lai = "product"``.
-
-    Returns
-    -------
-    (str, list of str)
-        The LAI layer (``[inputs] layer``, else the product's ``lai`` role in the registry),
-        and the layers to open: the LAI layer, then its QA layer (``[inputs] qa_layer``, else
-        the ``lai_qa`` role) when the QA rule needs it.
-
-    Raises
-    ------
-    ConfigError
-        When the product is not in the registry, or ``[inputs] layer`` is not one of its
-        value layers (or is not given for a product without an LAI layer).  The output is
-        named for the layer's quantity (:func:`modisoft.products.quantity_of`).
-    """
-    from modisoft.products import find_product
-
-    product = find_product(cfg.inputs.product)
-    if product is None:
-        raise ConfigError(f"[inputs] product {cfg.inputs.product!r} is not in the registry")
-    layer = cfg.inputs.layer or product.role_layer("lai")
-    if layer is None:
-        raise ConfigError(f"[inputs] product {product.name!r} has no LAI layer (registry role "
-                          "'lai'): name the layer to run in [inputs] layer, or for "
-                          "reflectance products use [steps] lai = 'retrieve'")
-    found = product.find_layer(layer)
-    if found is None or found.kind != "value":
-        values = [x.name for x in product.layers if x.kind == "value"]
-        raise ConfigError(f"[inputs] layer {layer!r} is not a value layer of {product.name}; "
-                          f"one of {values}")
-    qa_layer = cfg.inputs.qa_layer or product.role_layer("lai_qa")
-    return layer, [layer] + ([qa_layer] if qa_layer and cfg.steps.qa_rule != "none" else [])
 
 
 def readable_granules(inv: Inventory, want: list[str], manifest: Any,
@@ -88,7 +49,7 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
     inv
         The run's inventory.
     want
-        The layers to open.
+        The layers to open (per product, ``{product: layers}``, in a multi-sensor run).
     manifest
         Where a granule that does not open is recorded (``add_failure(path, reason, stage)``).
     echo
@@ -114,9 +75,11 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
     if processes:
         from modisoft.pipeline.verify import verify_granules
 
-        found = verify_granules([str(g.path) for g in granules], want,
-                                manifest.data.get("verified", {}), processes=processes,
-                                echo=echo, qa_rule=qa_rule)
+        found = {}
+        for prod, layers in (want.items() if isinstance(want, dict) else [(None, want)]):
+            found |= verify_granules([str(g.path) for g in granules if prod in (None, g.product)],
+                                     layers, manifest.data.get("verified", {}),
+                                     processes=processes, echo=echo, qa_rule=qa_rule)
         manifest.data["verified"] = found
         for g in granules:
             r = found[str(g.path)]
@@ -126,14 +89,15 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
                 echo(f"skipping {Path(g.path).name} ({r['stage']}{again}): {r['reason']}")
         granules = [g for g in granules if found[str(g.path)]["ok"]]
     for g in granules:
+        layers = want[g.product] if isinstance(want, dict) else want
         try:
-            ds = open_granule(g.path, want)
+            ds = open_granule(g.path, layers)
         except (ModisoftError, OSError) as exc:
             manifest.add_failure(g.path, str(exc), "open")
             echo(f"skipping {Path(g.path).name}: {exc}")
             continue
         if "registry_product" in ds.attrs:
-            for v in want:
+            for v in layers:
                 ds[v].attrs["registry_product"] = ds.attrs["registry_product"]
         yield g, ds, np.datetime64(g.start_date, "ns")
 
@@ -171,9 +135,10 @@ def open_stacks(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[s
     Returns
     -------
     (list, list, list)
-        Per tile a lazy ``(time, y, x)`` stack of the LAI layer (QA rule applied at source);
-        when the QA gives weights instead, per tile a stack of its QA layer (else empty); the
-        granules used.
+        Per tile a lazy ``(time, y, x)`` stack of the LAI layer (QA rule applied at source;
+        a multi-sensor run's sensors merged, :func:`~modisoft.pipeline.sensors.merge_granules`);
+        per tile a stack of its QA layer when the QA gives weights, of the ``sensor`` codes in
+        a multi-sensor run (else empty); the granules used.
 
     Raises
     ------
@@ -183,15 +148,24 @@ def open_stacks(cfg: RunConfig, inv: Inventory, manifest: Any, echo: Callable[[s
     layer, want = lai_layers(cfg)
     lai_by_tile: dict[str, list] = {}
     qa_by_tile: dict[str, list] = {}
-    used = []
-    for g, ds, t in readable_granules(inv, want, manifest, echo):
+    used, merge = [], {}
+    for g, ds, t in readable_granules(inv, open_layers(cfg), manifest, echo):
+        used.append(g)
+        if cfg.inputs.products:  # a multi-sensor run: merged per tile and date below
+            lay, w = lai_layers(cfg, g.product)
+            qa = ds[w[1]] if len(w) == 2 else ds[w[1:]] if len(w) > 2 else None
+            merge.setdefault((g.tile_id, t), []).append((g.product, ds[lay], qa))
+            continue
         values = ds[layer]
         if len(want) > 1 and not cfg.steps.weights:
-            values = mask(values, ds[want[1]], cfg)
+            values = mask(values, ds[want[1]] if len(want) == 2 else ds[want[1:]], cfg)
         elif len(want) > 1:
             qa_by_tile.setdefault(g.tile_id, []).append(ds[want[1]].expand_dims(time=[t]))
         lai_by_tile.setdefault(g.tile_id, []).append(values.expand_dims(time=[t]))
-        used.append(g)
+    for (tile, t), items in merge.items():  # the sensor codes take the QA layers' place
+        for by, da in zip((lai_by_tile, qa_by_tile), merge_granules(items, cfg, layer),
+                          strict=True):
+            by.setdefault(tile, []).append(da.expand_dims(time=[t]))
     if not used:
         raise NoReadableInputError(len(inv.granules))
     return stack_tiles(lai_by_tile), stack_tiles(qa_by_tile), used

@@ -14,6 +14,7 @@ from modisoft.catalog import GRANULE_SUFFIXES, Granule, find_files, parse_filena
 from modisoft.errors import GranuleReadError
 from modisoft.pipeline.limits import check_size, expected_dates, unmatched_paths
 from modisoft.pipeline.schema import ConfigError, RunConfig
+from modisoft.pipeline.sensors import sensor_order
 
 __all__ = ["Inventory", "checked_inventory", "discover", "expected_dates"]
 
@@ -45,6 +46,9 @@ class Inventory:
         that are not UTF-8): ``(path, reason)``; the run records them as failed.
     notes
         Lines for the report about the run's setup (the snapped grid bounds).
+    others
+        A multi-sensor run's other granules of a date and tile (``by_date`` holds the one of
+        the highest priority), in priority order: ``{(date, tile id): [Granule]}``.
     """
 
     by_date: dict[date, dict[str, Granule]] = field(default_factory=dict)
@@ -56,6 +60,7 @@ class Inventory:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    others: dict[tuple[date, str], list[Granule]] = field(default_factory=dict)
 
     @property
     def dates(self) -> list[date]:
@@ -64,17 +69,25 @@ class Inventory:
 
     @property
     def granules(self) -> list[Granule]:
-        """Every granule, ordered by date then tile."""
-        return [self.by_date[d][t] for d in self.dates for t in sorted(self.by_date[d])]
+        """Every granule, ordered by date then tile (then sensor priority)."""
+        return [g for d in self.dates for t in sorted(self.by_date[d])
+                for g in [self.by_date[d][t], *self.others.get((d, t), [])]]
 
     def restricted(self, keep: list[Granule]) -> Inventory:
         """This inventory with only the granules ``keep`` (the ones that could be read)."""
         import dataclasses
 
         paths = {str(g.path) for g in keep}
-        by_date = {d: {t: g for t, g in tiles.items() if str(g.path) in paths}
-                   for d, tiles in self.by_date.items()}
-        return dataclasses.replace(self, by_date={d: t for d, t in by_date.items() if t})
+        by_date: dict[date, dict[str, Granule]] = {}
+        others = {}
+        for d in self.dates:
+            for t, g in self.by_date[d].items():
+                left = [x for x in [g, *self.others.get((d, t), [])] if str(x.path) in paths]
+                if left:  # the best readable granule leads
+                    by_date.setdefault(d, {})[t] = left[0]
+                    others[(d, t)] = left[1:]
+        return dataclasses.replace(self, by_date=by_date,
+                                   others={k: v for k, v in others.items() if v})
 
     def report(self) -> str:
         """A short human summary: counts, missing tiles and dates, duplicates."""
@@ -137,8 +150,9 @@ def discover(cfg: RunConfig, failed: list[tuple[str, str]] | None = None) -> Inv
         When a path pattern matches nothing, or no granule of the product is found.
     """
     inv = Inventory(failed=list(failed or []))
-    product = cfg.inputs.product.upper()
-    found: dict[tuple[date, str], Granule] = {}
+    order = sensor_order(cfg)
+    product = order[0]
+    found: dict[tuple[date, str, str], Granule] = {}
     for path in _files(cfg, inv.failed):
         try:
             g: Granule = parse_filename(path)
@@ -148,13 +162,13 @@ def discover(cfg: RunConfig, failed: list[tuple[str, str]] | None = None) -> Inv
         if g.product is None:
             inv.skipped.append((str(path), "not a standard granule name"))
             continue
-        if g.product != product:
-            inv.skipped.append((str(path), f"product {g.product}, not {product}"))
+        if g.product not in order:
+            inv.skipped.append((str(path), f"product {g.product}, not {' or '.join(order)}"))
             continue
         if g.tile is None or g.start_date is None:
             inv.skipped.append((str(path), "no tile or date in the name"))
             continue
-        key = (g.start_date, g.tile_id or "")
+        key = (g.start_date, g.tile_id or "", g.product)
         if key in found:
             old = found[key]
             new_wins = (g.production_time or 0, g.path) > (old.production_time or 0, old.path) \
@@ -164,16 +178,20 @@ def discover(cfg: RunConfig, failed: list[tuple[str, str]] | None = None) -> Inv
             inv.duplicates.append((kept.path, ignored.path))
         else:
             found[key] = g
-    rng = _date_range(cfg, [d for d, _ in found])
+    rng = _date_range(cfg, [d for d, _, _ in found])
     wanted_tiles = set(cfg.inputs.tiles)
-    for (d, tile), g in sorted(found.items()):
+    for (d, tile, _prod), g in sorted(found.items(), key=lambda kv: (
+            kv[0][:2], order.index(kv[0][2]))):
         if rng and not rng[0] <= d <= rng[1]:
             continue
         if wanted_tiles and tile not in wanted_tiles:
             continue
-        inv.by_date.setdefault(d, {})[tile] = g
+        if tile in inv.by_date.get(d, {}):
+            inv.others.setdefault((d, tile), []).append(g)
+        else:
+            inv.by_date.setdefault(d, {})[tile] = g
     if not inv.by_date:
-        raise ConfigError(f"[inputs] no {product} granule found under "
+        raise ConfigError(f"[inputs] no {' or '.join(order)} granule found under "
                           f"{', '.join(cfg.inputs.paths)}"
                           + (f" between {rng[0]} and {rng[1]}" if rng else ""))
     seen_tiles = sorted({t for per in inv.by_date.values() for t in per})

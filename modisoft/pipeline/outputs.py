@@ -19,6 +19,7 @@ from modisoft.pipeline.beps_run import beps_landcover, beps_options, observed_sp
 from modisoft.pipeline.manifest import Manifest
 from modisoft.pipeline.metadata import missing_metadata, output_quantity, run_metadata
 from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.sensors import sensor_record
 from modisoft.pipeline.summary import RunSummary
 from modisoft.write.folder import output_subdir
 
@@ -57,6 +58,8 @@ def run_provenance(cfg: RunConfig, used: list, manifest: Manifest, grid: Any,
     p.set_step("smoother", {"method": s.smoother, "params": s.smoother_params,
                             "min_obs": s.min_obs})
     p.set_step("retrieval", retrieval if retrieval is not None else {"method": s.lai})
+    if cfg.inputs.products:  # a multi-sensor run: the merge and the per-sensor counts
+        p.extra["sensor_merge"] = sensor_record(cfg, used, manifest.data.get("verified", {}))
     return p
 
 

@@ -55,6 +55,8 @@ class InputsConfig:
     tiles: tuple[str, ...] = ()
     download: bool = False
     cmr_url: str | None = None
+    products: tuple[str, ...] = ()  # a multi-sensor run (pipeline.sensors); product: the first
+    sensor_priority: tuple[str, ...] = ()  # ties of equal QA: default the order of products
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import numpy as np
 
 from modisoft.errors import NoReadableInputError
 from modisoft.pipeline.inputs import (
-    lai_layers,
     landcover_on_grid,
+    open_layers,
     open_stacks,
     readable_granules,
 )
@@ -31,6 +31,7 @@ from modisoft.pipeline.mosaic import lost_in_mosaic, mosaic_decoded, mosaic_qa, 
 from modisoft.pipeline.outputs import stage_path
 from modisoft.pipeline.qa import mask_at_source
 from modisoft.pipeline.schema import RunConfig
+from modisoft.pipeline.sensors import sensor_per_period
 from modisoft.pipeline.series import series_inputs, series_output
 from modisoft.warp.plan import fits_in_plan_memory, plan_memory
 
@@ -98,7 +99,7 @@ class Staged:
         self._template: dict[str, Any] | None = None
         if manifest is not None:
             times = []
-            for g, _ds, t in readable_granules(inv, lai_layers(cfg)[1], manifest, echo or print,
+            for g, _ds, t in readable_granules(inv, open_layers(cfg), manifest, echo or print,
                                                processes=max(1, cfg.compute.workers),
                                                qa_rule=cfg.steps.qa_rule):
                 self.used.append(g)
@@ -152,8 +153,8 @@ class Staged:
         if classes is not None:
             staged["classes"] = classes
         qa_mosaic = mosaic_qa(self.cfg, qa, self.grid, cache_dir=plans)
-        if qa_mosaic is not None:
-            staged["qa"] = qa_mosaic
+        if qa_mosaic is not None:  # a multi-sensor run's slot holds the sensor codes
+            staged["sensor" if self.cfg.inputs.products else "qa"] = qa_mosaic
         return staged
 
     def _date_stacks(self, day: str) -> tuple[list, list]:
@@ -164,8 +165,12 @@ class Staged:
         return lai, qa
 
     def _output(self, staged: dict[str, Any], grid: Any) -> Any:
-        return series_output(self.cfg, staged["values"], staged.get("classes"),
-                              staged.get("qa"), grid)
+        out = series_output(self.cfg, staged["values"], staged.get("classes"),
+                            staged.get("qa"), grid)
+        if "sensor" in staged:
+            out["sensor"] = sensor_per_period(staged["sensor"], out["lai"]).chunk(
+                {"time": -1, "y": self.cfg.output.chunk, "x": self.cfg.output.chunk})
+        return out
 
     def create_stage(self) -> None:
         """An empty stage store (replacing any earlier one)."""

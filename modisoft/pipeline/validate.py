@@ -52,7 +52,6 @@ PERIODS = ("beps_d", "beps_d_guide", "beps10", "dekad", "pentad", "month")
 """Named ``[steps] period`` kinds (``modisoft.timeseries.periods``), besides ``'<N>day'``."""
 
 
-
 def suggest(value: Any, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``.
 
@@ -252,16 +251,24 @@ def check_qa(cfg: RunConfig) -> None:
     if s.weights is not None:
         names = sorted({w for p in prods for w in weight_schemes(p)})
         _one_of("[steps] weights", s.weights, names)
+    two = [p for p in prods if s.lai == "product" and p.role_layer("lai_qa_extra")]
+    if s.weights is not None and two and not i.qa_layer:
+        raise ConfigError(f"[steps] weights {s.weights!r}: {i.product}'s QA reads two layers, "
+                          f"{two[0].role_layer('lai_qa')} and {two[0].role_layer('lai_qa_extra')}"
+                          "; weights read one: use [steps] qa_rule alone")
     if s.qa_rule == "none":
         return
     error = None
     for p in prods:
-        want = i.qa_layer or (p.role_layer("lai_qa") if s.lai == "product" else None)
-        layers = [x for x in p.qa_layers if want is None or x.name == want]
+        want = {i.qa_layer} if i.qa_layer else \
+            {p.role_layer("lai_qa"), p.role_layer("lai_qa_extra")} - {None} \
+            if s.lai == "product" and p.role_layer("lai_qa") else None
+        layers = [x for x in p.qa_layers if want is None or x.name in want]
         data = {x.name: (("y", "x"), np.zeros((1, 1), x.dtype)) for x in layers}
         try:
             if not data:
-                raise QAError(f"{p.name}.{p.collection} has no QA layer {want or ''}")
+                raise QAError(f"{p.name}.{p.collection} has no QA layer "
+                              f"{', '.join(sorted(want or ()))}")
             qa_mask(xr.Dataset(data), s.qa_rule, product=p)
             return
         except QAError as exc:

@@ -20,6 +20,7 @@ from modisoft.products.model import (
     WeightScheme,
 )
 from modisoft.products.quantity import LAI, Quantity, quantity_of
+from modisoft.products.sensors import SENSOR_CODES, sensor_code, sensor_flags
 
 __all__ = [
     "BitField",
@@ -33,6 +34,9 @@ __all__ = [
     "LAI",
     "Quantity",
     "quantity_of",
+    "SENSOR_CODES",
+    "sensor_code",
+    "sensor_flags",
     "all_products",
     "cmr_collection",
     "find_product",

@@ -48,6 +48,8 @@ keep their integer dtype."""
 ROLES = {
     "lai": "the leaf area index layer a run uses from an LAI product",
     "lai_qa": "the QA word of the LAI layer (the QA rule of a run reads it)",
+    "lai_qa_extra": "a second QA word the QA rule of a run reads with lai_qa (VIIRS "
+                    "FparExtra_QC: the cloud confidence)",
     "red": "red surface reflectance (MODIS band 1, VIIRS I1/M5, AVHRR channel 1)",
     "nir": "near-infrared surface reflectance (MODIS band 2, VIIRS I2/M7, AVHRR channel 2)",
     "swir": "shortwave-infrared reflectance near 1.6 µm for the RSR (MODIS band 6, VIIRS I3/M10)",

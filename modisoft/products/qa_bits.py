@@ -614,9 +614,11 @@ VNP15_FPAREXTRA_QC = (
 VNP15_PRESETS = (
     QAPreset(
         "good_lai",
-        "scf_qc in (main, main_saturated) and cloud == confident_clear",
-        "main (RT) algorithm, with or without saturation, and confident clear",
-        "choice (analogue of the MOD15 good_lai; VIIRS cloud confidence from FparExtra_QC)",
+        "scf_qc == main and cloud in (confident_clear, probably_clear)",
+        "main (RT) algorithm without saturation, and confident or probably clear "
+        "(FparLai_QC bits 0-2 == 0 and FparExtra_QC bits 0-1 <= 1; needs both QC layers)",
+        "choice (issue 23: the VIIRS main algorithm without saturation and low cloud "
+        "confidence; bit layout PRODUCTS.md §10.2, GEE NASA_VIIRS_002_VNP15A2H)",
     ),
     QAPreset(
         "main_algorithm",
@@ -629,6 +631,7 @@ VNP15_WEIGHTS = WeightScheme(
     "default",
     (("good_lai", 1.0), ("main_algorithm", 0.5)),
     0.0,
-    "good_lai 1.0; main algorithm not confident clear 0.5; back-up or not produced 0",
+    "good_lai 1.0; main algorithm (saturated, or probably/confident cloudy) 0.5; back-up or "
+    "not produced 0",
     "choice (docs/concepts/qa.md)",
 )

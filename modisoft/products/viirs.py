@@ -4,10 +4,17 @@ VNP09H1/VNP09A1 (8-day surface reflectance).
 Sources (``reference/PRODUCTS.md`` §10): VNP13A2 collection 002 is verified from two real
 granules (h18v09 2025): dataset names, int16, ``_FillValue`` as a *two-element array*
 (``[-15000, -13000]`` for VIs, ``[-4, -1]`` for pixel reliability; both are fill), scale 0.0001
-*multiply* (VIIRS stores 0.0001 where MODIS MOD13 stores 10000 meaning divide).  VNP13A1,
-VNP15A2H and VNP09 layouts are **not verified** against real granules: their entries follow the
-names documented by Google Earth Engine and the MODIS counterparts, and the reader compares them
-with each file's own attributes, falling back to the file (with a warning) on any mismatch.
+*multiply* (VIIRS stores 0.0001 where MODIS MOD13 stores 10000 meaning divide).  VNP15A2H
+(and VJ115A2H, the same product from NOAA-20) follows ``reference/PRODUCTS.md`` §10.2: layers
+``Lai``/``Fpar``/``LaiStdDev``/``FparStdDev``/``FparLai_QC``/``FparExtra_QC`` (uint8, scale 0.1
+or 0.01, valid 0-100, fill classes 249-255), the QC bit tables of the VIIRS user guide as
+transcribed by the Earth Engine catalogue (``NASA_VIIRS_002_VNP15A2H``) and the LP DAAC product
+page, and a ``good_lai`` that reads both QC layers (roles ``lai_qa`` and ``lai_qa_extra``); no
+real VNP15A2H granule was read here (the tests write synthetic ones in that layout,
+``scripts/synth_viirs.py``).  VNP13A1 and VNP09 layouts are **not verified** against real
+granules: their entries follow the names documented by Google Earth Engine and the MODIS
+counterparts.  For every VIIRS product the reader compares the registry with each file's own
+attributes, falling back to the file (with a warning) on any mismatch.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from modisoft.products.qa_bits import (
 
 _SRC13 = "real VNP13A2 v002 h18v09 2025 granules (PRODUCTS.md §10.1)"
 _UNVERIFIED = "not verified against a real granule; GEE band names and MODIS analogue"
+_SRC15 = ("PRODUCTS.md §10.2 (LP DAAC vnp15a2hv001 page; GEE NASA_VIIRS_002_VNP15A2H, "
+          "transcribing the user guide's tables); not read from a real granule here")
 
 
 def _vnp13(prefix: str, src: str) -> tuple[Layer, ...]:
@@ -129,7 +138,7 @@ def _vnp15() -> tuple[Layer, ...]:
             fill_values=(255,),
             fill_classes=classes,
             physical_range=(0.0, upper),
-            source=_UNVERIFIED,
+            source=_SRC15,
         )
 
     return (
@@ -149,7 +158,7 @@ def _vnp15() -> tuple[Layer, ...]:
             valid_range=(0, 254),
             fill_values=(255,),
             bit_fields=VNP15_FPARLAI_QC,
-            source=_UNVERIFIED + "; bit layout: GEE NASA_VIIRS_002_VNP15A2H (not MOD15's)",
+            source=_SRC15 + "; bit layout: not MOD15's",
         ),
         Layer(
             "FparExtra_QC",
@@ -158,7 +167,7 @@ def _vnp15() -> tuple[Layer, ...]:
             valid_range=(0, 254),
             fill_values=(255,),
             bit_fields=VNP15_FPAREXTRA_QC,
-            source=_UNVERIFIED + "; bit layout: GEE NASA_VIIRS_002_VNP15A2H",
+            source=_SRC15,
         ),
         val("FparStdDev", 0.01, "1", "standard deviation of FPAR", STDDEV_FILL_CLASSES, 1.0),
         val("LaiStdDev", 0.1, "m2 m-2", "standard deviation of LAI", STDDEV_FILL_CLASSES, 10.0),
@@ -232,10 +241,10 @@ def _products() -> list[Product]:
                 8,
                 "500m",
                 {},
-                _UNVERIFIED,
+                _SRC15,
                 VNP15_PRESETS,
                 (VNP15_WEIGHTS,),
-                roles={"lai": "Lai", "lai_qa": "FparLai_QC"},
+                roles={"lai": "Lai", "lai_qa": "FparLai_QC", "lai_qa_extra": "FparExtra_QC"},
             )
         )
         out.append(

@@ -5,6 +5,8 @@
   (``"cloud_state == clear and not snow_ice"``) → a boolean mask / masked values.
 * :func:`qa_weights` — QA classes → weights in [0, 1] for smoothers and composites.
 * :func:`pixel_shares` — a granule's pixels counted as good, cloudy, fill, not vegetated.
+* :func:`merge_sensors` — several sensors' observations of a period merged, best QA first,
+  then sensor priority (:func:`sensor_grade`, :func:`merge_kernel`).
 * :func:`field` and :func:`parse` build :class:`Predicate` objects in Python.
 
 Bit layouts, presets and default weights live in :mod:`modisoft.products.qa_bits`; the
@@ -35,6 +37,7 @@ from modisoft.qa.expr import (
     parse,
 )
 from modisoft.qa.kernels import decode_words, extract_field, fill_code
+from modisoft.qa.merge import merge_kernel, merge_sensors, sensor_grade
 from modisoft.qa.summary import (
     cloud_codes,
     mask_counts,
@@ -58,6 +61,9 @@ __all__ = [
     "mask_counts",
     "pixel_shares",
     "cloud_codes",
+    "merge_kernel",
+    "merge_sensors",
+    "sensor_grade",
     "field",
     "parse",
     "Predicate",

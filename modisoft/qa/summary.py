@@ -153,7 +153,9 @@ def cloud_codes(layer: Layer) -> tuple[Any, tuple[int, ...]] | None:
     """The cloud field of a QA layer and its cloudy codes, or ``None`` when it has none.
 
     The field named ``cloud_state`` (MOD09, MOD15) with its ``cloudy`` and ``mixed`` codes,
-    else the first field with a code named ``cloudy`` (MOD13 pixel reliability).
+    the VIIRS cloud confidence ``cloud`` (VNP15 ``FparExtra_QC``) with ``probably_cloudy``
+    and ``confident_cloudy``, else the first field with a code named ``cloudy`` (MOD13
+    pixel reliability).
 
     Examples
     --------
@@ -164,7 +166,8 @@ def cloud_codes(layer: Layer) -> tuple[Any, tuple[int, ...]] | None:
     """
     fields = sorted(layer.bit_fields, key=lambda b: b.name != "cloud_state")
     for bf in fields:
-        names = ("cloudy", "mixed") if bf.name == "cloud_state" else ("cloudy",)
+        names = ("cloudy", "mixed") if bf.name == "cloud_state" else \
+            ("probably_cloudy", "confident_cloudy") if bf.name == "cloud" else ("cloudy",)
         codes = tuple(c for c, lab in bf.labels.items() if lab in names)
         if codes:
             return bf, codes

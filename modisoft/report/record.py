@@ -175,7 +175,8 @@ def tile_date_status(rec: RunRecord) -> dict[str, Any]:
     dict
         ``dates`` and ``tiles`` (sorted), ``cells`` ``{(tile, date): {"status", "file",
         "reason", "shares"}}`` (status ``present``, ``missing`` or ``failed``; ``shares`` of
-        a present granule, from its verification), and ``unplaced``: failures whose file
+        a present granule, from its verification, summed over the sensors' granules of a
+        multi-sensor run), and ``unplaced``: failures whose file
         name gives no tile or date (a damaged name).
     """
     inv = rec.inventory
@@ -185,8 +186,11 @@ def tile_date_status(rec: RunRecord) -> dict[str, Any]:
     for path, v in rec.verified.items():
         key = _identity(path)
         if key is not None and v.get("ok"):
-            cells[key] = {"status": "present", "file": path, "reason": "",
-                          "shares": v.get("shares")}
+            shares, old = v.get("shares"), cells.get(key, {}).get("shares")
+            if shares and old:  # a multi-sensor run: the sensors' granules of a tile and date
+                shares = {k: None if shares.get(k) is None or old.get(k) is None
+                          else shares[k] + old[k] for k in shares}
+            cells[key] = {"status": "present", "file": path, "reason": "", "shares": shares}
     unplaced = []
     for f in rec.summary.get("failures", []):
         key = _identity(f["file"])

@@ -202,7 +202,10 @@ def test_viirs_lai_uses_the_viirs_layout_not_mod15():
         },
         attrs={"registry_product": "VNP15A2H.002"},
     )
-    assert qa_mask(ds, "good_lai").values[0].tolist() == [True, True, False, False, True]
+    # good_lai (issue 23): the main algorithm without saturation (SCF_QC 0) and confident or
+    # probably clear: 0 clear -> yes; 1 saturated -> no; 2 back-up -> no; 0x10 (SCF_QC 0,
+    # biome 1) probably clear -> yes; 0x20 (SCF_QC 0, biome 2) clear -> yes
+    assert qa_mask(ds, "good_lai").values[0].tolist() == [True, False, False, True, True]
     # the same words read with the MOD15 layout would say cloud_state/scf_qc from other bits
     bare = ds.copy()
     bare.attrs = {}
