@@ -170,8 +170,30 @@ def check_record(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
                 raise RecordError(f"[relation.overlap] {name} = {lo} to {hi}: {a.sensor} and "
                                   f"{b.sensor} have no period in common in it ({both.size} in "
                                   "all); choose an overlap where both segments have periods")
+            n = int(((both >= np.datetime64(lo)) & (both <= np.datetime64(hi))).sum())
+            _check_fit_memory(name, lo, hi, n, grid)
     _check_sr(cfg, plans, names)
     return plans, grid
+
+
+#: Bytes per pixel and period of an overlap while its relation is fitted: both sensors'
+#: values as float64, their copies at the valid pairs, the pairs' cover and season codes.
+FIT_BYTES_PER_VALUE = 56
+
+
+def _check_fit_memory(name: str, lo: Any, hi: Any, periods: int, grid: Any) -> None:
+    """Refuse, before any work, a join whose overlap does not fit in this machine's available
+    memory while its relation is fitted (the fit reads the whole overlap at once)."""
+    from modisoft.pipeline.limits import _available_memory, fmt_bytes
+
+    need = FIT_BYTES_PER_VALUE * periods * int(np.prod(grid.shape))
+    have = _available_memory()
+    if have is not None and need > have:
+        raise RecordError(
+            f"[relation.overlap] {name} = {lo} to {hi}: {periods} periods on the "
+            f"{grid.shape[0]} x {grid.shape[1]} grid need about {fmt_bytes(need)} to fit the "
+            f"relation, more than the {fmt_bytes(have)} of memory available; choose a shorter "
+            "overlap (a year is usually enough) or a coarser grid")
 
 
 def _check_sr(cfg: RecordConfig, plans: list[SegmentPlan], names: list[str]) -> None:

@@ -424,3 +424,21 @@ def test_an_output_folder_another_process_is_writing_is_not_written(example, tmp
     with claim_output_dir(tmp_path), pytest.raises(OutputInUseError, match="another modisoft"):
         make_record(p)
     assert not (tmp_path / "lai_record.zarr").exists()
+
+
+def test_an_overlap_too_large_for_memory_fails_before_anything_is_computed(example,
+                                                                           monkeypatch):
+    import modisoft.pipeline.limits as limits
+    from modisoft.pipeline.record_check import FIT_BYTES_PER_VALUE
+
+    d, _ex, _ = example
+    cfg = load_record_config(d / "record.toml")
+    check_record(cfg)  # fits in this machine's memory
+    # AVHRR-MODIS: 2001-2002, 4 months a year on both sides: 8 periods of 120 x 120 pixels
+    need = FIT_BYTES_PER_VALUE * 8 * 120 * 120
+    monkeypatch.setattr(limits, "_available_memory", lambda: need - 1)
+    with pytest.raises(RecordError, match=r"AVHRR-MODIS = .*: 8 periods on the 120 x 120 "
+                                          r"grid need about .* more than the .* available"):
+        check_record(cfg)
+    monkeypatch.setattr(limits, "_available_memory", lambda: need)
+    check_record(cfg)
