@@ -22,9 +22,12 @@ import numpy as np
 
 __all__ = ["BIN_WIDTH", "QUANTILES", "continuity_check", "continuity_table", "join_boundary"]
 
+# source: a choice, the LAI products' own step (MCD15 stores LAI in steps of 0.1 m2/m2)
 BIN_WIDTH = 0.01
 """Width (m² m⁻²) of the histogram bins the percentiles are read from."""
+# source: a choice above every LAI product's valid range (MCD15 valid_max 10.0)
 _TOP = 15.0
+# source: a choice, the deciles and quartiles of the window's distribution
 QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
 """The percentiles of each window's distribution."""
 
@@ -77,7 +80,8 @@ class _Window:
 
 
 def continuity_check(record: Any, joins: Sequence[tuple[str, str]], *, cover: Any = None,
-                     threshold: float = 0.25) -> list[dict[str, Any]]:
+                     threshold: float = 0.25,  # source: a choice; [relation] threshold
+                     ) -> list[dict[str, Any]]:
     """The continuity table of a record: per join and cover type, the year before against
     the year after the boundary.
 
@@ -115,6 +119,7 @@ def continuity_check(record: Any, joins: Sequence[tuple[str, str]], *, cover: An
     else:
         c = np.asarray(getattr(cover, "values", cover), "float64")
         codes = [float(x) for x in np.unique(c[np.isfinite(c)])]
+        # source: no value, a sentinel below every cover code (NaN is masked out here)
         index = np.where(np.isfinite(c), np.searchsorted(codes, np.nan_to_num(c, nan=-1e30)),
                          -1).astype("int64")
         strata = len(codes)

@@ -23,8 +23,9 @@ from modisoft.pipeline.validate import check_compute
 
 __all__ = [
     "MAX_GRID_PIXELS", "MAX_STAGE_BYTES", "RESOLUTION_DEGREES", "RESOLUTION_METRES",
-    "SERIES_BYTES", "STAGE_BYTES", "check_before_run", "check_grid", "check_paths",
-    "check_size", "disk_need", "expected_dates", "fmt_bytes", "planned_dates", "unmatched_paths",
+    "SERIES_BYTES", "STAGE_BYTES", "available_memory", "check_before_run", "check_grid",
+    "check_paths", "check_size", "disk_need", "expected_dates", "fmt_bytes", "planned_dates",
+    "unmatched_paths",
 ]
 
 RESOLUTION_METRES = (1.0, 100_000.0)
@@ -174,7 +175,7 @@ def check_size(cfg: RunConfig, grid: Any, dates: list[date] | None, *, workers: 
     if address:
         limit = None  # the workers of an existing cluster: their memory is theirs
     elif n_workers == 0:
-        limit = _available_memory() if machine else None
+        limit = available_memory() if machine else None
         what = "the available memory (workers = 0: the run computes in this process)"
     if limit is not None:
         need = px * STAGE_BYTES
@@ -227,7 +228,9 @@ def _check_disk(cfg: RunConfig, px: int, dates: list[date]) -> None:
                           f"on a disk with {fmt_bytes(free)} free")
 
 
-def _available_memory() -> int | None:
+def available_memory() -> int | None:
+    """This machine's available memory in bytes (psutil, else ``/proc/meminfo``), or None
+    when neither tells."""
     try:
         import psutil
 

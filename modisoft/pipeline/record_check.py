@@ -184,10 +184,10 @@ FIT_BYTES_PER_VALUE = 56
 def _check_fit_memory(name: str, lo: Any, hi: Any, periods: int, grid: Any) -> None:
     """Refuse, before any work, a join whose overlap does not fit in this machine's available
     memory while its relation is fitted (the fit reads the whole overlap at once)."""
-    from modisoft.pipeline.limits import _available_memory, fmt_bytes
+    from modisoft.pipeline.limits import available_memory, fmt_bytes
 
     need = FIT_BYTES_PER_VALUE * periods * int(np.prod(grid.shape))
-    have = _available_memory()
+    have = available_memory()
     if have is not None and need > have:
         raise RecordError(
             f"[relation.overlap] {name} = {lo} to {hi}: {periods} periods on the "

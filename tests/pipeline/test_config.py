@@ -357,10 +357,10 @@ def test_run_overrides_are_checked_like_the_config(tmp_path):
                 workers=1, memory_limit="600MiB")
 
 
-def test_a_synchronous_run_over_the_available_memory(tmp_path, monkeypatch):
+def test_a_synchronous_run_over_theavailable_memory(tmp_path, monkeypatch):
     import modisoft.pipeline.limits as limits
 
-    monkeypatch.setattr(limits, "_available_memory", lambda: 600 * 2**20)
+    monkeypatch.setattr(limits, "available_memory", lambda: 600 * 2**20)
     run_refused(tmp_path, WIDE, "20,000 × 20,000 pixels", "available memory", "600.0 MiB")
 
 

@@ -436,9 +436,9 @@ def test_an_overlap_too_large_for_memory_fails_before_anything_is_computed(examp
     check_record(cfg)  # fits in this machine's memory
     # AVHRR-MODIS: 2001-2002, 4 months a year on both sides: 8 periods of 120 x 120 pixels
     need = FIT_BYTES_PER_VALUE * 8 * 120 * 120
-    monkeypatch.setattr(limits, "_available_memory", lambda: need - 1)
+    monkeypatch.setattr(limits, "available_memory", lambda: need - 1)
     with pytest.raises(RecordError, match=r"AVHRR-MODIS = .*: 8 periods on the 120 x 120 "
                                           r"grid need about .* more than the .* available"):
         check_record(cfg)
-    monkeypatch.setattr(limits, "_available_memory", lambda: need)
+    monkeypatch.setattr(limits, "available_memory", lambda: need)
     check_record(cfg)
