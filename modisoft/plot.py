@@ -121,22 +121,22 @@ def _blocks(a: np.ndarray, re_: np.ndarray, ce: np.ndarray, how: str) -> np.ndar
 
 def decimated(da: Any, max_size: int = MAX_SIZE, how: str = "mean", dtype: Any = None,
               codes: bool = False) -> tuple[np.ndarray, list[int]]:
-    """:func:`decimate` of a 2-D ``DataArray`` (``dtype``: its values cast first), read one
-    band of whole blocks at a time when it is dask-backed (at most :data:`WINDOW_BYTES` of
-    float64 a band), so a map of a large grid never holds the grid; with ``codes``, also
-    the distinct integer codes of the values (else ``[]``)."""
+    """:func:`decimate` of a 2-D ``DataArray`` (``dtype``: its values cast first), read a
+    band of whole blocks at a time when dask-backed (at most :data:`WINDOW_BYTES` of float64),
+    and with ``codes`` the distinct integer codes of the values (else ``[]``)."""
     h, w = da.shape
-    if da.chunks is None or max(h, w) <= max_size:
+    if da.chunks is None:
         a = np.asarray(da.values, dtype)
         return decimate(a, max_size, how), _codes_present(a) if codes else []
-    factor = math.ceil(max(h, w) / max_size)
-    re_, ce = block_edges(h, factor), block_edges(w, factor)
+    factor = math.ceil(max(h, w) / max_size)  # 1: no decimation, the bands as they are
+    re_ = block_edges(h, factor) if factor > 1 else np.arange(h + 1)
+    ce = block_edges(w, factor)
     per = max(1, WINDOW_BYTES // (8 * w * factor))  # blocks of rows per band
     parts, present = [], set()
     for i in range(0, len(re_) - 1, per):
         edges = re_[i:i + per + 1]
         a = np.asarray(da[int(edges[0]):int(edges[-1])].values, dtype)
-        parts.append(_blocks(a, edges - edges[0], ce, how))
+        parts.append(_blocks(a, edges - edges[0], ce, how) if factor > 1 else a)
         if codes:
             present.update(_codes_present(a))
     return np.concatenate(parts), sorted(present)

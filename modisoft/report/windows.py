@@ -21,9 +21,10 @@ SAMPLE = 800
 pixels (all of them on a grid no larger)."""
 
 
-def row_bands(shape: tuple[int, ...], limit: int = BAND_BYTES) -> list[tuple[int, int]]:
+def row_bands(shape: tuple[int, ...], limit: int | None = None) -> list[tuple[int, int]]:
     """``(r0, r1)`` bands of rows of an array of ``shape`` (``(..., y, x)``) of at most
-    ``limit`` float64 bytes each (at least one row)."""
+    ``limit`` float64 bytes each (default :data:`BAND_BYTES`; at least one row)."""
+    limit = BAND_BYTES if limit is None else limit
     per_row = 8 * math.prod(shape[:-2]) * shape[-1]
     step = max(1, limit // max(1, per_row))
     return [(r, min(r + step, shape[-2])) for r in range(0, shape[-2], step)]

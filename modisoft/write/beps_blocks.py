@@ -29,9 +29,11 @@ WINDOW_BYTES = 64 * 2**20
 stack is not chunked (a numpy array); a chunked stack is read one chunk at a time."""
 
 
-def windows(stack: Any, limit: int = WINDOW_BYTES) -> list[tuple[int, int, int, int]]:
+def windows(stack: Any, limit: int | None = None) -> list[tuple[int, int, int, int]]:
     """``(r0, r1, c0, c1)`` of every window of ``stack`` (dims ``(time, y, x)``), row-major:
-    its dask chunks, or bands of rows of at most ``limit`` bytes (at least one row)."""
+    its dask chunks, or bands of rows of at most ``limit`` bytes (default
+    :data:`WINDOW_BYTES`; at least one row)."""
+    limit = WINDOW_BYTES if limit is None else limit
     data = stack.data
     chunks = getattr(data, "chunks", None)
     if chunks:
