@@ -142,10 +142,12 @@ def _stage_at(t: float, stages: dict[str, float]) -> str:
 
     The stages run one after the other from the start, with short gaps between them (cluster
     start and stop, finalising the store); the last one ends the run, so it is placed back
-    from ``total``.
+    from ``total``; the report is written after ``total``.
     """
-    names = [n for n in stages if n != "total"]
+    names = [n for n in stages if n not in ("total", "report")]
     total = stages.get("total")
+    if "report" in stages and total is not None and t > total:  # report.html: after total
+        return "report" if t <= total + stages["report"] + 1 else "after the run"
     if names and total is not None and t >= total - stages[names[-1]]:
         return names[-1] if t <= total + 1 else "after the run"
     end = 0.0
