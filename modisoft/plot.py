@@ -46,6 +46,7 @@ __all__ = [
     "class_index",
     "class_legend_of",
     "decimate",
+    "decimated",
     "block_edges",
     "crs_label",
     "fill_legend_of",
@@ -105,8 +106,7 @@ def decimate(values: np.ndarray, max_size: int = MAX_SIZE, how: str = "mean") ->
 
 
 def _blocks(a: np.ndarray, re_: np.ndarray, ce: np.ndarray, how: str) -> np.ndarray:
-    """:func:`decimate`'s reduction of ``a`` over the blocks with row and column edges
-    ``re_`` and ``ce``."""
+    """:func:`decimate` of ``a`` over the blocks of row and column edges ``re_``, ``ce``."""
     if how == "nearest":
         return a[((re_[:-1] + re_[1:]) // 2)[:, None], ((ce[:-1] + ce[1:]) // 2)[None, :]]
     if how != "mean":
