@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.products import get_product
 from modisoft.products.beps import BEPS_D_STARTS
 from modisoft.write._common import (
     OutputError,
@@ -45,7 +44,13 @@ from modisoft.write._common import (
     period_bounds,
     sha256,
 )
-from modisoft.write.beps_blocks import landcover_codes, write_periods
+from modisoft.write.beps_blocks import (
+    MAX_BEPS_LAI,
+    MOD15_NONVEG_CLASSES,
+    encode_beps,
+    landcover_codes,
+    write_periods,
+)
 from modisoft.write.beps_model import (
     BepsControl,
     check_window,
@@ -68,13 +73,6 @@ __all__ = [
     "write_beps",
     "MAX_BEPS_LAI",
 ]
-
-MAX_BEPS_LAI = 25.4
-"""The largest LAI a uint8 DN can carry: (255 − 1)/10."""
-
-MOD15_NONVEG_CLASSES = get_product("MCD15A2H", "061").layer("Lai_500m").nonveg_codes
-"""MOD15 fill classes that mean "not vegetated" (urban, wetland, snow/ice, barren, water),
-from the registry (``FillClass.nonvegetated``)."""
 
 
 @dataclass(frozen=True)
@@ -232,39 +230,6 @@ class BepsOutput:
 # ------------------------------------------------------------------------------------------
 # kernels
 # ------------------------------------------------------------------------------------------
-def encode_beps(
-    lai: np.ndarray,
-    *,
-    fill_class: np.ndarray | None = None,
-    excluded: np.ndarray | None = None,
-    nonveg_classes: Sequence[int] = MOD15_NONVEG_CLASSES,
-    nonveg_dn: int = 1,
-    fill_dn: int = 1,
-) -> np.ndarray:
-    """Kernel: LAI (float, NaN = none) → BEPS DN (uint8).
-
-    ``DN = floor(10·clip(LAI, 0, 25.4) + 0.5) + 1``; ``excluded`` pixels → 0; NaN LAI →
-    ``nonveg_dn`` where ``fill_class`` is in ``nonveg_classes``, else ``fill_dn``.
-
-    Examples
-    --------
-    >>> encode_beps(np.array([0.0, 0.04, 0.05, 2.3, 30.0, np.nan])).tolist()
-    [1, 1, 2, 24, 255, 1]
-    """
-    x = np.asarray(lai, dtype="float64")
-    valid = np.isfinite(x)
-    dn = np.floor(10.0 * np.clip(np.where(valid, x, 0.0), 0.0, MAX_BEPS_LAI) + 0.5) + 1.0
-    out = dn.astype(np.uint8)
-    if fill_class is not None:
-        nonveg = np.isin(np.asarray(fill_class), np.asarray(nonveg_classes))
-    else:
-        nonveg = np.zeros(x.shape, bool)
-    out = np.where(valid, out, np.where(nonveg, np.uint8(nonveg_dn), np.uint8(fill_dn)))
-    if excluded is not None:
-        out = np.where(np.asarray(excluded, bool), np.uint8(0), out)
-    return out.astype(np.uint8)
-
-
 def decode_beps(dn: np.ndarray) -> np.ndarray:
     """Kernel: BEPS DN → LAI ``(DN − 1)/10`` as float32, NaN where DN = 0 (excluded).
 

@@ -1,6 +1,7 @@
-"""The BEPS LAI files written window by window: the process that writes them holds one
-window of the ``(time, y, x)`` stack at a time (a dask chunk of it, or a band of rows of at
-most :data:`WINDOW_BYTES`), never a full-grid array of LAI values.
+"""The BEPS coding (:func:`encode_beps`) and the LAI files written window by window: the
+process that writes them holds one window of the ``(time, y, x)`` stack at a time (a dask
+chunk of it, or a band of rows of at most :data:`WINDOW_BYTES`), never a full-grid array of
+LAI values.
 
 Each period's file is a row-major uint8 raster; a window's rows are put at their offsets in
 the file (``os.pwrite``), so the windows may come in any order and the file's bytes are those
@@ -14,19 +15,62 @@ import contextlib
 import itertools
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from modisoft.products import get_product
 from modisoft.products.beps import BEPS_MASK_CODE
 from modisoft.write._common import OutputError, atomic_path
 
-__all__ = ["WINDOW_BYTES", "landcover_codes", "windows", "write_periods"]
+__all__ = ["MAX_BEPS_LAI", "MOD15_NONVEG_CLASSES", "WINDOW_BYTES", "encode_beps",
+           "landcover_codes", "windows", "write_periods"]
+
+MAX_BEPS_LAI = 25.4
+"""The largest LAI a uint8 DN can carry: (255 − 1)/10."""
+
+MOD15_NONVEG_CLASSES = get_product("MCD15A2H", "061").layer("Lai_500m").nonveg_codes
+"""MOD15 fill classes that mean "not vegetated" (urban, wetland, snow/ice, barren, water),
+from the registry (``FillClass.nonvegetated``)."""
 
 WINDOW_BYTES = 64 * 2**20
 """The largest window of the stack read at once (float32 bytes, all its periods) when the
 stack is not chunked (a numpy array); a chunked stack is read one chunk at a time."""
+
+
+def encode_beps(
+    lai: np.ndarray,
+    *,
+    fill_class: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
+    nonveg_classes: Sequence[int] = MOD15_NONVEG_CLASSES,
+    nonveg_dn: int = 1,
+    fill_dn: int = 1,
+) -> np.ndarray:
+    """Kernel: LAI (float, NaN = none) → BEPS DN (uint8).
+
+    ``DN = floor(10·clip(LAI, 0, 25.4) + 0.5) + 1``; ``excluded`` pixels → 0; NaN LAI →
+    ``nonveg_dn`` where ``fill_class`` is in ``nonveg_classes``, else ``fill_dn``.
+
+    Examples
+    --------
+    >>> encode_beps(np.array([0.0, 0.04, 0.05, 2.3, 30.0, np.nan])).tolist()
+    [1, 1, 2, 24, 255, 1]
+    """
+    x = np.asarray(lai, dtype="float64")
+    valid = np.isfinite(x)
+    dn = np.floor(10.0 * np.clip(np.where(valid, x, 0.0), 0.0, MAX_BEPS_LAI) + 0.5) + 1.0
+    out = dn.astype(np.uint8)
+    if fill_class is not None:
+        nonveg = np.isin(np.asarray(fill_class), np.asarray(nonveg_classes))
+    else:
+        nonveg = np.zeros(x.shape, bool)
+    out = np.where(valid, out, np.where(nonveg, np.uint8(nonveg_dn), np.uint8(fill_dn)))
+    if excluded is not None:
+        out = np.where(np.asarray(excluded, bool), np.uint8(0), out)
+    return out.astype(np.uint8)
 
 
 def windows(stack: Any, limit: int | None = None) -> list[tuple[int, int, int, int]]:
@@ -144,8 +188,6 @@ def _encode_window(counts: dict, band: Any, fcb: Any, excl: Any, idx: list[int],
                    rows: tuple[int, int], opts: Any, path: Path) -> np.ndarray:
     """The DN of one window of one period (``band``/``fcb``: the window, all time steps
     read; ``excl``: its pixels not simulated, or ``None``), its pixels added to ``counts``."""
-    from modisoft.write.beps import MAX_BEPS_LAI, encode_beps
-
     lai, cls = _period_window(band, fcb, idx, opts.combine)
     valid = np.isfinite(lai)
     nonveg = np.isin(cls, np.asarray(opts.nonveg_classes)) if cls is not None else \
