@@ -37,7 +37,8 @@ def picks(mean: Any) -> list[tuple[str, int, int]]:
     h, w = mean.shape
     step = max(1, math.ceil(max(h, w) / SAMPLE))
     hi = lo = None  # (value, flat index)
-    sample: list[tuple[float, int]] = []
+    values: list[np.ndarray] = []  # the sample's values and flat indices, band by band
+    where: list[np.ndarray] = []
     for r0, r1 in row_bands(mean.shape):
         m = np.asarray(mean[r0:r1].values, "float64")
         ok = np.isfinite(m) & (m > 0)
@@ -56,12 +57,16 @@ def picks(mean: Any) -> list[tuple[str, int, int]]:
         sub = m[rows][:, ::step]
         sub_ok = np.isfinite(sub) & (sub > 0)
         rr, cc = np.nonzero(sub_ok)
-        sample += [(float(v), (r0 + int(r)) * w + int(c) * step)
-                   for v, r, c in zip(sub[sub_ok], rows[rr], cc, strict=True)]
+        values.append(sub[sub_ok])
+        where.append((r0 + rows[rr]).astype(np.int64) * w + cc.astype(np.int64) * step)
     if hi is None:
         return []
-    sample.sort(key=lambda s: s[0])  # stable: equal values keep their order
-    mid = sample[(len(sample) - 1) // 2] if sample else hi
+    mid = hi
+    if values:
+        v, i = np.concatenate(values), np.concatenate(where)
+        if v.size:  # stable: equal values keep their order, as representative_pixels
+            k = np.argsort(v, kind="stable")[(v.size - 1) // 2]
+            mid = (float(v[k]), int(i[k]))
     out, seen = [], set()
     for label, (_v, i) in (("highest mean", hi), ("median mean", mid),
                            ("lowest non-zero mean", lo)):
