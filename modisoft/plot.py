@@ -57,7 +57,7 @@ __all__ = [
 
 MAX_SIZE = 1500
 """Default largest image side in pixels; larger rasters are block-averaged."""
-WINDOW_BYTES = 64 * 2**20
+WINDOW_BYTES = 16 * 2**20
 """The most a lazy map is read at once by :func:`decimated` (float64 bytes)."""
 
 

@@ -13,8 +13,9 @@ import numpy as np
 
 __all__ = ["BAND_BYTES", "gap_stats", "observed_counts", "percentile_of", "picks", "row_bands"]
 
-BAND_BYTES = 64 * 2**20
-"""The most one band holds (float64 bytes, all its periods)."""
+BAND_BYTES = 16 * 2**20
+"""The most one band holds (float64 bytes, all its periods; the statistics of a band take a
+few times that)."""
 
 SAMPLE = 800
 """The median-mean pixel is the median over at most ``SAMPLE x SAMPLE`` evenly spaced
