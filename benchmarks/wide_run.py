@@ -6,7 +6,8 @@ the task graph against the tile count.
 labelled as ``--tiles`` tiles of a block of the MODIS tiling (h 8-27 x v 3-5, 60 tiles, all
 inside the sinusoidal projection's valid area).  The run: ``good_lai``, area average onto
 a global lon/lat grid of ``--degrees`` (default 0.25°), ``reducer = "max"`` per calendar
-month, Zarr + NetCDF + COG + quicklooks + report, on a LocalCluster of 2 worker processes.
+month, Zarr + NetCDF + COG + quicklooks + report, on a LocalCluster of 2 worker processes
+of 4 GiB each (a date's mosaic of 60 tiles needs more than 1.5 GiB).
 
 Each tile count runs in a fresh interpreter (default 15, then 60: four times the tiles); it
 prints the client's (main process's, with the LocalCluster's scheduler) own peak RSS
@@ -64,7 +65,7 @@ report = true
 
 [compute]
 workers = 2
-memory_limit = "1.5GiB"
+memory_limit = "4GiB"
 """
 
 
@@ -122,9 +123,10 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(one_run(args.tiles[0], args.dates,
                                                       args.degrees)))
         return
-    results = [in_fresh_process(n, args) for n in args.tiles]
-    for r in results:
-        show(r)
+    results = []
+    for n in args.tiles:
+        results.append(in_fresh_process(n, args))
+        show(results[-1])
     a, b = results[0], results[-1]
     if b is not a:
         print(f"tiles x{b['tiles'] / a['tiles']:g}: client peak x"
