@@ -20,8 +20,13 @@ memory, without the run's restart between its passes) and writes dask's performa
 cProfile of the client process into DIR, so the per-stage split comes with a per-function
 one.
 
-Usage: ``python benchmarks/china_year.py [--tiles N] [--compare-half] [--workers 2]
-[--profile DIR]``
+``--resolution 500`` runs onto China Albers 500 m (4x the pixels); ``--dates N`` takes the
+first N dates only (for a quick check).  Besides the sums it prints the client's own peak
+(the main process that runs ``modisoft run``; the LocalCluster's scheduler lives in it too)
+separately from the workers', and the client's peak in each stage.
+
+Usage: ``python benchmarks/china_year.py [--tiles N] [--dates N] [--resolution 1000|500]
+[--compare-half] [--workers 2] [--profile DIR]``
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ years = [2012]
 tiles = {tiles}
 
 [grid]
-name = "china_albers_1km"
+name = "china_albers_{res}"
 
 [steps]
 qa_rule = "good_lai"
@@ -137,10 +142,12 @@ def _stage_at(t: float, stages: dict[str, float]) -> str:
 
     The stages run one after the other from the start, with short gaps between them (cluster
     start and stop, finalising the store); the last one ends the run, so it is placed back
-    from ``total``.
+    from ``total``; the report is written after ``total``.
     """
-    names = [n for n in stages if n != "total"]
+    names = [n for n in stages if n not in ("total", "report")]
     total = stages.get("total")
+    if "report" in stages and total is not None and t > total:  # report.html: after total
+        return "report" if t <= total + stages["report"] + 1 else "after the run"
     if names and total is not None and t >= total - stages[names[-1]]:
         return names[-1] if t <= total + 1 else "after the run"
     end = 0.0
@@ -226,16 +233,31 @@ def _profiled(folder: Path | None, workers: int, memory: str) -> Iterator[str | 
         print(f"  {a:5.1f} % incl {b:5.1f} % self  {k}")
 
 
+RESOLUTIONS = {1000: "1km", 500: "500m"}
+"""``--resolution`` (m) -> the named China Albers grid's suffix."""
+
+
+def client_peaks(timeline: list[tuple[float, int, int]],
+                 stages: dict[str, float]) -> dict[str, float]:
+    """The client's (main process's) largest sampled RSS in each stage of the run, GiB."""
+    out: dict[str, float] = {}
+    for t, main, _ in timeline:
+        stage = _stage_at(t, stages)
+        out[stage] = max(out.get(stage, 0.0), main / 2**30)
+    return out
+
+
 def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
-            profile: Path | None = None) -> dict:
+            profile: Path | None = None, resolution: int = 1000, dates: int = 46) -> dict:
     t0 = time.perf_counter()
-    synth = generate(cache, tiles=n_tiles, dates=46, workers=workers)
+    synth = generate(cache, tiles=n_tiles, dates=dates, workers=workers)
     gen = time.perf_counter() - t0
     tiles = sorted({p.name.split(".")[2] for p in synth.paths})
     with tempfile.TemporaryDirectory(prefix="china_year_") as tmp:
         cfg_path = Path(tmp) / "china.toml"
         cfg_path.write_text(CONFIG.format(inputs=cache, tiles=tiles, out=Path(tmp) / "out",
-                                          workers=workers, memory=memory))
+                                          workers=workers, memory=memory,
+                                          res=RESOLUTIONS[resolution]))
         cfg = load_config(cfg_path)
         start_rss = psutil.Process().memory_info().rss
         with PeakRSS() as rss, _profiled(profile, workers, memory) as address:
@@ -248,7 +270,13 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
         n_beps = len(summary.outputs.get("beps", []))
         shutil.rmtree(out, ignore_errors=True)
     t_peak, main_peak, others_peak = rss.at_peak()
+    main_role = "main+scheduler"
     return {"tiles": n_tiles, "granules": len(synth.paths), "generate_s": gen, "wall_s": wall,
+            "resolution": resolution, "dates": dates, "shape": list(cfg_grid_shape(cfg)),
+            "client_peak_gib": rss.per_process.get(main_role, 0) / 2**30,
+            "workers_peak_gib": max([v for k, v in rss.per_process.items()
+                                     if k.startswith("worker")] or [0]) / 2**30,
+            "client_by_stage": client_peaks(rss.timeline, summary.timings),
             "peak_rss_gib": rss.peak / 2**30, "stages": summary.timings,
             "per_process": {k: v / 2**30 for k, v in rss.per_process.items()},
             "start_rss_gib": start_rss / 2**30,
@@ -257,22 +285,36 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
             "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps}
 
 
+def cfg_grid_shape(cfg: object) -> tuple[int, int]:
+    """The run's output grid shape (rows, columns)."""
+    from modisoft.pipeline.schema import resolve_grid
+
+    return resolve_grid(cfg).shape
+
+
 def in_fresh_process(n_tiles: int, args: argparse.Namespace) -> dict:
     """Run :func:`one_run` in a new interpreter, so no run inherits another's memory."""
     with tempfile.TemporaryDirectory(prefix="china_year_res_") as tmp:
         res = Path(tmp) / "result.json"
         subprocess.run([sys.executable, __file__, "--tiles", str(n_tiles), "--workers",
                         str(args.workers), "--memory-limit", args.memory_limit,
-                        "--cache", args.cache, "--json", str(res)], check=True)
+                        "--cache", args.cache, "--json", str(res), "--resolution",
+                        str(args.resolution), "--dates", str(args.dates)], check=True)
         return json.loads(res.read_text())
 
 
 def show(r: dict) -> None:
-    print(f"\n== {r['tiles']} tiles x 46 dates ({r['granules']} synthetic granules, "
-          f"500 m) -> China Albers 1 km (4300 x 5050), 36 BEPS periods")
+    rows, cols = r["shape"]
+    print(f"\n== {r['tiles']} tiles x {r['dates']} dates ({r['granules']} synthetic granules, "
+          f"500 m) -> China Albers {r['resolution']} m ({rows} x {cols}), BEPS periods")
     print(f"input generation/caching: {r['generate_s']:.1f} s")
     print(f"end to end: {r['wall_s']:.1f} s = {r['wall_s'] / 60:.2f} min (target <= 15 min)")
     print(f"peak RSS (all processes): {r['peak_rss_gib']:.2f} GiB (target <= 4 GiB)")
+    print(f"client (main process: modisoft run, with the LocalCluster's scheduler) peak RSS: "
+          f"{r['client_peak_gib']:.2f} GiB (target <= 0.5 GiB); largest worker peak: "
+          f"{r['workers_peak_gib']:.2f} GiB")
+    print("client peak by stage (GiB, sampled): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in r["client_by_stage"].items()))
     print("peak RSS per process (GiB): " + ", ".join(
         f"{k.split()[0]} {v:.2f}" for k, v in sorted(r["per_process"].items())))
     ap_ = r["at_peak"]
@@ -288,6 +330,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", type=int, default=22)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--resolution", type=int, choices=sorted(RESOLUTIONS), default=1000,
+                    help="the China Albers grid's resolution in m (1000: 4300 x 5050, "
+                         "500: 8600 x 10100)")
+    ap.add_argument("--dates", type=int, default=46, help="the first N dates of 2012")
     ap.add_argument("--memory-limit", default="1.5GiB", help="per worker")
     ap.add_argument("--cache", default=str(DEFAULT_CACHE))
     ap.add_argument("--compare-half", action="store_true",
@@ -305,7 +351,7 @@ def main() -> None:
     if args.json or args.profile:
         r = one_run(args.tiles, args.workers, args.memory_limit,
                     Path(args.cache).expanduser(),
-                    Path(args.profile) if args.profile else None)
+                    Path(args.profile) if args.profile else None, args.resolution, args.dates)
         if args.json:
             Path(args.json).write_text(json.dumps(r))
         else:

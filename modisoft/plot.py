@@ -46,6 +46,7 @@ __all__ = [
     "class_index",
     "class_legend_of",
     "decimate",
+    "decimated",
     "block_edges",
     "crs_label",
     "fill_legend_of",
@@ -56,6 +57,8 @@ __all__ = [
 
 MAX_SIZE = 1500
 """Default largest image side in pixels; larger rasters are block-averaged."""
+WINDOW_BYTES = 16 * 2**20
+"""The most a lazy map is read at once by :func:`decimated` (float64 bytes)."""
 
 
 def _matplotlib() -> Any:
@@ -99,7 +102,11 @@ def decimate(values: np.ndarray, max_size: int = MAX_SIZE, how: str = "mean") ->
     if max(a.shape) <= max_size:
         return a
     factor = math.ceil(max(a.shape) / max_size)  # one factor: square blocks
-    re_, ce = block_edges(a.shape[0], factor), block_edges(a.shape[1], factor)
+    return _blocks(a, block_edges(a.shape[0], factor), block_edges(a.shape[1], factor), how)
+
+
+def _blocks(a: np.ndarray, re_: np.ndarray, ce: np.ndarray, how: str) -> np.ndarray:
+    """:func:`decimate` of ``a`` over the blocks of row and column edges ``re_``, ``ce``."""
     if how == "nearest":
         return a[((re_[:-1] + re_[1:]) // 2)[:, None], ((ce[:-1] + ce[1:]) // 2)[None, :]]
     if how != "mean":
@@ -110,6 +117,29 @@ def decimate(values: np.ndarray, max_size: int = MAX_SIZE, how: str = "mean") ->
     counts = np.add.reduceat(np.add.reduceat(ok.astype(np.int64), re_[:-1], 0), ce[:-1], 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / counts, np.nan).astype("float32")
+
+
+def decimated(da: Any, max_size: int = MAX_SIZE, how: str = "mean", dtype: Any = None,
+              codes: bool = False) -> tuple[np.ndarray, list[int]]:
+    """:func:`decimate` of a 2-D ``DataArray`` (``dtype``: its values cast first), read a
+    band of whole blocks at a time when dask-backed (at most :data:`WINDOW_BYTES` of float64),
+    and with ``codes`` the distinct integer codes of the values (else ``[]``)."""
+    h, w = da.shape
+    if da.chunks is None:
+        a = np.asarray(da.values, dtype)
+        return decimate(a, max_size, how), _codes_present(a) if codes else []
+    factor = math.ceil(max(h, w) / max_size)  # 1: no decimation, the bands as they are
+    re_ = block_edges(h, factor) if factor > 1 else np.arange(h + 1)
+    ce = block_edges(w, factor)
+    per = max(1, WINDOW_BYTES // (8 * w * factor))  # blocks of rows per band
+    parts, present = [], set()
+    for i in range(0, len(re_) - 1, per):
+        edges = re_[i:i + per + 1]
+        a = np.asarray(da[int(edges[0]):int(edges[-1])].values, dtype)
+        parts.append(_blocks(a, edges - edges[0], ce, how) if factor > 1 else a)
+        if codes:
+            present.update(_codes_present(a))
+    return np.concatenate(parts), sorted(present)
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,23 +381,21 @@ def plot_map(
     grid = _grid_of(da, "map")
     names = class_legend_of(da)
     if names:  # categorical: the classes present, by name, no colour bar
-        codes = np.asarray(da.values)
+        shown, present = decimated(da, max_size, "nearest", codes=True)
         skip = _fill_codes(da) - set(names)
-        classes_of_da = {c: names.get(c, f"class {c}") for c in _codes_present(codes)
+        classes_of_da = {c: names.get(c, f"class {c}") for c in present
                          if c not in skip}  # fmt: skip
-        shown = decimate(codes, max_size, "nearest")
     else:
         classes_of_da = {}
-        shown = decimate(np.asarray(da.values, dtype="float32"), max_size, "mean")
+        shown, _ = decimated(da, max_size, "mean", "float32")
     classes, legend = None, {}
     if fill_class is not None:
         fill_class = _one_period(fill_class, "fill_class")
         if not _grid_of(fill_class, "fill_class").almost_equals(grid):
             raise PlotError(f"fill_class {fill_class.name!r} is not on the grid of {da.name!r}")
-        fcodes = np.asarray(fill_class.values)
+        classes, present = decimated(fill_class, max_size, "nearest", codes=True)
         labels = dict(fill_legend) if fill_legend is not None else fill_legend_of(da, fill_class)
-        legend = {c: labels.get(c, f"class {c}") for c in _codes_present(fcodes) if c != 0}
-        classes = decimate(fcodes, max_size, "nearest")
+        legend = {c: labels.get(c, f"class {c}") for c in present if c != 0}
     left, bottom, right, top = grid.bounds
     extent = (left, right, bottom, top)
     factor = grid.height / shown.shape[0], grid.width / shown.shape[1]

@@ -24,7 +24,8 @@ FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "wri
         "__main__"]
 
 #: The national run's stages, in order: each may import only those before it.
-PIPELINE = ["schema", "fetch", "validate", "sensors", "beps_config", "metadata", "limits", "config",
+PIPELINE = ["schema", "memory", "fetch", "validate", "sensors", "beps_config", "metadata",
+            "limits", "config",
             "manifest", "inventory", "plan", "verify", "inputs", "qa", "mosaic", "series", "lai",
             "beps_run", "summary", "outputs", "staging", "execute", "run", "record_config",
             "record_check", "record"]

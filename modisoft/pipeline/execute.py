@@ -10,15 +10,14 @@ sees a few dozen tasks instead of tens of thousands.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from modisoft.pipeline.inventory import discover
+from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.plan import tasks_in_flight
 from modisoft.pipeline.schema import ConfigError, RunConfig, resolve_grid
 from modisoft.pipeline.series import lost_in_series, output_stores, split_output
@@ -230,28 +229,7 @@ def _task(cfg: RunConfig, kind: str, arg: Any) -> Any:
     try:
         return _do(cfg, work, kind, arg)
     finally:
-        _trim()
-
-
-def _trim() -> None:
-    """Return the C heap's free memory to the system (glibc ``malloc_trim``; elsewhere a
-    no-op): numpy's freed buffers otherwise stay in this process's RSS."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None (not Linux, or another C library)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
+        release_memory()
 
 
 def _do(cfg: RunConfig, work: Any, kind: str, arg: Any) -> dict[str, int]:

@@ -17,6 +17,7 @@ from modisoft.io.stack import open_stack
 from modisoft.lai import NONVEG_FLAGS
 from modisoft.pipeline.beps_run import beps_landcover, beps_options, observed_spans
 from modisoft.pipeline.manifest import Manifest
+from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.metadata import missing_metadata, output_quantity, run_metadata
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.sensors import sensor_record
@@ -152,6 +153,7 @@ def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov
                 manifest.mark_done("netcdf")
             summary.outputs["netcdf"] = [str(path)]
             bar.update(1)
+            release_memory()
         if "cog" in o.formats:
             d = output_subdir(out_dir, "cog")
             if not manifest.is_done("cog"):
@@ -159,6 +161,7 @@ def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov
                 manifest.mark_done("cog")
             summary.outputs["cog"] = _listing(d, "*.tif")
             bar.update(1)
+            release_memory()
         if "beps" in o.formats:
             d = output_subdir(out_dir, "beps")
             if not manifest.is_done("beps"):
@@ -177,6 +180,7 @@ def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov
             summary.beps["period"] = cfg.steps.period
             summary.outputs["beps"] = [str(d / f["name"]) for f in summary.beps["files"]]
             bar.update(1)
+            release_memory()
         _catalog(cfg, ds, stores, out_dir, prov, summary)
         bar.update(1)
         if o.quicklooks:
@@ -186,6 +190,7 @@ def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov
                 manifest.mark_done("quicklooks")
             summary.outputs["quicklooks"] = _listing(d, "*.png")
             bar.update(1)
+            release_memory()
 
 
 def _catalog(cfg: RunConfig, ds: Any, stores: dict, out_dir: Path, prov: Any,

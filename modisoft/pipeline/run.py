@@ -24,6 +24,7 @@ from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import checked_inventory, describe_inventory
 from modisoft.pipeline.limits import check_before_run
 from modisoft.pipeline.manifest import Manifest
+from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.outputs import (
     RunSummary,
     lost_by_date,
@@ -130,6 +131,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
         write.create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
                     provenance=prov, if_exists="overwrite" if fresh else "keep",
                     zarr_format=cfg.output.zarr_format)
+    release_memory()  # the lat/lon coordinates' temporaries: not kept through the run
     pieces = plan_pieces(cfg, grid)
     summary.bands_total = len(pieces)
     with cluster(cfg, over["scheduler"], over["workers"], over["memory_limit"],

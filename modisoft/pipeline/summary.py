@@ -17,6 +17,7 @@ from modisoft.errors import ModisoftError
 from modisoft.pipeline.beps_run import beps_lines
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.manifest import Manifest
+from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import beps_also, run_span
 
@@ -174,6 +175,7 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     t1 = time.perf_counter()
     try:
         if cfg.output.report:
+            release_memory()  # what the outputs freed, before the report reads the store
             write_report(out_dir)
         else:
             summary.outputs.pop("report")

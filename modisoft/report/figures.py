@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.plot import CLASS_COLOURS, decimate
+from modisoft.plot import CLASS_COLOURS, decimate, decimated
 
 __all__ = ["MAP_PX", "THUMB_PX", "class_colour", "colour_key", "gap_days_figure",
            "have_matplotlib", "large_map", "png_uri", "qa_heatmap", "series_figure",
@@ -164,35 +164,38 @@ def _map_axes(ax: Any, grid: Any, shown: np.ndarray, **kw: Any) -> Any:
     return im
 
 
-def share_figure(grid: Any, share: np.ndarray) -> str:
+def share_figure(grid: Any, share: Any, hist: tuple[np.ndarray, np.ndarray]) -> str:
     """The observed share of each pixel's series (percent, NaN where the pixel never has a
-    value): a map and a histogram."""
+    value; a lazy ``DataArray``, read a band at a time): a map and a histogram of the pixels'
+    ``hist = (shares, counts)`` (how many pixels have each share)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.2))
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.15, top=0.9, wspace=0.45)
     ax, hx = fig.subplots(1, 2, width_ratios=[3, 2])
-    im = _map_axes(ax, grid, decimate(share, MAP_PX // 2), vmin=0, vmax=100, cmap="viridis")
+    shown = decimated(share, MAP_PX // 2, "mean", "float64")[0]
+    im = _map_axes(ax, grid, shown, vmin=0, vmax=100, cmap="viridis")
     fig.colorbar(im, ax=ax, label="observed (% of the run's dates)", shrink=0.9)
     ax.set_title("observed share of each pixel's series", fontsize=9)
-    ok = share[np.isfinite(share)]
-    hx.hist(ok, bins=np.linspace(0, 100, 21), color="#31688e")
+    hx.hist(hist[0], bins=np.linspace(0, 100, 21), weights=hist[1], color="#31688e")
     hx.set_xlabel("observed (% of dates)")
     hx.set_ylabel("pixels")
     hx.set_title("pixels with values", fontsize=9)
     return _figure_uri(fig)
 
 
-def gap_days_figure(grid: Any, longest: np.ndarray, labels: list[str], mean: np.ndarray,
+def gap_days_figure(grid: Any, longest: Any, labels: list[str], mean: np.ndarray,
                     p90: np.ndarray, units: str = "days") -> str:
-    """``gap_days``: a map of each pixel's longest gap over the periods, and per period the
+    """``gap_days``: a map of each pixel's longest gap over the periods (a ``DataArray``, lazy:
+    read a band at a time), and per period the
     mean and 90th percentile over the pixels."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.4))
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.25, top=0.9, wspace=0.3)
     ax, lx = fig.subplots(1, 2, width_ratios=[3, 2])
-    im = _map_axes(ax, grid, decimate(longest, MAP_PX // 2), vmin=0, cmap="magma_r")
+    shown = decimated(longest, MAP_PX // 2, "mean", "float64")[0]  # lazy: a band at a time
+    im = _map_axes(ax, grid, shown, vmin=0, cmap="magma_r")
     fig.colorbar(im, ax=ax, label=f"longest gap ({units})", shrink=0.9)
     ax.set_title("each pixel's longest gap over the periods", fontsize=9)
     x = np.arange(len(labels))

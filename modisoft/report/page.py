@@ -16,7 +16,7 @@ import numpy as np
 from modisoft._version import __version__
 from modisoft.report import figures
 from modisoft.report.longrecord import record_section
-from modisoft.report.points import PixelSeries, pixel_series, representative_pixels
+from modisoft.report.points import PixelSeries, pixel_series
 from modisoft.report.record import REPORT_NAME, RunRecord, file_rows, read_run, tile_date_status
 from modisoft.report.tables import (
     Raw,
@@ -27,6 +27,7 @@ from modisoft.report.tables import (
     reason_rows,
     table,
 )
+from modisoft.report.windows import gap_stats, observed_counts, percentile_of, picks
 
 __all__ = ["build_report", "write_report"]
 
@@ -220,9 +221,7 @@ def _kv(d: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------- maps
 def _maps(rec: RunRecord) -> dict[str, Any]:
     """The annual mean (weighted by the periods' days) and maximum, the period thumbnails."""
-    import dask
-
-    from modisoft.plot import fill_legend_of
+    from modisoft.plot import decimated, fill_legend_of
 
     ds, name = rec.dataset, rec.variable
     v = ds[name]
@@ -237,17 +236,23 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     w = xr.DataArray(days.astype("float64"), dims="time", coords={"time": v["time"]})
     total = (v.fillna(0) * w).sum("time")
     weight = (v.notnull() * w).sum("time")
-    mean, top = dask.compute((total / weight.where(weight > 0)).astype("float32"),
-                             v.max("time"))
-    mean, top = mean.assign_attrs(v.attrs), top.assign_attrs(v.attrs)
-    fc = ds["fill_class"].compute() if "fill_class" in ds else None
+    # lazy: every map and statistic below reads the store one band of rows at a time
+    mean = (total / weight.where(weight > 0)).astype("float32").assign_attrs(v.attrs)
+    top = v.max("time").assign_attrs(v.attrs)
+    fc = ds.get("fill_class")
+    if fc is not None and fc.ndim == 3:
+        fc = fc.isel(time=-1)
     legend = fill_legend_of(v, fc) if fc is not None else {}
-    present = set(np.unique(np.asarray(fc.values)).tolist()) if fc is not None else set()
+    present = set(decimated(fc, figures.MAP_PX, "nearest", codes=True)[1]) \
+        if fc is not None else set()
     legend = {c: n for c, n in legend.items() if c in present}
-    finite = np.asarray(top.values)[np.isfinite(top.values)]
-    vmax = 8.0 if name == "lai" else float(v.attrs.get("valid_max", finite.max() if
-                                                         finite.size else 1.0))
-    out = {"mean": np.asarray(mean.values), "labels": labels, "starts": starts, "ends": ends}
+    if name == "lai":
+        vmax = 8.0
+    else:
+        biggest = float(top.max()) if "valid_max" not in v.attrs else float("nan")
+        vmax = float(v.attrs.get("valid_max", biggest if np.isfinite(biggest) else 1.0))
+    out = {"mean": mean, "pixels": picks(mean), "labels": labels, "starts": starts,
+           "ends": ends}
     html = ["<h2>Maps</h2>"]
     if not figures.have_matplotlib():
         html.append("<p>No maps: drawing them needs matplotlib "
@@ -263,9 +268,10 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     html.append(_img(figures.colour_key(vmax, f"{name} [{units}]" if units else name, legend),
                      "colour key of the period maps"))
     html.append('<div class="thumbs" id="period-maps">')
-    fcv = np.asarray(fc.values) if fc is not None else None
+    fcv = decimated(fc, figures.THUMB_PX, "nearest")[0] if fc is not None else None
     for k, label in enumerate(labels):
-        uri = figures.thumbnail(np.asarray(v.isel(time=k).values), fcv, legend, vmax)
+        shown = decimated(v.isel(time=k), figures.THUMB_PX, "mean", "float32")[0]
+        uri = figures.thumbnail(shown, fcv, legend, vmax)
         html.append(f'<figure class="period">{_img(uri, f"map of period {label}")}'
                     f"<figcaption>{escape(label)}: {starts[k]} to {ends[k]}</figcaption>"
                     "</figure>")
@@ -302,43 +308,37 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
     html = ["<h3>Observed or gap-filled</h3>"]
     if "n_obs" in ds and n_dates:
-        n = np.asarray(ds["n_obs"].values, "float64")
-        has = np.isfinite(maps["mean"])
-        share = np.where(has, 100.0 * n / n_dates, np.nan)
-        ok = share[has]
+        counts = observed_counts(ds["n_obs"], maps["mean"])
+        shares = 100.0 * np.arange(counts.size) / n_dates
+        size = int(counts.sum())
         min_obs = rec.config.get("steps", {}).get("min_obs")
-        html.append(f"<p>Of the {ok.size} pixels with values, each period's value rests on "
-                    f"usable observations at a median {np.median(ok) if ok.size else 0:.0f} % "
+        median = percentile_of(shares, counts, 50) if size else 0
+        html.append(f"<p>Of the {size} pixels with values, each period's value rests on "
+                    f"usable observations at a median {median:.0f} % "
                     f"of the run's {n_dates} dates (<code>n_obs</code>); the rest of each "
                     "series is gap-filled"
                     + (f"; pixels with fewer than {min_obs} observations get no value"
                        if min_obs else "") + ".</p>")
-        if figures.have_matplotlib() and ok.size:
-            html.append(_img(figures.share_figure(rec.grid, share),
+        if figures.have_matplotlib() and size:
+            share = (100.0 * ds["n_obs"] / n_dates).where(maps["mean"].notnull())
+            html.append(_img(figures.share_figure(rec.grid, share, (shares, counts)),
                              "observed share of each pixel's series"))
     if "gap_days" in ds and ds["gap_days"].dims == ("time", "y", "x"):
         mean, p90, longest = _gap_days(ds["gap_days"])
         html.append('<p id="gap-days"><code>gap_days</code>: per period and pixel, the days to '
                     "the nearest good observation (0: observed in the period). Mean over the "
                     "pixels per period: " + ", ".join(f"{x:.1f}" for x in mean) + ".</p>")
-        if figures.have_matplotlib() and np.isfinite(longest).any():
+        if figures.have_matplotlib() and np.isfinite(mean).any():
             html.append(_img(figures.gap_days_figure(rec.grid, longest, maps["labels"], mean,
                                                      p90), "gap_days"))
     return "\n".join(html)
 
 
-def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     """Per period the mean and 90th percentile of ``gap`` over the pixels, and per pixel the
-    largest over the periods; one period in memory at a time (negative: no value)."""
-    mean, p90 = np.full(gap.sizes["time"], np.nan), np.full(gap.sizes["time"], np.nan)
-    longest = np.full((gap.sizes["y"], gap.sizes["x"]), np.nan)
-    for k in range(gap.sizes["time"]):
-        g = np.asarray(gap.isel(time=k).values, "float64")
-        g[~(g >= 0)] = np.nan
-        if np.isfinite(g).any():
-            mean[k], p90[k] = np.nanmean(g), np.nanpercentile(g, 90)
-            longest = np.fmax(longest, g)
-    return mean, p90, longest
+    largest over the periods (lazy); negative: no value."""
+    mean, p90 = gap_stats(gap)
+    return mean, p90, gap.where(gap >= 0).max("time").astype("float64")
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -360,7 +360,7 @@ def _series(rec: RunRecord, maps: dict[str, Any],
             points: Sequence[tuple[float, float]] | None) -> str:
     from modisoft.plot import pixel_of_points
 
-    pixels = representative_pixels(maps["mean"])
+    pixels = list(maps["pixels"])
     for lon, lat in points or []:
         (r, c), = pixel_of_points(rec.grid, [(lon, lat)])
         pixels.append((f"point ({lon:g}, {lat:g})", r, c))

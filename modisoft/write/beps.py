@@ -26,10 +26,8 @@ and longitude, a JSON record of what modisoft knows, and a README on running BEP
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,15 +36,20 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.products import get_product
-from modisoft.products.beps import BEPS_D_STARTS, BEPS_MASK_CODE
+from modisoft.products.beps import BEPS_D_STARTS
 from modisoft.write._common import (
     OutputError,
     as_dataset,
-    atomic_path,
     grid_of,
     period_bounds,
     sha256,
+)
+from modisoft.write.beps_blocks import (
+    MAX_BEPS_LAI,
+    MOD15_NONVEG_CLASSES,
+    encode_beps,
+    landcover_codes,
+    write_periods,
 )
 from modisoft.write.beps_model import (
     BepsControl,
@@ -70,13 +73,6 @@ __all__ = [
     "write_beps",
     "MAX_BEPS_LAI",
 ]
-
-MAX_BEPS_LAI = 25.4
-"""The largest LAI a uint8 DN can carry: (255 − 1)/10."""
-
-MOD15_NONVEG_CLASSES = get_product("MCD15A2H", "061").layer("Lai_500m").nonveg_codes
-"""MOD15 fill classes that mean "not vegetated" (urban, wetland, snow/ice, barren, water),
-from the registry (``FillClass.nonvegetated``)."""
 
 
 @dataclass(frozen=True)
@@ -234,39 +230,6 @@ class BepsOutput:
 # ------------------------------------------------------------------------------------------
 # kernels
 # ------------------------------------------------------------------------------------------
-def encode_beps(
-    lai: np.ndarray,
-    *,
-    fill_class: np.ndarray | None = None,
-    excluded: np.ndarray | None = None,
-    nonveg_classes: Sequence[int] = MOD15_NONVEG_CLASSES,
-    nonveg_dn: int = 1,
-    fill_dn: int = 1,
-) -> np.ndarray:
-    """Kernel: LAI (float, NaN = none) → BEPS DN (uint8).
-
-    ``DN = floor(10·clip(LAI, 0, 25.4) + 0.5) + 1``; ``excluded`` pixels → 0; NaN LAI →
-    ``nonveg_dn`` where ``fill_class`` is in ``nonveg_classes``, else ``fill_dn``.
-
-    Examples
-    --------
-    >>> encode_beps(np.array([0.0, 0.04, 0.05, 2.3, 30.0, np.nan])).tolist()
-    [1, 1, 2, 24, 255, 1]
-    """
-    x = np.asarray(lai, dtype="float64")
-    valid = np.isfinite(x)
-    dn = np.floor(10.0 * np.clip(np.where(valid, x, 0.0), 0.0, MAX_BEPS_LAI) + 0.5) + 1.0
-    out = dn.astype(np.uint8)
-    if fill_class is not None:
-        nonveg = np.isin(np.asarray(fill_class), np.asarray(nonveg_classes))
-    else:
-        nonveg = np.zeros(x.shape, bool)
-    out = np.where(valid, out, np.where(nonveg, np.uint8(nonveg_dn), np.uint8(fill_dn)))
-    if excluded is not None:
-        out = np.where(np.asarray(excluded, bool), np.uint8(0), out)
-    return out.astype(np.uint8)
-
-
 def decode_beps(dn: np.ndarray) -> np.ndarray:
     """Kernel: BEPS DN → LAI ``(DN − 1)/10`` as float32, NaN where DN = 0 (excluded).
 
@@ -406,7 +369,7 @@ def write_beps(
     if stack.dims != ("time", "y", "x"):
         raise OutputError(directory, f"dims {da.dims} must be (time, y, x) or (y, x)", var)
     fc = _aligned(fill_class, stack, "fill_class", directory)
-    lc = _landcover(landcover, stack, opts, directory)
+    lc = landcover_codes(landcover, stack, opts, directory)
     bounds = period_bounds(ds)
     sets = _file_sets(stem, opts.suffixes, bounds, stack.shape[0], opts.combine, directory)
     prov = resolve_provenance(provenance, grid)
@@ -463,7 +426,7 @@ def _write_set(directory: Path, stem: str, groups: list, stack: Any, fc: Any, lc
     else:  # one file at a time (each complete file is kept if a later one fails)
         batches = [[k] for k in range(len(groups))]
     for b in batches:
-        counts_b = _write_periods(
+        counts_b = write_periods(
             [paths[k] for k in b], stack, fc, lc, [groups[k][1] for k in b], opts
         )
         for k, counts in zip(b, counts_b, strict=True):
@@ -503,131 +466,6 @@ def _aligned(arr: Any, stack: Any, what: str, where: Path) -> Any:
     if a.shape[1:] != stack.shape[1:] or a.shape[0] not in (1, stack.shape[0]):
         raise OutputError(where, f"{what} shape {a.shape} does not match LAI {stack.shape}")
     return a
-
-
-def _landcover(landcover: Any, stack: Any, opts: BepsOptions, where: Path) -> Any:
-    """The land cover BEPS gets (uint8 ``(y, x)``, 0 = not simulated), or ``None``: the given
-    codes with 0 for ``excluded_classes`` and, with ``exclude_missing``, for every pixel
-    without LAI in some period (:data:`BEPS_MASK_CODE` elsewhere when no land cover is
-    given)."""
-    shape = stack.shape[1:]
-    lc = None
-    if landcover is not None:
-        lc = np.asarray(landcover.data if hasattr(landcover, "dims") else landcover)
-        if lc.shape != shape:
-            raise OutputError(where, f"landcover shape {lc.shape} is not the grid's {shape}")
-        if lc.dtype.kind == "f":
-            lc = np.where(np.isfinite(lc), lc, 0)
-        if lc.size and (lc.min() < 0 or lc.max() > 255):
-            raise OutputError(where, f"land-cover codes {int(lc.min())}..{int(lc.max())}: BEPS "
-                                     "reads one byte per pixel, codes 0-255")
-        lc = np.where(np.isin(lc, opts.excluded_classes), 0, lc).astype(np.uint8)
-    if not opts.exclude_missing:
-        return lc
-    if lc is None:
-        lc = np.full(shape, BEPS_MASK_CODE, np.uint8)
-    for r0, r1 in _band_rows(stack):
-        band = np.asarray(stack.data[:, r0:r1, :])
-        lc[r0:r1][np.isnan(band).any(axis=0)] = 0
-    return lc
-
-
-def _band_rows(stack: Any) -> list[tuple[int, int]]:
-    data = stack.data
-    rows = data.chunks[1] if getattr(data, "chunks", None) else (stack.shape[1],)
-    edges = np.cumsum((0, *rows))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
-
-
-def _combined(idx: list[int], combine: str) -> list[int]:
-    """The time steps of a period that enter its file."""
-    return idx[:1] if combine == "first" else idx[-1:] if combine == "last" else idx
-
-
-def _period_band(data: Any, fc: Any, idx: list[int], r0: int, r1: int, combine: str):
-    """LAI and fill class of one row band of one output period (time steps combined);
-    ``data`` is the ``(time, y, x)`` array (or an already loaded band of it)."""
-    idx = _combined(idx, combine)
-    lai = np.asarray(data[idx, r0:r1, :], dtype="float64")
-    cls = None
-    if fc is not None:
-        cls = np.asarray(fc[[i if fc.shape[0] > 1 else 0 for i in idx], r0:r1, :])[-1]
-    if len(idx) == 1:
-        return lai[0], cls
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
-        return np.nanmean(lai, axis=0), cls
-
-
-def _write_periods(
-    paths: list[Path], stack: Any, fc: Any, lc: Any, groups: list[list[int]], opts: BepsOptions
-) -> list[dict]:
-    """Write every period's file, reading each row band of ``stack`` once for all periods
-    (a band of a chunked store holds every period: reading it per period would decompress
-    it once per period).  All files are committed only when all are complete."""
-    with contextlib.ExitStack() as files:
-        outs = []
-        for path in paths:
-            tmp = files.enter_context(atomic_path(path, overwrite=opts.overwrite))
-            outs.append(files.enter_context(open(tmp, "wb")))
-        counts = [
-            dict.fromkeys(("valid", "clipped", "nonveg", "fill", "excluded"), 0) for _ in paths
-        ]
-        groups = [_combined(idx, opts.combine) for idx in groups]
-        need = sorted({i for idx in groups for i in idx})
-        at = {i: k for k, i in enumerate(need)}
-        local = [[at[i] for i in idx] for idx in groups]
-        for r0, r1 in _band_rows(stack):
-            band = np.asarray(stack.data[need, r0:r1, :])
-            fcb = None
-            if fc is not None:
-                fcb = np.asarray(fc[need if fc.shape[0] > 1 else [0], r0:r1, :])
-            for f, idx, cnt, path in zip(outs, local, counts, paths, strict=True):
-                _write_band(f, cnt, band, fcb, lc, idx, r0, r1, opts, path)
-    return counts
-
-
-def _write_band(
-    f: Any,
-    counts: dict,
-    band: Any,
-    fcb: Any,
-    lc: Any,
-    idx: list[int],
-    r0: int,
-    r1: int,
-    opts: BepsOptions,
-    path: Path,
-) -> None:
-    """Encode and append rows ``r0:r1`` of one period (``band``/``fcb``: those rows, all
-    time steps)."""
-    nonveg_set = np.asarray(opts.nonveg_classes)
-    lai, cls = _period_band(band, fcb, idx, 0, r1 - r0, opts.combine)
-    excl = np.asarray(lc[r0:r1]) == 0 if lc is not None else None
-    valid = np.isfinite(lai)
-    nonveg = np.isin(cls, nonveg_set) if cls is not None else np.zeros(lai.shape, bool)
-    simulated = ~excl if excl is not None else np.ones(lai.shape, bool)
-    missing = simulated & ~valid
-    n_fill = int((missing & ~nonveg).sum())
-    if opts.fill_dn is None and n_fill:
-        raise OutputError(
-            path,
-            f"{n_fill} simulated pixels (rows {r0}-{r1 - 1}) have no LAI and fill_dn=None",
-        )
-    counts["valid"] += int((simulated & valid).sum())
-    counts["clipped"] += int((simulated & valid & ((lai < 0) | (lai > MAX_BEPS_LAI))).sum())
-    counts["nonveg"] += int((missing & nonveg).sum())
-    counts["fill"] += n_fill
-    counts["excluded"] += int((~simulated).sum())
-    dn = encode_beps(
-        lai,
-        fill_class=cls,
-        excluded=excl,
-        nonveg_classes=opts.nonveg_classes,
-        nonveg_dn=opts.nonveg_dn,
-        fill_dn=opts.fill_dn or 1,
-    )
-    f.write(np.ascontiguousarray(dn, dtype=np.uint8).tobytes(order="C"))
 
 
 def _coding_doc(opts: BepsOptions, counts: dict[str, int], has_lc: bool) -> dict[str, Any]:

@@ -141,6 +141,10 @@ def _yx_chunks(ds: Any) -> tuple[int, int]:
     return 1024, 1024
 
 
+LATLON_POINTS = 65536
+"""Pixels transformed at once while the lat/lon coordinates are computed."""
+
+
 def latlon_coords(grid: Any, chunks: tuple[int, int] = (1024, 1024)) -> dict[str, Any]:
     """2-D ``lat``/``lon`` of the pixel centres and their cell corners (``lat_bnds``,
     ``lon_bnds``), lazily computed per block: the CF auxiliary coordinates of a projected
@@ -153,10 +157,19 @@ def latlon_coords(grid: Any, chunks: tuple[int, int] = (1024, 1024)) -> dict[str
 
     def one(_: Any, block_info: Any = None) -> np.ndarray:  # lon, lat, 4 + 4 corners
         (r0, r1), (c0, c1), _k = block_info[None]["array-location"]
-        rows, cols = slice(r0, r1), slice(c0, c1)
-        centre, corner = grid.lonlat(rows, cols), grid.lonlat(rows, cols, corners=True)
-        return np.concatenate([centre[0][..., None], centre[1][..., None], *corner],
-                              axis=-1).astype("float32")
+        cols = slice(c0, c1)
+        out = np.empty((r1 - r0, c1 - c0, 10), "float32")
+        step = max(1, LATLON_POINTS // (c1 - c0))  # a few rows at a time: small temporaries
+        for a in range(r0, r1, step):
+            b = min(a + step, r1)
+            # one row more inside the block: the band's lower corners are the next row's
+            # upper ones, as the whole block computes them (identical values)
+            centre = grid.lonlat(slice(a, b), cols)
+            corner = grid.lonlat(slice(a, b + (b < r1)), cols, corners=True)
+            out[a - r0:b - r0, :, 0], out[a - r0:b - r0, :, 1] = centre
+            out[a - r0:b - r0, :, 2:6] = corner[0][:b - a]
+            out[a - r0:b - r0, :, 6:10] = corner[1][:b - a]
+        return out
 
     stacked = da.map_blocks(one, da.zeros((ny, nx, 10), chunks=(cy, cx, 10), dtype="float32"),
                             dtype="float32",

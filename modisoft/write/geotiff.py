@@ -79,6 +79,11 @@ class BandMetadata:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+COG_CACHE_MB = 64
+"""GDAL's block cache (MB) while its COG driver copies a stage: the process writing a
+COG of a large grid holds at most this much of it (the copy's bytes do not depend on it)."""
+
+
 def write_geotiff(
     path: str | os.PathLike[str],
     data: Any,
@@ -151,7 +156,8 @@ def write_geotiff(
             stage = temp_sibling(path, ".stage.tif")
             try:
                 _write_gtiff(stage, bands, grid, nodata, tags, meta, options, blockwise)
-                rasterio.shutil.copy(stage, tmp, driver="COG", **cog)
+                with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB):  # bounded, however large
+                    rasterio.shutil.copy(stage, tmp, driver="COG", **cog)
             finally:
                 remove_path(stage)
     return path
