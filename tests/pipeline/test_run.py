@@ -276,11 +276,13 @@ out here rather than taken from modisoft."""
 
 # -------------------------------------------------------------------------------- resume
 def tree_digest(root: Path) -> dict[str, str]:
-    """SHA-256 of every output file; not of the manifest and ``report.html``, which record
-    how this execution went (timings, peak memory, its own paths)."""
+    """SHA-256 of every output file; not of the manifest, ``report.html`` and the run log,
+    which record how this execution went (timings, peak memory, its own paths, a lost
+    worker's warnings)."""
     out = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name not in ("modisoft-run.json", "report.html"):
+        if p.is_file() and p.name not in ("modisoft-run.json", "report.html",
+                                          "modisoft-run.log"):
             out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
