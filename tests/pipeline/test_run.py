@@ -33,35 +33,38 @@ SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 PIX = 2 * np.pi * 6371007.181 / 36 / 1200
 
 # A small EPSG:3035 grid across the tile edge: 120 x 80 km at 2 km (60 x 40 pixels).
-SMALL = """
+SMALL_GRID = """crs = "EPSG:3035"
+resolution = 2000
+bounds = [3580000, 3380000, 3700000, 3460000]"""
+
+
+def run_config(tmp: Path, *, inputs: str, steps: str, grid: str = SMALL_GRID,
+               out: str | Path = "out", formats: str = '["zarr", "netcdf"]',
+               report: bool = False, workers: int = 0) -> Path:
+    """Write ``tmp/run.toml`` for the small runs of the tests: ``inputs``, ``steps`` and
+    ``grid`` are the lines of those tables (the grid defaults to :data:`SMALL_GRID`); the
+    output has 16-pixel chunks."""
+    cfg = tmp / "run.toml"
+    cfg.write_text(f"""
 [inputs]
-paths = ["{tiles}"]
-product = "MCD15A2"
-start = "2012-01-01"
-end = "2012-04-30"
+{inputs}
 
 [grid]
-crs = "EPSG:3035"
-resolution = 2000
-bounds = [3580000, 3380000, 3700000, 3460000]
+{grid}
 
 [steps]
-qa_rule = "good_lai"
-resampling = "nearest"
-period = "{period}"
-smoother = "{smoother}"
-reducer = "max"
-min_obs = 4
+{steps}
 
 [output]
 dir = "{out}"
 formats = {formats}
 chunk = 16
-report = {report}
+report = {"true" if report else "false"}
 
 [compute]
 workers = {workers}
-"""
+""")
+    return cfg
 
 
 def write_config(tmp: Path, *, out: str = "out", smoother: str = "none", workers: int = 0,
@@ -70,12 +73,13 @@ def write_config(tmp: Path, *, out: str = "out", smoother: str = "none", workers
     """The small run's config; ``period`` defaults to BEPS_D's day table when the formats
     have ``beps`` (required then), else to calendar dekads; ``report.html`` only when asked
     (tests/report/ test it; every other run spares its few seconds)."""
-    cfg = tmp / "run.toml"
     period = period or ("beps_d" if "beps" in formats else "beps10")
-    cfg.write_text(SMALL.format(tiles=TILES, out=out, smoother=smoother, workers=workers,
-                                formats=formats, period=period,
-                                report="true" if report else "false"))
-    return cfg
+    return run_config(
+        tmp, out=out, formats=formats, report=report, workers=workers,
+        inputs=f'paths = ["{TILES}"]\nproduct = "MCD15A2"\nstart = "2012-01-01"\n'
+               'end = "2012-04-30"',
+        steps=f'qa_rule = "good_lai"\nresampling = "nearest"\nperiod = "{period}"\n'
+              f'smoother = "{smoother}"\nreducer = "max"\nmin_obs = 4')
 
 
 def quiet(_msg: str) -> None:

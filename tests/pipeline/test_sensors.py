@@ -21,45 +21,19 @@ import h5py
 import numpy as np
 import pytest
 from conftest import synth_viirs
+from pipeline.test_run import SINU, SMALL_GRID, run_config
 from pyproj import Transformer
 
 from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, discover, load_config, run
 
 ROOT = Path(__file__).resolve().parents[2]
-SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 FIELDS = "HDFEOS/GRIDS/VNP_Grid_VNP15A2H/Data Fields/"
-CONFIG = """
-[inputs]
-paths = ["{tiles}"]
-{inputs}
-
-[grid]
-crs = "EPSG:3035"
-resolution = 2000
-bounds = [3580000, 3380000, 3700000, 3460000]
-
-[steps]
-qa_rule = "main_algorithm"
-resampling = "nearest"
-period = "8day"
-reducer = "max"
-
-[output]
-dir = "out"
-formats = ["zarr", "netcdf"]
-chunk = 16
-report = false
-
-[compute]
-workers = 0
-"""
+STEPS = 'qa_rule = "main_algorithm"\nresampling = "nearest"\nperiod = "8day"\nreducer = "max"'
 
 
-def config(tmp: Path, inputs: str, tiles: Path | str = ".") -> Path:
-    cfg = tmp / "run.toml"
-    cfg.write_text(CONFIG.format(tiles=tiles, inputs=inputs))
-    return cfg
+def config(tmp: Path, inputs: str, tiles: Path | str = ".", grid: str = SMALL_GRID) -> Path:
+    return run_config(tmp, inputs=f'paths = ["{tiles}"]\n{inputs}', steps=STEPS, grid=grid)
 
 
 @pytest.mark.parametrize(("inputs", "match"), [
@@ -224,12 +198,8 @@ def test_a_modis_hdf4_and_viirs_hdf5_run_merges_each_products_own_layers(tmp_pat
     t = 2 * np.pi * 6371007.181 / 36
     x0, y0 = -18 * t + 26 * t, 9 * t - 5 * t
     bounds = [x0 + 300_000, y0 - 500_000, x0 + 400_000, y0 - 400_000]
-    cfg = tmp_path / "run.toml"
-    cfg.write_text(CONFIG.format(tiles=d, inputs='products = ["MCD15A2H", "VNP15A2H"]')
-                   .replace('crs = "EPSG:3035"', f'crs = "{SINU}"')
-                   .replace("resolution = 2000", "resolution = 1000")
-                   .replace("bounds = [3580000, 3380000, 3700000, 3460000]",
-                            f"bounds = {bounds}"))
+    cfg = config(tmp_path, 'products = ["MCD15A2H", "VNP15A2H"]', d,
+                 grid=f'crs = "{SINU}"\nresolution = 1000\nbounds = {bounds}')
     summary = run(load_config(cfg), progress=False, echo=lambda _m: None)
     assert summary.failures == []
     z = open_stack(tmp_path / "out" / "lai.zarr")

@@ -23,42 +23,15 @@ import numpy as np
 import pytest
 from conftest import SAMPLE_DIR
 from conftest import synth_viirs as load_synth
+from pipeline.test_run import SINU, run_config
 from pyproj import Transformer
 
 from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, load_config, run
 
 ROOT = Path(__file__).resolve().parents[2]
-SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 DAYS = ("049", "057", "065", "073", "081", "089")  # 2012-02-18 .. 2012-03-29
 
-CONFIG = """
-[inputs]
-paths = ["{tiles}"]
-product = "{product}"
-start = "2012-02-18"
-end = "2012-04-05"
-
-[grid]
-crs = "EPSG:3035"
-resolution = 2000
-bounds = [3580000, 3380000, 3700000, 3460000]
-
-[steps]
-qa_rule = "good_lai"
-resampling = "nearest"
-period = "dekad"
-reducer = "max"
-
-[output]
-dir = "{out}"
-formats = {formats}
-chunk = 16
-report = false
-
-[compute]
-workers = 0
-"""
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +47,11 @@ def tiles(tmp_path_factory):
 
 def write_config(tmp: Path, tiles: Path, product: str = "VNP15A2H",
                  formats: str = '["zarr", "netcdf", "cog"]') -> Path:
-    cfg = tmp / "run.toml"
-    cfg.write_text(CONFIG.format(tiles=tiles, out=tmp / "out", product=product,
-                                 formats=formats))
-    return cfg
+    return run_config(
+        tmp, out=tmp / "out", formats=formats,
+        inputs=f'paths = ["{tiles}"]\nproduct = "{product}"\nstart = "2012-02-18"\n'
+               'end = "2012-04-05"',
+        steps='qa_rule = "good_lai"\nresampling = "nearest"\nperiod = "dekad"\nreducer = "max"')
 
 
 def expectation(cfg_path: Path, tiles: Path) -> tuple[np.ndarray, list[str], dict]:
