@@ -132,6 +132,13 @@ def check_record(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
     RecordError, ConfigError
         The first problem found, naming the segment, the key and the value.
     """
+    try:
+        return _check(cfg)
+    except RecordError as exc:
+        raise RecordError(f"{cfg.path}: {exc}" if cfg.path else str(exc)) from None
+
+
+def _check(cfg: RecordConfig) -> tuple[list[SegmentPlan], Any]:
     plans = [(_from_store if s.store else _from_run)(cfg, s) for s in cfg.segments]
     plans.sort(key=lambda p: (p.first, p.last))
     grids = [(f"segment {p.sensor} ({p.store})", p.grid) for p in plans]

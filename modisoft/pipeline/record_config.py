@@ -64,6 +64,7 @@ class RecordConfig:
     out_dir: str = "record_output"
     name: str = "lai_record"
     source: str = ""
+    path: str = ""
     base_dir: str = "."
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -132,6 +133,9 @@ def _segment(k: int, t: Any) -> SegmentConfig:
     if (seg.store is None) == (seg.config is None):
         raise ConfigError(f"{where} ({seg.sensor}): give exactly one of store (a Zarr store "
                           "written by 'modisoft run') or config (a run config to run first)")
+    if seg.config is not None and "variable" in t:
+        raise ConfigError(f"{where} ({seg.sensor}) variable {seg.variable!r}: only with store; "
+                          "a config segment's run names its own variable")
     if seg.quantity not in ("lai", "sr"):
         raise ConfigError(f"{where} quantity {seg.quantity!r}; accepted: 'lai', or 'sr' (an "
                           "AVHRR simple-ratio stack tied to MODIS pixel by pixel)")
@@ -240,8 +244,12 @@ def load_record_config(path: str | os.PathLike[str]) -> RecordConfig:
             kw["out_dir"] = _str("[output] dir", out["dir"])
         if "name" in out:
             kw["name"] = _file_name("[output] name", out["name"])
-        cfg = RecordConfig(segments=segments, source=text, base_dir=str(path.resolve().parent),
-                           data=data, **kw)
+        if "cover_variable" in kw and Path(str(kw.get("cover", ""))).suffix.lower() in (
+                ".tif", ".tiff"):
+            raise ConfigError(f"[relation] cover_variable {kw['cover_variable']!r}: only with a "
+                              f"NetCDF or Zarr cover; {kw['cover']} is a GeoTIFF (one layer)")
+        cfg = RecordConfig(segments=segments, source=text, path=str(path),
+                           base_dir=str(path.resolve().parent), data=data, **kw)
         if cfg.reference not in sensors:
             raise ConfigError(f"[relation] reference {cfg.reference!r} is not the sensor of a "
                               f"segment ({', '.join(sensors)})")

@@ -153,12 +153,17 @@ def _config(d: Path, text: str, **replace: str) -> Path:
     ({'name = "lai_record"': 'name = "sub/lai"'}, ConfigError, r"\[output\] name 'sub/lai'"),
     ({'period = "month"': 'period = "mnth"'}, ConfigError,
      r"\[record\] period 'mnth' \(did you mean 'month'\?\); accepted: beps_d, .* '<N>day'"),
+    ({'store = "viirs.zarr"': 'config = "viirs.toml"\nvariable = "lai"'}, ConfigError,
+     r"\[\[segments\]\] #3 \(VIIRS\) variable 'lai': only with store"),
+    ({'cover = "cover.zarr"': 'cover = "cover.tif"\ncover_variable = "igbp"'}, ConfigError,
+     r"cover_variable 'igbp': only with a NetCDF or Zarr cover; cover.tif is a GeoTIFF"),
 ])
 def test_bad_record_configs_fail_before_anything_is_computed(example, replace, error, match):
     d, ex, _ = example
     p = _config(d, ex.RECORD_TOML, **replace)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as err:
         make_record(p)
+    assert str(err.value).startswith(f"{p}: "), "the message names the record config"
 
 
 def test_segments_on_another_grid_fail_naming_both_grids(example, tmp_path):
@@ -262,7 +267,7 @@ def test_a_segment_or_cover_without_georeference_names_the_file(example, tmp_pat
     with pytest.raises(RecordError) as err:
         check_record(load_record_config(p))
     msg = str(err.value)
-    assert msg.startswith(f"{key} {bare}: no grid"), msg
+    assert msg.startswith(f"{p}: {key} {bare}: no grid"), msg
     assert "a store written by 'modisoft run'" in msg
 
 
