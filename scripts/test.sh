@@ -23,6 +23,8 @@ for t in $tools; do
   fi
 done
 ruff check modisoft tests benchmarks docs
-# two test processes (the machine's two cores), work-stealing so a slow tail is shared; pass
-# -n 0 to run in one process
-python -m pytest -n 2 --dist worksteal "$@"
+# two test processes (the machine's two cores); tests that share a module fixture (or a
+# doc's examples) are one group run by one process, the biggest groups and the slow tests
+# first (tests/conftest.py) so that the two processes end together; pass -n 0 to run in one
+# process
+python -m pytest -n 2 --dist loadgroup "$@"

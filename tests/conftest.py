@@ -67,6 +67,15 @@ def sha256(path: os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a test process of ``pytest -n 2 --dist loadgroup`` (scripts/test.sh), the tests
+    marked slow come first, otherwise in collection order: the scheduler hands out the groups
+    (biggest first) and then the single tests in this order, so the long ones start early
+    and the two processes end together.  A plain ``pytest`` keeps the collection order."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _synchronous_dask():
     """Most tests run with dask's synchronous scheduler (deterministic, debuggable)."""

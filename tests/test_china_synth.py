@@ -25,6 +25,9 @@ from conftest import SAMPLE_DIR
 import modisoft
 from modisoft.grids import CHINA_TILE_PRESETS, Grid, modis_tile_grid
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_china_synth")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -395,7 +395,9 @@ def doc_runs(tmp_path_factory, archive):
 
 # --- tests -------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("example", EXAMPLES, ids=[ex.id for ex in EXAMPLES])
+@pytest.mark.parametrize("example", [  # a doc's examples run in order in one test process
+    pytest.param(ex, id=ex.id, marks=pytest.mark.xdist_group(f"docs-examples:{ex.doc}"))
+    for ex in EXAMPLES])
 def test_doc_example_runs(example, doc_runs):
     if (example.doc, example.line) in SKIP:
         pytest.skip(SKIP[example.doc, example.line])

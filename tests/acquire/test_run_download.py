@@ -25,6 +25,9 @@ from modisoft.acquire import make_query
 from modisoft.cli import main
 from modisoft.pipeline import load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("acquire/test_run_download")
+
 ROOT = Path(__file__).resolve().parents[2]
 TILES = [(25, 5), (26, 5)]
 

@@ -19,6 +19,9 @@ from conftest import sample
 from modisoft import check_plausible, get_product, inspect_granule, open_granule
 from modisoft.errors import CorruptGranuleError, GranuleReadError, MetadataError
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("io/test_damaged_data")
+
 SRC = "MCD15A2.A2012001.h17v03.005.2012017211237.hdf"
 POD = "NSS.GHRR.TN.D80003.S1147.E1332.B0630506.GC"
 FDR = "AVHRR-GAC_FDR_1C_N06_19810330T042358Z_19810330T060903Z_R_O_20200101T000000Z_0100.nc"

@@ -16,6 +16,9 @@ from conftest import SAMPLE_DIR
 
 from modisoft.lai import default_params, retrieve_lai
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("lai/test_sites")
+
 CSV = SAMPLE_DIR / "phenofit_MOD13A1_10fluxsites_2000-2018.csv"
 IGBP = {
     "GRA": 10,

@@ -20,6 +20,9 @@ from write.test_cf import checker_failures, tool
 
 from modisoft.pipeline import load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_conventions")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

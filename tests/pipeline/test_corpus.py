@@ -51,6 +51,9 @@ from corpus import CASES, Built, Case, make_case, run_config
 
 import modisoft.errors
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_corpus")
+
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_TIMEOUT = 60
 RUN_TIMEOUT = 60

@@ -21,6 +21,9 @@ from pyproj import Transformer
 from modisoft.io.stack import open_stack
 from modisoft.pipeline import load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_gap_days")
+
 
 def good_by_date(cfg_path: Path) -> dict[date, np.ndarray]:
     """Per granule date, the output pixels whose nearest source pixel (pyproj + the tiles'

@@ -48,9 +48,11 @@ OMEGA_BEPS = {"conifer": 0.5, "deciduous": 0.7, "mixed": 0.6, "crop": 0.9,
               "evergreen_broadleaf": 1.0}
 NONVEG_IGBP = (16, 17)
 
-pytestmark = pytest.mark.skipif(
-    len(FILES) != 10, reason="the 10 MOD13A2 h18v09 files are not in the sample data"
-)
+pytestmark = [
+    pytest.mark.skipif(len(FILES) != 10,
+                       reason="the 10 MOD13A2 h18v09 files are not in the sample data"),
+    pytest.mark.xdist_group("pipeline/test_lai"),  # a module fixture: one test process
+]
 
 
 def synthetic_landcover() -> np.ndarray:

@@ -266,14 +266,16 @@ def tied_windows(src: np.ndarray, src_grid: Grid, dst: Grid, nodata: int = 255,
 # the matrix
 # --------------------------------------------------------------------------------------------
 # name -> (crs, resolution, shrink of the sources' box on every side, chunk, band_rows)
+# Chunks give 2-4 x 5-9 pieces, with piece edges inside the tiles and off the seam (each
+# piece has a fixed cost in the run: more pieces would test the same kinds of edge slower).
 GRIDS = {
-    "native": ("sin", SIN_RES, 0.0, 48, 96),
-    "half": ("sin", SIN_RES / 2, 0.1, 64, 128),
-    "double": ("sin", SIN_RES * 2, 0.0, 32, 64),
-    "wgs84_0.01": ("EPSG:4326", 0.01, 0.05, 64, 128),
-    "wgs84_30s": ("EPSG:4326", 1 / 120, 0.05, 48, 48),
+    "native": ("sin", SIN_RES, 0.0, 112, 224),
+    "half": ("sin", SIN_RES / 2, 0.1, 176, 352),
+    "double": ("sin", SIN_RES * 2, 0.0, 64, 128),
+    "wgs84_0.01": ("EPSG:4326", 0.01, 0.05, 96, 192),
+    "wgs84_30s": ("EPSG:4326", 1 / 120, 0.05, 112, 112),
     "utm31_250m": (UTM31, 250.0, 0.3, 128, 256),
-    "albers_1km": (EUROPE_ALBERS, 1000.0, 0.0, 48, 96),
+    "albers_1km": (EUROPE_ALBERS, 1000.0, 0.0, 112, 224),
 }
 METHODS = ("nearest", "average", "mode")
 

@@ -24,6 +24,9 @@ from modisoft.pipeline.record import make_record, read_record
 from modisoft.pipeline.record_check import check_record
 from modisoft.pipeline.record_config import load_record_config
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_record")
+
 ROOT = Path(__file__).resolve().parents[2]
 NOISE = 0.02  # small enough that regressing on a noisy x attenuates b by < 1 %
 

@@ -27,6 +27,9 @@ from pyproj import Transformer
 from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, discover, load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_sensors")
+
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = "HDFEOS/GRIDS/VNP_Grid_VNP15A2H/Data Fields/"
 STEPS = 'qa_rule = "main_algorithm"\nresampling = "nearest"\nperiod = "8day"\nreducer = "max"'

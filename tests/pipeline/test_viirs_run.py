@@ -29,6 +29,9 @@ from pyproj import Transformer
 from modisoft.io.stack import open_stack
 from modisoft.pipeline import ConfigError, load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("pipeline/test_viirs_run")
+
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = ("049", "057", "065", "073", "081", "089")  # 2012-02-18 .. 2012-03-29
 

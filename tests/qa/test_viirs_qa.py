@@ -25,6 +25,9 @@ from modisoft.qa import decode_qa, qa_mask
 
 # one row per pixel: FparLai_QC, FparExtra_QC, and by hand: scf, dead, biome, cloud, shadow,
 # cirrus, aerosol, snow, good_lai
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("qa/test_viirs_qa")
+
 PIXELS = [
     (0b0001_0000, 0b0000_0000, 0, 0, 1, 0, 0, 0, 0, 0, True),    # main, grass, confident clear
     (0b0001_0000, 0b0000_0001, 0, 0, 1, 1, 0, 0, 0, 0, True),    # probably clear

@@ -15,7 +15,8 @@ from modisoft.pipeline import load_config, run
 from modisoft.pipeline.record import make_record
 from modisoft.report.longrecord import find_records
 
-pytestmark = pytest.mark.slow  # a small run (about 20 s here), then the record
+# a small run (about 20 s here), then the record; one test process runs it all
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report/test_longrecord")]
 
 RECORD = """
 [[segments]]

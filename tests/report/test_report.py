@@ -32,6 +32,9 @@ from pyhdf.SD import SD
 
 from modisoft.pipeline import load_config, run
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report/test_report")
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

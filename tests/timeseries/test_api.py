@@ -14,6 +14,9 @@ from modisoft import decode, open_granule
 from modisoft.cli import main
 from modisoft.timeseries import smooth
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("timeseries/test_api")
+
 WIN = {"y": slice(480, 600), "x": slice(600, 720)}  # coast: land and sea (Ireland)
 
 

@@ -19,6 +19,10 @@ from modisoft.write import OutputError, write_dataset, write_dataset_blocks
 NY, NX = 23, 17
 
 
+# Its tests share a module fixture: one test process runs them all (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("timeseries/test_blocks")
+
+
 @pytest.fixture(scope="module")
 def stack() -> xr.Dataset:
     """46 dates of float32 LAI on a 23 × 17 corner of a 500 m tile: a seasonal curve, noise,
