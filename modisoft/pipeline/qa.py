@@ -75,9 +75,9 @@ def _by_table(raw: Any, qa: Any, cfg: RunConfig) -> Any:
 
 def _pair_lookup(raw: np.ndarray, qa: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Kernel: ``table[256 * raw + qa]`` (both as unsigned bytes)."""
-    idx = raw.view(np.uint8).astype(np.uint16) << 8
-    idx |= qa.view(np.uint8)
-    return np.take(table, idx)
+    from modisoft.qa.tables import pair_lookup
+
+    return pair_lookup(raw, qa, table).view(raw.dtype)
 
 
 def source_mask(qa: Any, cfg: RunConfig) -> Any:
