@@ -20,6 +20,13 @@ memory, without the run's restart between its passes) and writes dask's performa
 cProfile of the client process into DIR, so the per-stage split comes with a per-function
 one.
 
+Side by side in the same run (issue 22): the **raw-decode floor** (every pixel of the LAI and
+QA layers of the same files inflated by pyhdf on a LocalCluster of the same worker processes,
+one task per file, nothing else), the run's **QA + mosaic pass** and its ratio to the floor,
+the **smoothing** pass with the V-curve Whittaker against ``vam-whittaker`` per series on 5000
+series of the run's own first tile (``smooth_vs_vam.py``'s loader and peer timing, one thread
+each), and the **end-to-end** time.
+
 ``--resolution 500`` runs onto China Albers 500 m (4x the pixels); ``--dates N`` takes the
 first N dates only (for a quick check).  Besides the sums it prints the client's own peak
 (the main process that runs ``modisoft run``; the LocalCluster's scheduler lives in it too)
