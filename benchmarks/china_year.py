@@ -63,7 +63,7 @@ CONFIG = """
 [inputs]
 paths = ["{inputs}"]
 product = "MCD15A2H"
-years = [2012]
+{period}
 tiles = {tiles}
 
 [grid]
@@ -327,6 +327,7 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
     with tempfile.TemporaryDirectory(prefix="china_year_") as tmp:
         cfg_path = Path(tmp) / "china.toml"
         cfg_path.write_text(CONFIG.format(inputs=cache, tiles=tiles, out=Path(tmp) / "out",
+                                          period=_period(synth.paths, dates),
                                           workers=workers, memory=memory,
                                           res=RESOLUTIONS[resolution]))
         cfg = load_config(cfg_path)
@@ -355,6 +356,18 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
                         "stage": _stage_at(t_peak, summary.timings)},
             "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps,
             "floor": floor, "smooth": smooth}
+
+
+def _period(paths: list[Path], dates: int) -> str:
+    """The config's ``[inputs]`` period: the year, or up to the last of the first ``dates``
+    dates (the cache may hold more dates than asked for; the run, the floor and the
+    smoothing sample then read the same files)."""
+    if dates >= 46:
+        return "years = [2012]"
+    import datetime as dt
+
+    last = max(dt.datetime.strptime(p.name.split(".")[1][1:], "%Y%j").date() for p in paths)
+    return f'start = "2012-01-01"\nend = "{last.isoformat()}"'
 
 
 def cfg_grid_shape(cfg: object) -> tuple[int, int]:
