@@ -20,6 +20,13 @@ memory, without the run's restart between its passes) and writes dask's performa
 cProfile of the client process into DIR, so the per-stage split comes with a per-function
 one.
 
+Side by side in the same run (issue 22): the **raw-decode floor** (every pixel of the LAI and
+QA layers of the same files inflated by pyhdf on a LocalCluster of the same worker processes,
+one task per file, nothing else), the run's **QA + mosaic pass** and its ratio to the floor,
+the **smoothing** pass with the V-curve Whittaker against ``vam-whittaker`` per series on 5000
+series of the run's own first tile (``smooth_vs_vam.py``'s loader and peer timing, one thread
+each), and the **end-to-end** time.
+
 ``--resolution 500`` runs onto China Albers 500 m (4x the pixels); ``--dates N`` takes the
 first N dates only (for a quick check).  Besides the sums it prints the client's own peak
 (the main process that runs ``modisoft run``; the LocalCluster's scheduler lives in it too)
@@ -44,6 +51,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +63,7 @@ CONFIG = """
 [inputs]
 paths = ["{inputs}"]
 product = "MCD15A2H"
-years = [2012]
+{period}
 tiles = {tiles}
 
 [grid]
@@ -233,6 +241,67 @@ def _profiled(folder: Path | None, workers: int, memory: str) -> Iterator[str | 
         print(f"  {a:5.1f} % incl {b:5.1f} % self  {k}")
 
 
+def _decode_file(path: str, layers: tuple[str, ...]) -> int:
+    """Decode (inflate) every pixel of ``layers`` of one granule with pyhdf: the floor."""
+    from pyhdf.SD import SD, SDC
+
+    sd, n = SD(path, SDC.READ), 0
+    try:
+        for name in layers:
+            sds = sd.select(name)
+            n += sds.get().size
+            sds.endaccess()
+    finally:
+        sd.end()
+    return n
+
+
+def decode_floor(paths: list[Path], workers: int, memory: str,
+                 layers: tuple[str, ...] = ("Lai_500m", "FparLai_QC")) -> dict:
+    """The raw-decode floor of the QA + mosaic pass: every pixel of the layers it reads (the
+    LAI and its QA), of the same files, decoded by pyhdf on a LocalCluster of the same
+    worker processes, one task per file; nothing else (no QA, no mosaic, no write)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory,
+                      processes=True, dashboard_address=":0") as lc, Client(lc) as client:
+        client.run(lambda: __import__("pyhdf.SD"))  # imports outside the timing
+        t0 = time.perf_counter()
+        futures = client.map(_decode_file, [str(p) for p in paths], layers=layers, pure=False)
+        pixels = sum(client.gather(futures))
+        wall = time.perf_counter() - t0
+    return {"floor_s": wall, "floor_mpix": pixels / 1e6}
+
+
+def smoothing_vs_vam(paths: list[Path], n: int = 5000) -> dict:
+    """modisoft's V-curve Whittaker against vam-whittaker on ``n`` series of one tile of the
+    run's own inputs (``smooth_vs_vam.py``'s loader and peer timing), one thread each."""
+    import numba
+    from smooth_vs_vam import _best_of, load_series, time_vam
+
+    from modisoft.timeseries.whittaker import default_lambda_grid, whittaker_vcurve
+
+    tile = sorted({p.name.split(".")[2] for p in paths})[0]
+    files = sorted(p for p in paths if p.name.split(".")[2] == tile)
+    y, w, _x = load_series(n, files, layer="Lai_500m")
+    llas = default_lambda_grid()
+    whittaker_vcurve(y[:20], w[:20], llas)  # numba warm-up, not timed
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        t_ours = _best_of(3, lambda: whittaker_vcurve(y, w, llas))
+    finally:
+        numba.set_num_threads(threads)
+    z, lam = whittaker_vcurve(y, w, llas)
+    out = {"series": len(y), "tile": tile, "ours_us": t_ours / len(y) * 1e6}
+    vam = time_vam(y, w, llas)
+    if vam is not None:
+        t_vam, z_vam, lam_vam = vam
+        out |= {"vam_us": t_vam / len(y) * 1e6, "max_dz": float(np.nanmax(np.abs(z - z_vam))),
+                "same_lambda": int(np.isclose(lam, lam_vam, rtol=1e-9).sum())}
+    return out
+
+
 RESOLUTIONS = {1000: "1km", 500: "500m"}
 """``--resolution`` (m) -> the named China Albers grid's suffix."""
 
@@ -253,9 +322,12 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
     synth = generate(cache, tiles=n_tiles, dates=dates, workers=workers)
     gen = time.perf_counter() - t0
     tiles = sorted({p.name.split(".")[2] for p in synth.paths})
+    floor = decode_floor(list(synth.paths), workers, memory)
+    smooth = smoothing_vs_vam(list(synth.paths))
     with tempfile.TemporaryDirectory(prefix="china_year_") as tmp:
         cfg_path = Path(tmp) / "china.toml"
         cfg_path.write_text(CONFIG.format(inputs=cache, tiles=tiles, out=Path(tmp) / "out",
+                                          period=_period(synth.paths, dates),
                                           workers=workers, memory=memory,
                                           res=RESOLUTIONS[resolution]))
         cfg = load_config(cfg_path)
@@ -282,7 +354,20 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
             "start_rss_gib": start_rss / 2**30,
             "at_peak": {"t": t_peak, "main": main_peak / 2**30, "others": others_peak / 2**30,
                         "stage": _stage_at(t_peak, summary.timings)},
-            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps}
+            "failures": len(summary.failures), "out_mb": size / 1e6, "beps_files": n_beps,
+            "floor": floor, "smooth": smooth}
+
+
+def _period(paths: list[Path], dates: int) -> str:
+    """The config's ``[inputs]`` period: the year, or up to the last of the first ``dates``
+    dates (the cache may hold more dates than asked for; the run, the floor and the
+    smoothing sample then read the same files)."""
+    if dates >= 46:
+        return "years = [2012]"
+    import datetime as dt
+
+    last = max(dt.datetime.strptime(p.name.split(".")[1][1:], "%Y%j").date() for p in paths)
+    return f'start = "2012-01-01"\nend = "{last.isoformat()}"'
 
 
 def cfg_grid_shape(cfg: object) -> tuple[int, int]:
@@ -324,6 +409,36 @@ def show(r: dict) -> None:
     print("per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
     print(f"outputs: {r['out_mb']:.0f} MB, {r['beps_files']} BEPS files; "
           f"{r['failures']} failed granules")
+    side_by_side(r)
+
+
+MOSAIC_STAGE = "QA+mosaic (per date)"
+"""The run's stage timing of the QA + mosaic pass (``summary.timings``)."""
+SMOOTH_STAGE = "time series+zarr (per piece)"
+
+
+def side_by_side(r: dict) -> None:
+    """The issue-22 figures of one run, side by side: the raw-decode floor, the QA + mosaic
+    pass and its ratio to the floor, smoothing against vam-whittaker, end to end."""
+    fl, sm, st = r["floor"], r["smooth"], r["stages"]
+    mosaic = st.get(MOSAIC_STAGE, float("nan"))
+    print(f"\n{'figure':44s} {'seconds':>9s}  note")
+    print(f"{'raw-decode floor (pyhdf, same files+workers)':44s} {fl['floor_s']:9.1f}  "
+          f"{fl['floor_mpix']:.0f} Mpix, {fl['floor_mpix'] / fl['floor_s']:.0f} Mpix/s")
+    print(f"{'QA + mosaic pass':44s} {mosaic:9.1f}  {mosaic / fl['floor_s']:.1f}x the floor "
+          "(target <= 3x)")
+    print(f"{'time series + Zarr pass (smoothing)':44s} {st.get(SMOOTH_STAGE, float('nan')):9.1f}  "
+          f"Whittaker V-curve {sm['ours_us']:.2f} us/series (1 thread, {sm['series']} series "
+          f"of {sm['tile']})")
+    if "vam_us" in sm:
+        print(f"{'  vam-whittaker, same series':44s} {'':9s}  {sm['vam_us']:.2f} us/series: "
+              f"modisoft {sm['vam_us'] / sm['ours_us']:.1f}x faster per core (target >= 5x); "
+              f"lambda identical on {sm['same_lambda']}/{sm['series']}, max |dz| "
+              f"{sm['max_dz']:.1e}")
+    else:
+        print("  vam-whittaker not installed: pip install --no-binary vam-whittaker "
+              "vam-whittaker")
+    print(f"{'end to end':44s} {r['wall_s']:9.1f}  (target <= 180 s)")
 
 
 def main() -> None:

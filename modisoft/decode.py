@@ -81,13 +81,34 @@ def decode_values(raw: np.ndarray, layer: Layer) -> np.ndarray:
     array([ 0. ,  3.5, 10. ,  nan,  nan], dtype=float32)
     """
     raw = np.asarray(raw)
+    if raw.dtype.kind in "iu" and raw.dtype.itemsize == 1 and raw.size > 256:
+        return _by_table(raw, _decode_values, layer)  # every stored value decoded once
+    return _decode_values(raw, layer)
+
+
+def _decode_values(raw: np.ndarray, layer: Layer) -> np.ndarray:
     phys = layer.scaling.apply(raw) if layer.scaling is not None else raw.astype("float64")
     return np.where(valid_mask(raw, layer), phys, np.nan).astype("float32")
+
+
+def _by_table(raw: np.ndarray, kernel: Any, layer: Layer) -> np.ndarray:
+    """An element-wise ``kernel(values, layer)`` of a one-byte integer layer as one table
+    lookup: the kernel applied to the 256 values of the dtype, indexed by ``raw`` (the same
+    result to the bit, since each output element depends on its input element alone)."""
+    lo = int(np.iinfo(raw.dtype).min)
+    idx = raw.view(np.uint8) if lo == 0 else (raw.astype(np.int16) - lo).astype(np.uint8)
+    return kernel(np.arange(lo, lo + 256).astype(raw.dtype), layer)[idx]
 
 
 def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
     """Kernel: 0 where ``raw`` is valid, else the stored code (same dtype as ``raw``)."""
     raw = np.asarray(raw)
+    if raw.dtype.kind in "iu" and raw.dtype.itemsize == 1 and raw.size > 256:
+        return _by_table(raw, _fill_class_codes, layer)
+    return _fill_class_codes(raw, layer)
+
+
+def _fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
     return np.where(valid_mask(raw, layer), np.zeros((), raw.dtype), raw).astype(raw.dtype)
 
 

@@ -38,7 +38,46 @@ def mask_at_source(raw: Any, qa: Any, cfg: RunConfig) -> Any:
     xarray.DataArray
         ``raw`` with failing observations set to the layer's first fill value.
     """
+    fused = _by_table(raw, qa, cfg)
+    if fused is not None:
+        return fused
     return apply_source_mask(raw, source_mask(qa, cfg), cfg)
+
+
+def _by_table(raw: Any, qa: Any, cfg: RunConfig) -> Any:
+    """:func:`apply_source_mask` of :func:`source_mask` as one lookup per pixel in a table of
+    every (stored value, QA word) pair, when both are one-byte layers (MODIS LAI and
+    ``FparLai_QC``): QA decode, rule and masking fused, the same result to the bit (each
+    output depends on its own value and QA word alone).  ``None`` otherwise."""
+    import xarray as xr
+
+    if not isinstance(qa, xr.DataArray):
+        return None
+    one = [a.dtype.kind in "iu" and a.dtype.itemsize == 1 for a in (raw, qa)]
+    fills = np.atleast_1d(raw.attrs.get("fill_values", []))
+    if not (all(one) and raw.shape == qa.shape and len(fills)):
+        return None
+    words = np.arange(256).astype(np.uint8).view(qa.dtype)
+    probe = xr.DataArray(words.reshape((1,) * (qa.ndim - 1) + (256,)), dims=qa.dims,
+                         name=qa.name, attrs=qa.attrs)
+    good = np.asarray(source_mask(probe, cfg).values).reshape(1, 256)
+    values = np.arange(256).astype(np.uint8).view(raw.dtype).reshape(256, 1)
+    classes = [int(v) for v in np.atleast_1d(raw.attrs.get("fill_class_codes", []))]
+    table = mask_kernel(np.repeat(values, 256, axis=1), np.repeat(good, 256, axis=0),
+                        int(fills[0]), tuple(classes)).ravel()
+    out = xr.apply_ufunc(_pair_lookup, raw, qa, kwargs={"table": table}, dask="parallelized",
+                         output_dtypes=[raw.dtype])
+    out.attrs = dict(raw.attrs)
+    out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> "\
+        f"{int(fills[0])})"
+    return out
+
+
+def _pair_lookup(raw: np.ndarray, qa: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Kernel: ``table[256 * raw + qa]`` (both as unsigned bytes)."""
+    from modisoft.qa.tables import pair_lookup
+
+    return pair_lookup(raw, qa, table).view(raw.dtype)
 
 
 def source_mask(qa: Any, cfg: RunConfig) -> Any:

@@ -71,6 +71,11 @@ per date), which bounds the decoded tiles held at once whatever the size of the 
 time within 5%)."""
 
 
+_RECENT_PLANS = 64 * 2**20
+"""Bytes of plan windows a date task of a national grid keeps in memory: a few windows of
+512 x 512 pixels (an area window holds about 52 bytes per pixel)."""
+
+
 class Staged:
     """A product run in two passes, each reading its inputs once.
 
@@ -218,9 +223,11 @@ class Staged:
         lost, band = 0, _STAGE_BAND_CHUNKS * self.cfg.output.chunk
         # plans stay in memory from date to date only when the grid's windows (values,
         # classes, the check) fit there: a national grid's sweep would evict each before
-        # the next date needs it, so they come from the disk cache instead
+        # the next date needs it, so they come from the disk cache instead, and memory
+        # holds only the last few (the values' and classes' area methods share a window,
+        # and their tasks for one chunk run close together)
         fits = fits_in_plan_memory(self.grid.shape[0] * self.grid.shape[1], plans=3)
-        with contextlib.nullcontext() if fits else plan_memory(0):
+        with contextlib.nullcontext() if fits else plan_memory(_RECENT_PLANS):
             for r0 in range(0, self.grid.shape[0], band):
                 rows = slice(r0, min(r0 + band, self.grid.shape[0]))
                 parts = [a.data[:, rows] for a in staged.values()]

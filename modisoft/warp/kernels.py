@@ -255,7 +255,39 @@ def _expand_entries(pw, subset: np.ndarray | None = None) -> tuple[np.ndarray, .
     return k, pos, row, col, wy * wx
 
 
+JIT = True
+"""Whether the area methods run the numba kernels of :mod:`modisoft.warp.area_jit` (identical
+to the bit to the numpy forms ``_average_np``, ``_offset_mode_np`` and ``_offset_any``'s own,
+which ``JIT = False`` selects and the tests hold them to)."""
+
+
 def _average(pw, win, present, rule, out: Resampled) -> None:
+    """Area-weighted average: :func:`_average_np`'s result, one compiled loop per destination
+    pixel over its source box (:func:`modisoft.warp.area_jit.average_sums`)."""
+    if not JIT:
+        return _average_np(pw, win, present, rule, out)
+    from modisoft.warp.area_jit import average_sums
+
+    a = pw.arrays
+    okf = rule.mask(win)
+    if present is not None:
+        okf = okf & present
+    okf, winf = okf.ravel(), win.ravel()
+    pres = np.zeros(0, bool) if present is None else present.ravel()
+    num, den, anyok, inside = average_sums(winf, okf, pres, a["r0"], a["r1"], a["c0"],
+                                           a["c1"], a["y0"], a["y1"], a["x0"], a["x1"],
+                                           win.shape[1])
+    has = anyok & (den > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = to_dtype(np.where(has, num / np.where(has, den, 1.0), 0.0), win.dtype)
+    r0, c0 = a["r0"].astype(np.intp), a["c0"].astype(np.intp)
+    ny, nx = a["r1"] - a["r0"], a["c1"] - a["c0"]
+    _place(pw, out, has, res, inside, (winf, okf, None if present is None else pres,
+                                       r0, c0, ny, nx, win.shape[1]))
+    return None
+
+
+def _average_np(pw, win, present, rule, out: Resampled) -> None:
     """Area-weighted average without expanding every (pixel, source pixel) entry: one pass per
     offset (dy, dx) inside the source boxes, vectorised over the destination pixels.  Each
     pixel's sums accumulate in the same order as the entry form (row-major scan), so the
@@ -322,6 +354,17 @@ a uint8 QA layer can show a hundred codes in one output chunk."""
 
 def _offset_mode(winf, counted, sub, r0, c0, ny, nx, width
                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_offset_mode_np`, compiled (:func:`modisoft.warp.area_jit.offset_mode`)."""
+    if not JIT:
+        return _offset_mode_np(winf, counted, sub, r0, c0, ny, nx, width)
+    from modisoft.warp.area_jit import offset_mode
+
+    return offset_mode(winf, counted, np.asarray(sub, np.intp), r0, c0, ny, nx, width,
+                       np.iinfo(winf.dtype).max)
+
+
+def _offset_mode_np(winf, counted, sub, r0, c0, ny, nx, width
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per destination pixel ``sub``: the most frequent code among its ``counted`` source
     pixels (the valid ones, or the invalid ones for a fill class),
     ties to the code whose last occurrence comes first in scan order (which is the code that
@@ -424,6 +467,10 @@ def _offset_any(flagf, r0, c0, ny, nx, width) -> np.ndarray:
     (``None``: all are set, so any non-empty box)."""
     if flagf is None:
         return (ny > 0) & (nx > 0)
+    if JIT:
+        from modisoft.warp.area_jit import offset_any
+
+        return offset_any(flagf, r0, c0, ny, nx, width)
     got, last = np.zeros(len(r0), bool), flagf.size - 1
     for dy in range(int(ny.max())):
         for dx in range(int(nx.max())):

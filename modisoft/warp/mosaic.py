@@ -16,6 +16,7 @@ How a mosaic is built (nothing is read and no plan is computed here; see
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -173,7 +174,7 @@ def mosaic(
     nt = len(times) if times is not None else 1
     for ib, (r0, r1) in enumerate(_edges(ychunks)):
         for jb, (c0, c1) in enumerate(_edges(xchunks)):
-            boxes = _footprints(virtuals, dst_grid, (r0, r1), (c0, c1))
+            boxes = _footprints(tuple(v.grid for v in virtuals), dst_grid, (r0, r1), (c0, c1))
             for t in range(nt):
                 spec, args = _task(
                     common, virtuals, boxes, (r0, r1, c0, c1), t if times is not None else None
@@ -335,11 +336,16 @@ def _edges(chunks: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(ends)]
 
 
-def _footprints(virtuals, dst_grid: Grid, rows, cols) -> list[tuple[int, int, int, int] | None]:
-    """Per virtual source: the box of its pixels an output window can read (padded), or None.
+@functools.lru_cache(maxsize=4096)
+def _footprints(grids: tuple[Grid, ...], dst_grid: Grid, rows, cols
+                ) -> tuple[tuple[int, int, int, int] | None, ...]:
+    """Per virtual source grid: the box of its pixels an output window can read (padded), or
+    None.
 
     The window's outline (one point per destination pixel) and a 9 x 9 interior lattice are
-    transformed exactly; the image of the outline bounds the image of the window.
+    transformed exactly; the image of the outline bounds the image of the window.  Remembered
+    per process (a few hundred bytes each): every date and layer of a run mosaics the same
+    tiles onto the same windows, so each is transformed once, not once per date and layer.
     """
     (r0, r1), (c0, c1) = rows, cols
     cs = np.arange(c0, c1 + 1, dtype="float64")
@@ -352,8 +358,8 @@ def _footprints(virtuals, dst_grid: Grid, rows, cols) -> list[tuple[int, int, in
     x, y = t.c + pc * t.a + pr * t.b, t.f + pc * t.d + pr * t.e
     by_crs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     out = []
-    for v in virtuals:
-        wkt = v.grid.crs_wkt
+    for grid in grids:
+        wkt = grid.crs_wkt
         if wkt not in by_crs:
             if crs_equal(dst_grid.crs_wkt, wkt):
                 by_crs[wkt] = (np.asarray(x), np.asarray(y))
@@ -361,19 +367,19 @@ def _footprints(virtuals, dst_grid: Grid, rows, cols) -> list[tuple[int, int, in
                 tx, ty = crs_transformer(dst_grid.crs_wkt, wkt).transform(x, y)
                 by_crs[wkt] = (np.asarray(tx, "float64"), np.asarray(ty, "float64"))
         sx, sy = by_crs[wkt]
-        i = inverse_geotransform(v.grid.transform)
+        i = inverse_geotransform(grid.transform)
         px, py = i[0] + sx * i[1] + sy * i[2], i[3] + sx * i[4] + sy * i[5]
         ok = np.isfinite(px) & np.isfinite(py)
         if not ok.any():
             out.append(None)
             continue
-        h, w = v.grid.shape
+        h, w = grid.shape
         br0 = max(math.floor(py[ok].min()) - _PAD, 0)
         br1 = min(math.ceil(py[ok].max()) + _PAD, h)
         bc0 = max(math.floor(px[ok].min()) - _PAD, 0)
         bc1 = min(math.ceil(px[ok].max()) + _PAD, w)
         out.append((br0, br1, bc0, bc1) if br0 < br1 and bc0 < bc1 else None)
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,8 @@ class ResamplePlan:
         self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
         self.exact = exact
         text = json.dumps(
-            [PLAN_VERSION, method, _grid_key(src_grid), _grid_key(dst_grid)], sort_keys=True
+            [PLAN_VERSION, _mapping(method), _grid_key(src_grid), _grid_key(dst_grid)],
+            sort_keys=True,
         )
         self.key = hashlib.sha256(text.encode()).hexdigest()[:32]
         self._mapper: PixelMapper | None = None
@@ -202,7 +203,7 @@ class ResamplePlan:
         with _memory_lock:
             if mkey in _memory:
                 _memory.move_to_end(mkey)
-                return _memory[mkey]
+                return _as_method(_memory[mkey], self.method)
         pw = self._load(rows, cols)
         if pw is False:
             pw = self._compute(rows, cols)
@@ -284,7 +285,7 @@ class ResamplePlan:
     def describe(self) -> dict[str, Any]:
         """What the plan maps (written beside the on-disk cache as ``plan.json``)."""
         return {
-            "method": self.method,
+            "method": _mapping(self.method),
             "plan_version": PLAN_VERSION,
             "src_grid": _grid_key(self.src_grid),
             "dst_grid": _grid_key(self.dst_grid),
@@ -342,6 +343,23 @@ class ResamplePlan:
             area = np.abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0))
             area = area[np.isfinite(area)]
         return float(np.sqrt(np.median(area))) if area.size else 1.0
+
+
+_AREA = ("average", "mode", "min", "max")
+
+
+def _mapping(method: str) -> str:
+    """What a method's windows store: the area methods share one mapping (the source box of
+    every destination pixel and its fractional edges), so a mosaic of values by ``average``
+    and of their fill classes by ``mode`` compute, cache and load it once."""
+    return "area" if method in _AREA else method
+
+
+def _as_method(pw: PlanWindow | None, method: str) -> PlanWindow | None:
+    """``pw`` for ``method`` (another area method's window shares its arrays)."""
+    if pw is None or pw.method == method:
+        return pw
+    return PlanWindow(method, pw.dst_shape, pw.src_box, pw.dst_index, pw.arrays)
 
 
 def _rebuild(src, dst, method, cache_dir, exact) -> ResamplePlan:
