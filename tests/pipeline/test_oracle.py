@@ -415,7 +415,7 @@ def test_run_equals_mosaic_on_random_grids(tmp_path_factory, crs_list):
     @given(crs=st.sampled_from(crs_list), factor=st.floats(0.5, 2.5),
            box=st.tuples(st.floats(0.0, 0.7), st.floats(0.0, 0.7), st.floats(0.1, 0.3),
                          st.floats(0.15, 0.3)),
-           snap=st.booleans(), chunk=st.sampled_from([24, 40, 56, 72]),
+           snap=st.booleans(), chunk=st.sampled_from([32, 48, 64, 80]),
            band=st.sampled_from([1, 2, 3]), method=st.sampled_from(METHODS))
     def check(crs, factor, box, snap, chunk, band, method):
         wkt = src.crs_wkt if crs == "sin" else crs
