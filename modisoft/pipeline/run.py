@@ -188,10 +188,11 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
             write.write_netcdf, write.write_cog, write.write_beps, write.BepsOptions),
             client, threads)
         summary.timings["per-period outputs"] = time.perf_counter() - t2
-    assert all(write.zarr_status(p) == "complete" for p in stores.values())
-    summary.failures = manifest.failures
-    if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
-        record_costs(cfg, grid, inv, work.used, summary.timings, threads, str(out_dir))
-    summary.missing = missing_inputs(cfg, work.used, manifest)
-    return finish_run(cfg, out_dir, manifest, summary, work, t0, echo)  # + report.html
+        assert all(write.zarr_status(p) == "complete" for p in stores.values())
+        summary.failures = manifest.failures
+        if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
+            record_costs(cfg, grid, inv, work.used, summary.timings, threads, str(out_dir))
+        summary.missing = missing_inputs(cfg, work.used, manifest)
+        return finish_run(cfg, out_dir, manifest, summary, work, t0, echo,
+                          client)  # + report.html (by a worker)
 
