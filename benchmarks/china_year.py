@@ -325,8 +325,13 @@ def one_run(n_tiles: int, workers: int, memory: str, cache: Path,
     floor = decode_floor(list(synth.paths), workers, memory)
     smooth = smoothing_vs_vam(list(synth.paths))
     with tempfile.TemporaryDirectory(prefix="china_year_") as tmp:
+        # the cache may hold more dates than asked for: the run sees only the chosen files
+        inputs = Path(tmp) / "inputs"
+        inputs.mkdir()
+        for p in synth.paths:
+            (inputs / p.name).symlink_to(p)
         cfg_path = Path(tmp) / "china.toml"
-        cfg_path.write_text(CONFIG.format(inputs=cache, tiles=tiles, out=Path(tmp) / "out",
+        cfg_path.write_text(CONFIG.format(inputs=inputs, tiles=tiles, out=Path(tmp) / "out",
                                           period=_period(synth.paths, dates),
                                           workers=workers, memory=memory,
                                           res=RESOLUTIONS[resolution]))

@@ -115,18 +115,47 @@ def stage_path(cfg: RunConfig) -> Path:
 
 def write_period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
                          manifest: Manifest, summary: RunSummary, progress: bool,
-                         writers: tuple) -> None:
+                         writers: tuple, client: Any = None, threads: int = 0) -> None:
     """The per-period files of ``[output] formats`` (NetCDF, COG, BEPS), the quicklooks and
     the STAC catalog, read back from the finished Zarr stores
     (:func:`~modisoft.pipeline.series.output_stores`); each kind skipped when ``manifest``
     has it, each file checked to lie inside ``out_dir``, the files listed in ``summary``,
     each carrying ``prov``.  ``writers``: ``(write_netcdf, write_cog, write_beps,
-    BepsOptions)`` from :mod:`modisoft.write`; ``progress``: show the quicklooks' progress.
+    BepsOptions)`` from :mod:`modisoft.write`; ``progress``: show the outputs' progress.
+
+    With a dask.distributed ``client`` they are written by one task on one of its workers
+    (which reads the store window by window with ``threads`` threads), so the client's
+    memory holds none of them; ``manifest``, ``summary`` and ``prov`` get what the task
+    recorded.  Without one (``None``), here, on the synchronous scheduler.
     """
+    if client is None:
+        _written(cfg, stores, out_dir, prov, manifest, summary, progress, writers, threads)
+        return
+    fut = client.submit(_written, cfg, stores, out_dir, prov, manifest, summary, False,
+                        writers, threads, pure=False, key=f"modisoft-outputs-{cfg.digest()[:12]}")
+    with click.progressbar(length=1, label="outputs", show_pos=True,
+                           file=None if progress else io.StringIO()) as bar:
+        done, got, extra = fut.result()  # re-raises the task's error here
+        bar.update(1)
+    manifest.data["done"] = done
+    summary.outputs.update(got.outputs)
+    summary.beps, summary.no_metadata = got.beps, got.no_metadata
+    prov.extra.update(extra)
+
+
+def _written(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
+             manifest: Manifest, summary: RunSummary, progress: bool, writers: tuple,
+             threads: int) -> tuple[list[str], RunSummary, dict[str, Any]]:
+    """:func:`write_period_outputs` in this process: the manifest's finished keys, the
+    summary and the provenance's extra records after it."""
+    import dask
+
     from modisoft.write import confined_to
 
-    with confined_to(out_dir):
+    with confined_to(out_dir), dask.config.set(scheduler="threads" if threads else
+                                               "synchronous"):
         _period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress, writers)
+    return manifest.data["done"], summary, prov.extra
 
 
 def _period_outputs(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,

@@ -98,7 +98,6 @@ def run(cfg: RunConfig, *, force: bool = False, scheduler: str | None = None,
 def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
          over: dict[str, Any], progress: bool, echo: Callable[[str], None]) -> RunSummary:
     import click
-    import dask
 
     from modisoft import write
 
@@ -171,26 +170,29 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
         summary.timings["time series+zarr (per piece)" if work.dates else
                         "mosaic+time series+zarr"] = time.perf_counter() - t1
         threads = sum(client.nthreads().values()) if client is not None else 0
-    summary.lost = lost_by_date(manifest, work)
-    prov.extra["pixel_check"] = summary.pixel_check()
-    if not manifest.is_done("zarr"):
-        for path in stores.values():
-            write.finalize_zarr(path, provenance=prov)
-        manifest.mark_done("zarr")
-    if work.dates:
-        work.remove_stage()
-    summary.outputs["zarr"] = [str(p) for p in stores.values()]
-    # per-period files are read back from the store here, in this process: the cluster's
-    # workers are gone, their memory with them (they hold each piece's cached work)
-    t2 = time.perf_counter()
-    with dask.config.set(scheduler="threads" if threads else "synchronous"):
+        summary.lost = lost_by_date(manifest, work)
+        prov.extra["pixel_check"] = summary.pixel_check()
+        if not manifest.is_done("zarr"):
+            for path in stores.values():
+                write.finalize_zarr(path, provenance=prov)
+            manifest.mark_done("zarr")
+        if work.dates:
+            work.remove_stage()
+        summary.outputs["zarr"] = [str(p) for p in stores.values()]
+        if getattr(client, "cluster", None) is not None:
+            restart_workers(client)  # our own LocalCluster: what the pieces left goes
+        # per-period files are read back from the store by one worker (here without a
+        # cluster), window by window: this process holds none of them
+        t2 = time.perf_counter()
         write_period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress, (
-            write.write_netcdf, write.write_cog, write.write_beps, write.BepsOptions))
-    summary.timings["per-period outputs"] = time.perf_counter() - t2
-    assert all(write.zarr_status(p) == "complete" for p in stores.values())
-    summary.failures = manifest.failures
-    if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
-        record_costs(cfg, grid, inv, work.used, summary.timings, threads, str(out_dir))
-    summary.missing = missing_inputs(cfg, work.used, manifest)
-    return finish_run(cfg, out_dir, manifest, summary, work, t0, echo)  # + report.html
+            write.write_netcdf, write.write_cog, write.write_beps, write.BepsOptions),
+            client, threads)
+        summary.timings["per-period outputs"] = time.perf_counter() - t2
+        assert all(write.zarr_status(p) == "complete" for p in stores.values())
+        summary.failures = manifest.failures
+        if not manifest.resumed and not summary.bands_skipped:  # all of it computed here
+            record_costs(cfg, grid, inv, work.used, summary.timings, threads, str(out_dir))
+        summary.missing = missing_inputs(cfg, work.used, manifest)
+        return finish_run(cfg, out_dir, manifest, summary, work, t0, echo,
+                          client)  # + report.html (by a worker)
 

@@ -148,11 +148,14 @@ def series_record(cfg: RunConfig, work: Any) -> dict[str, Any]:
 
 
 def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSummary,
-               work: Any, t0: float, echo: Callable[[str], None]) -> RunSummary:
+               work: Any, t0: float, echo: Callable[[str], None],
+               client: Any = None) -> RunSummary:
     """The run's last step, after every other output: record ``summary`` (with the total
     time since ``t0``, :func:`peak_memory`, :func:`series_record` of ``work``, the config's
     TOML text, the inventory's description) in ``manifest`` under ``"summary"``, then write
-    ``report.html`` into ``out_dir`` (:func:`modisoft.report.write_report`).
+    ``report.html`` into ``out_dir`` (:func:`modisoft.report.write_report`): by one task on
+    a worker of the dask.distributed ``client`` (so this process never reads the store), or
+    here without one (``None``).
 
     A report that cannot be written (a disk error) is said through ``echo`` and left out of
     ``summary.outputs``; the run's other outputs stand.
@@ -174,7 +177,10 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     manifest.save()
     t1 = time.perf_counter()
     try:
-        if cfg.output.report:
+        if cfg.output.report and client is not None:
+            client.submit(write_report, out_dir, pure=False,
+                          key=f"modisoft-report-{cfg.digest()[:12]}").result()
+        elif cfg.output.report:
             release_memory()  # what the outputs freed, before the report reads the store
             write_report(out_dir)
         else:
