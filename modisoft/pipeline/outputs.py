@@ -17,7 +17,7 @@ from modisoft.io.stack import open_stack
 from modisoft.lai import NONVEG_FLAGS
 from modisoft.pipeline.beps_run import beps_landcover, beps_options, observed_spans
 from modisoft.pipeline.manifest import Manifest
-from modisoft.pipeline.memory import release_memory
+from modisoft.pipeline.memory import release_memory, warnings_to_log
 from modisoft.pipeline.metadata import missing_metadata, output_quantity, run_metadata
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.sensors import sensor_record
@@ -152,8 +152,8 @@ def _written(cfg: RunConfig, stores: dict[str, Path], out_dir: Path, prov: Any,
 
     from modisoft.write import confined_to
 
-    with confined_to(out_dir), dask.config.set(scheduler="threads" if threads else
-                                               "synchronous"):
+    with warnings_to_log(), confined_to(out_dir), dask.config.set(
+            scheduler="threads" if threads else "synchronous"):
         _period_outputs(cfg, stores, out_dir, prov, manifest, summary, progress, writers)
     return manifest.data["done"], summary, prov.extra
 

@@ -17,7 +17,7 @@ from modisoft.errors import ModisoftError
 from modisoft.pipeline.beps_run import beps_lines
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.manifest import Manifest
-from modisoft.pipeline.memory import release_memory
+from modisoft.pipeline.memory import release_memory, warnings_to_log
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import beps_also, run_span
 
@@ -178,7 +178,7 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     t1 = time.perf_counter()
     try:
         if cfg.output.report and client is not None:
-            client.submit(write_report, out_dir, pure=False,
+            client.submit(_report_on_worker, out_dir, pure=False,
                           key=f"modisoft-report-{cfg.digest()[:12]}").result()
         elif cfg.output.report:
             release_memory()  # what the outputs freed, before the report reads the store
@@ -193,3 +193,10 @@ def finish_run(cfg: RunConfig, out_dir: Path, manifest: Manifest, summary: RunSu
     manifest.data["summary"].update(timings=dict(summary.timings), outputs=summary.outputs)
     manifest.save()
     return summary
+
+
+def _report_on_worker(out_dir: Path) -> None:
+    from modisoft.report import write_report
+
+    with warnings_to_log():
+        write_report(out_dir)
