@@ -67,9 +67,13 @@ def _by_table(raw: Any, qa: Any, cfg: RunConfig) -> Any:
                         int(fills[0]), tuple(classes)).ravel()
     out = xr.apply_ufunc(_pair_lookup, raw, qa, kwargs={"table": table}, dask="parallelized",
                          output_dtypes=[raw.dtype])
+    return _masked_attrs(out, raw, cfg, int(fills[0]))
+
+
+def _masked_attrs(out: Any, raw: Any, cfg: RunConfig, fill: int) -> Any:
+    """``out`` with the attributes of ``raw`` and the rule it was masked with."""
     out.attrs = dict(raw.attrs)
-    out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> "\
-        f"{int(fills[0])})"
+    out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> {fill})"
     return out
 
 
@@ -132,10 +136,7 @@ def apply_source_mask(raw: Any, good: Any, cfg: RunConfig) -> Any:
     out = xr.apply_ufunc(mask_kernel, raw, good, kwargs={"fill": fills[0],
                                                           "classes": tuple(classes)},
                          dask="parallelized", output_dtypes=[raw.dtype])
-    out.attrs = dict(raw.attrs)
-    out.attrs["qa_applied"] = f"{cfg.steps.qa_rule} (at source resolution; failing -> "\
-        f"{fills[0]})"
-    return out
+    return _masked_attrs(out, raw, cfg, fills[0])
 
 
 def mask_kernel(raw: np.ndarray, good: np.ndarray, fill: int, classes: tuple) -> np.ndarray:
