@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from modisoft.errors import ClusterError
 from modisoft.pipeline.inventory import discover
 from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.plan import tasks_in_flight
@@ -92,6 +93,7 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
                               processes=True, dashboard_address=":0")
         try:
             with _quiet_on_interrupt(), Client(lc) as client:
+                client.register_plugin(_ignore_interrupt())
                 echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
                 yield client
         finally:
@@ -142,17 +144,72 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-def restart_workers(client: Any) -> None:
-    """Fresh worker processes (``client.restart()``), without the nanny's "Restarting worker"
-    warning: a restart modisoft asks for is not something to warn the user about."""
-    nanny = logging.getLogger("distributed.nanny")
-    level = nanny.level
-    nanny.setLevel(logging.ERROR)
+def restart_workers(client: Any, timeout: float = 300.0) -> None:
+    """Fresh worker processes for the run's own LocalCluster (``client.cluster``): the cluster
+    is scaled to none and back to as many, so what a pass left in the workers' heaps goes.
+
+    Not ``client.restart()``: a nanny restarting its worker process stops coming back after
+    some restarts (measured: the 19th restart of a 2-worker LocalCluster in one process timed
+    out, with ``wait_for_workers=False`` too; dask/distributed#8534), while new nannies come
+    up every time (40 of 40 in the same test). The new processes ignore Ctrl-C like the first
+    ones (:func:`_ignore_interrupt`).
+
+    Raises
+    ------
+    ClusterError
+        When the old processes do not leave or the new ones do not arrive within ``timeout``
+        seconds (the run's finished work is kept: the same command resumes it).
+    """
+    lc = client.cluster
+    n = len(lc.worker_spec)
+    # the scheduler warns that removing a worker lost the results it still held: results the
+    # run has already taken (the client releases its futures asynchronously)
+    quiet = [logging.getLogger(name) for name in ("distributed.scheduler", "distributed.nanny")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.ERROR)
     try:
-        client.restart()
+        _replace_workers(client, lc, n, timeout)
     finally:
-        nanny.setLevel(level)
-    logging.getLogger("modisoft").info("worker processes restarted for the piece pass")
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
+    logging.getLogger("modisoft").info("worker processes replaced (%d)", n)
+
+
+def _replace_workers(client: Any, lc: Any, n: int, timeout: float) -> None:
+    import time
+
+    lc.scale(0)
+    deadline = time.monotonic() + timeout
+    while client.nthreads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lc.scale(n)
+    try:
+        client.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
+    except Exception as e:  # distributed's WorkerStartTimeoutError, or the scale's own
+        raise ClusterError(
+            f"[compute] workers = {n}: the LocalCluster's worker processes did not come "
+            f"back within {timeout:.0f} s when the run replaced them between its passes "
+            f"({type(e).__name__}: {e}); what the run finished is kept: run the same "
+            "command again to resume") from None
+
+
+def _ignore_interrupt() -> Any:
+    """A worker plugin: the worker process ignores Ctrl-C (the main process alone stops the
+    run). The scheduler hands it to every worker that joins, the replaced ones included."""
+    from distributed import WorkerPlugin
+
+    class IgnoreInterrupt(WorkerPlugin):
+        name = "modisoft-ignore-interrupt"
+
+        def setup(self, worker: Any) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreInterrupt()
 
 
 def run_tasks(cfg: RunConfig, work: Any, kind: str, todo: list,
