@@ -57,7 +57,6 @@ __all__ = [
     "PointOutsideGridError",
     "ShapeDataError",
     "ShapesNotInstalledError",
-    "ClusterError",
     "ModisoftWarning",
     "UnknownProductWarning",
     "IdentityMismatchWarning",
@@ -331,11 +330,6 @@ class OutputInUseError(ModisoftError, OSError):
 class ConfigChangedError(ConfigError):
     """The output folder holds the outputs of another configuration; ``--force`` replaces
     them."""
-
-
-class ClusterError(ModisoftError, RuntimeError):
-    """The run's own worker processes did not come back when the run replaced them between its
-    passes; what the run finished is kept, and running the same command again resumes it."""
 
 
 class NoReadableInputError(ModisoftError, OSError):

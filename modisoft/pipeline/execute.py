@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from modisoft.errors import ClusterError
 from modisoft.pipeline.inventory import discover
 from modisoft.pipeline.memory import release_memory
 from modisoft.pipeline.plan import tasks_in_flight
@@ -83,26 +82,46 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     quiet = logging.getLogger("modisoft").getEffectiveLevel() > logging.INFO
     prior = os.environ.get("DASK_LOGGING__DISTRIBUTED")
     environ["DASK_LOGGING__DISTRIBUTED"] = "critical" if quiet else (prior or "info")
+    own: list[Any] = []  # the LocalCluster and its client; replaced by restart_workers
+
+    def start() -> Any:
+        lc = LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
+                          memory_limit=memory_limit or cfg.compute.memory_limit,
+                          processes=True, dashboard_address=":0")
+        own[:] = [lc, Client(lc)]
+        own[1].register_plugin(_ignore_interrupt())
+        _FRESH[id(own[1])] = fresh
+        return own[1]
+
+    def fresh() -> Any:
+        _FRESH.pop(id(own[1]), None)
+        own[1].close()
+        own[0].close()
+        return start()
+
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        # the worker processes ignore Ctrl-C (an ignored signal stays ignored in a spawned
-        # child): the main process alone stops them, so an interrupt prints one line, not a
-        # traceback per worker
-        with _sigint_ignored():
-            lc = LocalCluster(n_workers=n, threads_per_worker=cfg.compute.threads_per_worker,
-                              memory_limit=memory_limit or cfg.compute.memory_limit,
-                              processes=True, dashboard_address=":0")
         try:
-            with _quiet_on_interrupt(), Client(lc) as client:
-                client.register_plugin(_ignore_interrupt())
+            # the first worker processes ignore Ctrl-C from their start (an ignored signal
+            # stays ignored in a spawned child; later ones through the plugin): the main
+            # process alone stops them, so an interrupt prints one line, not a traceback each
+            with _sigint_ignored():
+                client = start()
+            with _quiet_on_interrupt():
                 echo(f"LocalCluster: {n} worker processes; dashboard {client.dashboard_link}")
                 yield client
         finally:
-            lc.close()
+            if own:
+                _FRESH.pop(id(own[1]), None)
+                own[1].close()
+                own[0].close()
             # the nannies put the worker environment into this process's: take it back
             if prior is None:
                 os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
             else:
                 os.environ["DASK_LOGGING__DISTRIBUTED"] = prior
+
+
+_FRESH: dict[int, Callable[[], Any]] = {}  # client id -> replace the LocalCluster behind it
 
 
 @contextlib.contextmanager
@@ -144,54 +163,23 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-def restart_workers(client: Any, timeout: float = 300.0) -> None:
-    """Fresh worker processes for the run's own LocalCluster (``client.cluster``): the cluster
-    is scaled to none and back to as many, so what a pass left in the workers' heaps goes.
+def restart_workers(client: Any) -> Any:
+    """Fresh worker processes for a run's own LocalCluster, so what a pass left in the
+    workers' heaps goes: the cluster is closed and a new one started with the same settings.
+    Returns the client to go on with (the given one for an external scheduler's cluster,
+    whose workers are left alone, or without a cluster).
 
-    Not ``client.restart()``: a nanny restarting its worker process stops coming back after
-    some restarts (measured: the 19th restart of a 2-worker LocalCluster in one process timed
-    out, with ``wait_for_workers=False`` too; dask/distributed#8534), while new nannies come
-    up every time (40 of 40 in the same test). The new processes ignore Ctrl-C like the first
-    ones (:func:`_ignore_interrupt`).
-
-    Raises
-    ------
-    ClusterError
-        When the old processes do not leave or the new ones do not arrive within ``timeout``
-        seconds (the run's finished work is kept: the same command resumes it).
-    """
-    lc = client.cluster
-    n = len(lc.worker_spec)
-    # the scheduler warns that removing a worker lost the results it still held: results the
-    # run has already taken (the client releases its futures asynchronously)
-    quiet = [logging.getLogger(name) for name in ("distributed.scheduler", "distributed.nanny")]
-    levels = [log.level for log in quiet]
-    for log in quiet:
-        log.setLevel(logging.ERROR)
-    try:
-        _replace_workers(client, lc, n, timeout)
-    finally:
-        for log, level in zip(quiet, levels, strict=True):
-            log.setLevel(level)
-    logging.getLogger("modisoft").info("worker processes replaced (%d)", n)
-
-
-def _replace_workers(client: Any, lc: Any, n: int, timeout: float) -> None:
-    import time
-
-    lc.scale(0)
-    deadline = time.monotonic() + timeout
-    while client.nthreads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    lc.scale(n)
-    try:
-        client.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
-    except Exception as e:  # distributed's WorkerStartTimeoutError, or the scale's own
-        raise ClusterError(
-            f"[compute] workers = {n}: the LocalCluster's worker processes did not come "
-            f"back within {timeout:.0f} s when the run replaced them between its passes "
-            f"({type(e).__name__}: {e}); what the run finished is kept: run the same "
-            "command again to resume") from None
+    Neither ``client.restart()`` nor scaling the cluster to none and back: the first once left
+    a CI run waiting for workers that never came back (and in a loop its 19th restart of one
+    cluster always did; dask/distributed#8534), the second once broke the cluster's own
+    bookkeeping of its workers (a ``KeyError`` when a removed worker was reported); starting
+    and closing a LocalCluster is the path every dask user takes."""
+    replace = _FRESH.get(id(client))
+    if replace is None:
+        return client
+    new = replace()
+    logging.getLogger("modisoft").info("new worker processes: dashboard %s", new.dashboard_link)
+    return new
 
 
 def _ignore_interrupt() -> Any:

@@ -153,11 +153,11 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
                     manifest.data.setdefault("lost", {})[key] = lost
                     manifest.mark_done(key)
                     bar.update(1)
-            if left and getattr(client, "cluster", None) is not None:
+            if left:
                 # our own LocalCluster: fresh worker processes for the pieces, so what the
                 # mosaic pass left in a worker's heap (it grows with the tiles per date)
                 # does not add to the piece pass (an external cluster is left alone)
-                restart_workers(client)
+                client = restart_workers(client)
             summary.timings["QA+mosaic (per date)"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         with click.progressbar(length=len(pieces), label="pieces", show_pos=True,
@@ -179,8 +179,7 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
         if work.dates:
             work.remove_stage()
         summary.outputs["zarr"] = [str(p) for p in stores.values()]
-        if getattr(client, "cluster", None) is not None:
-            restart_workers(client)  # our own LocalCluster: what the pieces left goes
+        client = restart_workers(client)  # our own LocalCluster: what the pieces left goes
         # per-period files are read back from the store by one worker (here without a
         # cluster), window by window: this process holds none of them
         t2 = time.perf_counter()
