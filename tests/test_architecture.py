@@ -27,7 +27,7 @@ FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "wri
 PIPELINE = ["schema", "memory", "fetch", "validate", "sensors", "beps_config", "metadata",
             "limits", "config",
             "manifest", "inventory", "plan", "verify", "inputs", "qa", "mosaic", "series", "lai",
-            "beps_run", "summary", "outputs", "staging", "execute", "run", "record_config",
+            "beps_run", "summary", "outputs", "staging", "pool", "execute", "run", "record_config",
             "record_check", "record"]
 
 

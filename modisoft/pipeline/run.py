@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from modisoft.pipeline.execute import cluster, restart_workers, run_tasks
+from modisoft.pipeline.execute import run_tasks
 from modisoft.pipeline.fetch import fetch_inputs
 from modisoft.pipeline.inputs import lai_layers
 from modisoft.pipeline.inventory import checked_inventory, describe_inventory
@@ -33,6 +33,7 @@ from modisoft.pipeline.outputs import (
     write_period_outputs,
 )
 from modisoft.pipeline.plan import plan_pieces, record_costs
+from modisoft.pipeline.pool import cluster, restart_workers
 from modisoft.pipeline.schema import RunConfig
 from modisoft.pipeline.series import output_stores, split_output
 from modisoft.pipeline.staging import prepare

@@ -378,7 +378,7 @@ def test_the_local_cluster_workers_keep_their_logs_off_the_terminal(tmp_path):
     traceback once); with -v (INFO) it logs as distributed does."""
     import logging
 
-    from modisoft.pipeline.execute import cluster
+    from modisoft.pipeline.pool import cluster
 
     cfg = load_config(write_config(tmp_path, formats='["zarr"]', workers=1))
 
@@ -402,7 +402,7 @@ def test_the_workers_are_replaced_every_time_and_ignore_ctrl_c(tmp_path):
     cluster: distributed's ``client.restart()`` once left a CI run waiting for workers that
     never came back). Each replacement gives new processes that compute and ignore Ctrl-C like
     the first ones; an external scheduler's client is kept as it is."""
-    from modisoft.pipeline.execute import cluster, restart_workers
+    from modisoft.pipeline.pool import cluster, restart_workers
 
     cfg = load_config(write_config(tmp_path, formats='["zarr"]', workers=2))
 
