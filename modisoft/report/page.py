@@ -27,7 +27,7 @@ from modisoft.report.tables import (
     reason_rows,
     table,
 )
-from modisoft.report.windows import gap_stats, observed_counts, percentile_of, picks
+from modisoft.report.windows import gap_stats, mean_stats, percentile_of, period_maps
 
 __all__ = ["build_report", "write_report"]
 
@@ -236,7 +236,7 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     w = xr.DataArray(days.astype("float64"), dims="time", coords={"time": v["time"]})
     total = (v.fillna(0) * w).sum("time")
     weight = (v.notnull() * w).sum("time")
-    # lazy: every map and statistic below reads the store one band of rows at a time
+    # lazy: every map and statistic below reads the store a window at a time
     mean = (total / weight.where(weight > 0)).astype("float32").assign_attrs(v.attrs)
     top = v.max("time").assign_attrs(v.attrs)
     fc = ds.get("fill_class")
@@ -251,8 +251,9 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     else:
         biggest = float(top.max()) if "valid_max" not in v.attrs else float("nan")
         vmax = float(v.attrs.get("valid_max", biggest if np.isfinite(biggest) else 1.0))
-    out = {"mean": mean, "pixels": picks(mean), "labels": labels, "starts": starts,
-           "ends": ends}
+    pixels, counts = mean_stats(mean, ds.get("n_obs"))
+    out = {"mean": mean, "pixels": pixels, "counts": counts, "labels": labels,
+           "starts": starts, "ends": ends}
     html = ["<h2>Maps</h2>"]
     if not figures.have_matplotlib():
         html.append("<p>No maps: drawing them needs matplotlib "
@@ -269,9 +270,9 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
                      "colour key of the period maps"))
     html.append('<div class="thumbs" id="period-maps">')
     fcv = decimated(fc, figures.THUMB_PX, "nearest")[0] if fc is not None else None
+    shown = period_maps(v, figures.THUMB_PX)  # every period in one pass over the store
     for k, label in enumerate(labels):
-        shown = decimated(v.isel(time=k), figures.THUMB_PX, "mean", "float32")[0]
-        uri = figures.thumbnail(shown, fcv, legend, vmax)
+        uri = figures.thumbnail(shown[k], fcv, legend, vmax)
         html.append(f'<figure class="period">{_img(uri, f"map of period {label}")}'
                     f"<figcaption>{escape(label)}: {starts[k]} to {ends[k]}</figcaption>"
                     "</figure>")
@@ -308,7 +309,7 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
     html = ["<h3>Observed or gap-filled</h3>"]
     if "n_obs" in ds and n_dates:
-        counts = observed_counts(ds["n_obs"], maps["mean"])
+        counts = maps["counts"]
         shares = 100.0 * np.arange(counts.size) / n_dates
         size = int(counts.sum())
         min_obs = rec.config.get("steps", {}).get("min_obs")

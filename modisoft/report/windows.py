@@ -6,6 +6,7 @@ values, not the values), the median-mean pixel is the median of a regular sample
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -31,62 +32,116 @@ def row_bands(shape: tuple[int, ...], limit: int | None = None) -> list[tuple[in
     return [(r, min(r + step, shape[-2])) for r in range(0, shape[-2], step)]
 
 
+def _edges(sizes: Any, n: int) -> list[int]:
+    return [0, *np.cumsum(sizes).tolist()] if sizes is not None else [0, n]
+
+
+def chunk_windows(da: Any, limit: int | None = None) -> list[tuple[slice, slice]]:
+    """Windows ``(rows, cols)`` of whole chunks of a lazy array (``(..., y, x)``), row-major:
+    one chunk row at a time, as many of its chunks as hold at most ``limit`` float64 bytes over
+    the leading dimensions (default :data:`BAND_BYTES`; at least one chunk), so each chunk of
+    the store is read once.  An array without chunks: :func:`row_bands`."""
+    limit = BAND_BYTES if limit is None else limit
+    h, w = da.shape[-2:]
+    if getattr(da, "chunks", None) is None:
+        return [(slice(r0, r1), slice(0, w)) for r0, r1 in row_bands(da.shape, limit)]
+    ye, xe = _edges(da.chunks[-2], h), _edges(da.chunks[-1], w)
+    per_col = 8 * math.prod(da.shape[:-2]) * max(np.diff(ye))  # the same columns every row
+    cols, c0 = [], 0
+    for i in range(1, len(xe)):
+        if i == len(xe) - 1 or (xe[i + 1] - xe[c0]) * per_col > limit:
+            cols.append(slice(xe[c0], xe[i]))
+            c0 = i
+    return [(slice(y0, y1), c) for y0, y1 in itertools.pairwise(ye) for c in cols]
+
+
+class _Picker:
+    """The pixels :func:`picks` returns, from windows of the mean in any order: the highest
+    (the last of equals in row-major order), the lowest non-zero (the first of equals) and the
+    sample for the median, ordered row-major at the end."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.h, self.w = shape
+        self.step = max(1, math.ceil(max(shape) / SAMPLE))
+        self.hi: tuple[float, int] | None = None  # (value, flat index)
+        self.lo: tuple[float, int] | None = None
+        self.values: list[np.ndarray] = []
+        self.where: list[np.ndarray] = []
+
+    def add(self, m: np.ndarray, r0: int, c0: int) -> None:
+        rr, cc = np.nonzero(np.isfinite(m) & (m > 0))
+        if rr.size == 0:
+            return
+        vals = m[rr, cc]
+        rr, cc = rr + r0, cc + c0
+        flat = rr.astype(np.int64) * self.w + cc
+        top, low = float(vals.max()), float(vals.min())
+        i_top, i_low = int(flat[vals == top].max()), int(flat[vals == low].min())
+        if self.hi is None or (top, i_top) > self.hi:
+            self.hi = (top, i_top)
+        if self.lo is None or (low, i_low) < self.lo:
+            self.lo = (low, i_low)
+        sel = (rr % self.step == 0) & (cc % self.step == 0)
+        self.values.append(vals[sel])
+        self.where.append(flat[sel])
+
+    def result(self) -> list[tuple[str, int, int]]:
+        if self.hi is None or self.lo is None:
+            return []
+        mid = self.hi
+        v, i = np.concatenate(self.values), np.concatenate(self.where)
+        if v.size:  # row-major, then stable: equal values keep their order, as
+            order = np.argsort(i)  # representative_pixels
+            v, i = v[order], i[order]
+            k = np.argsort(v, kind="stable")[(v.size - 1) // 2]
+            mid = (float(v[k]), int(i[k]))
+        out, seen = [], set()
+        for label, (_v, j) in (("highest mean", self.hi), ("median mean", mid),
+                               ("lowest non-zero mean", self.lo)):
+            if j not in seen:
+                seen.add(j)
+                out.append((label, j // self.w, j % self.w))
+        return out
+
+
+def _add_counts(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
+    got = np.bincount(n[n >= 0])
+    if got.size > counts.size:
+        counts = np.pad(counts, (0, got.size - counts.size))
+    counts[:got.size] += got
+    return counts
+
+
+def mean_stats(mean: Any, n_obs: Any = None) -> tuple[list[tuple[str, int, int]],
+                                                      np.ndarray | None]:
+    """:func:`picks` of ``mean`` and (with ``n_obs``) :func:`observed_counts`, in one pass
+    over the store's chunks (each window of the mean computed once for both)."""
+    import dask
+
+    picker = _Picker(mean.shape)
+    counts = np.zeros(1, np.int64) if n_obs is not None else None
+    for rs, cs in chunk_windows(mean):
+        if n_obs is None:
+            m = np.asarray(mean[rs, cs].values)
+        else:
+            m, n = (np.asarray(a) for a in dask.compute(mean[rs, cs].data, n_obs[rs, cs].data))
+            counts = _add_counts(counts, n[np.isfinite(m)].astype(np.int64).ravel())
+        picker.add(np.asarray(m, "float64"), rs.start, cs.start)
+    return picker.result(), counts
+
+
 def picks(mean: Any) -> list[tuple[str, int, int]]:
     """The pixels of highest, median and lowest non-zero ``mean`` (lazy ``(y, x)``):
     ``(label, row, col)``, as :func:`~modisoft.report.points.representative_pixels` picks
-    them, the median from a regular sample of at most :data:`SAMPLE` per side."""
-    h, w = mean.shape
-    step = max(1, math.ceil(max(h, w) / SAMPLE))
-    hi = lo = None  # (value, flat index)
-    values: list[np.ndarray] = []  # the sample's values and flat indices, band by band
-    where: list[np.ndarray] = []
-    for r0, r1 in row_bands(mean.shape):
-        m = np.asarray(mean[r0:r1].values, "float64")
-        ok = np.isfinite(m) & (m > 0)
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
-            continue
-        vals = m.ravel()[idx]
-        top = idx[np.flatnonzero(vals == vals.max())[-1]]  # the last of equals, as argsort
-        low = idx[np.argmin(vals)]
-        if hi is None or m.flat[top] >= hi[0]:
-            hi = (float(m.flat[top]), r0 * w + int(top))
-        if lo is None or m.flat[low] < lo[0]:
-            lo = (float(m.flat[low]), r0 * w + int(low))
-        rows = np.arange(r0, r1)
-        rows = rows[rows % step == 0] - r0
-        sub = m[rows][:, ::step]
-        sub_ok = np.isfinite(sub) & (sub > 0)
-        rr, cc = np.nonzero(sub_ok)
-        values.append(sub[sub_ok])
-        where.append((r0 + rows[rr]).astype(np.int64) * w + cc.astype(np.int64) * step)
-    if hi is None:
-        return []
-    mid = hi
-    if values:
-        v, i = np.concatenate(values), np.concatenate(where)
-        if v.size:  # stable: equal values keep their order, as representative_pixels
-            k = np.argsort(v, kind="stable")[(v.size - 1) // 2]
-            mid = (float(v[k]), int(i[k]))
-    out, seen = [], set()
-    for label, (_v, i) in (("highest mean", hi), ("median mean", mid),
-                           ("lowest non-zero mean", lo)):
-        if i not in seen:
-            seen.add(i)
-            out.append((label, i // w, i % w))
-    return out
+    them (ties: the last highest and the first lowest in row-major order), the median from a
+    regular sample of at most :data:`SAMPLE` per side (the sample row-major, sorted stably)."""
+    return mean_stats(mean)[0]
 
 
 def observed_counts(n_obs: Any, mean: Any) -> np.ndarray:
     """``counts[n]``: how many pixels with a mean have ``n`` observations (``n_obs``)."""
-    counts = np.zeros(1, np.int64)
-    for r0, r1 in row_bands(mean.shape):
-        has = np.isfinite(np.asarray(mean[r0:r1].values))
-        n = np.asarray(n_obs[r0:r1].values)[has].astype(np.int64).ravel()
-        got = np.bincount(n[n >= 0])
-        if got.size > counts.size:
-            counts = np.pad(counts, (0, got.size - counts.size))
-        counts[:got.size] += got
+    counts = mean_stats(mean, n_obs)[1]
+    assert counts is not None
     return counts
 
 
@@ -108,8 +163,8 @@ def gap_stats(gap: Any) -> tuple[np.ndarray, np.ndarray]:
     pixels with a value (negative: no value)."""
     nt = gap.sizes["time"]
     seen: list[dict[float, int]] = [{} for _ in range(nt)]
-    for r0, r1 in row_bands(gap.shape):
-        g = np.asarray(gap[:, r0:r1].values)
+    for rs, cs in chunk_windows(gap):  # counts: any order of the windows
+        g = np.asarray(gap[:, rs, cs].values)
         for k in range(nt):
             gk = g[k]
             v, c = np.unique(gk[gk >= 0], return_counts=True)
@@ -123,3 +178,49 @@ def gap_stats(gap: Any) -> tuple[np.ndarray, np.ndarray]:
             mean[k] = float((vals * counts).sum() / counts.sum())
             p90[k] = percentile_of(vals, counts, 90)
     return mean, p90
+
+
+def period_maps(v: Any, max_size: int) -> np.ndarray:
+    """Each period of ``v`` (lazy ``(time, y, x)``) decimated as
+    :func:`~modisoft.plot.decimated` ``(v.isel(time=k), max_size, "mean", "float32")`` does it,
+    the same values, in one pass over the store's chunks: each window's complete blocks of
+    rows are summed per column, the rows of a block cut by a chunk row's end carried to the
+    next, and the blocks' columns summed once a band of blocks spans the grid."""
+    from modisoft.plot import block_edges
+
+    nt, h, w = v.shape
+    factor = math.ceil(max(h, w) / max_size)
+    if factor == 1:  # no decimation: the values, a window at a time
+        out = np.empty((nt, h, w), "float32")
+        for rs, cs in chunk_windows(v):
+            out[:, rs, cs] = np.asarray(v[:, rs, cs].values, "float32")
+        return out
+    re_, ce = block_edges(h, factor), block_edges(w, factor)
+    parts: list[np.ndarray] = []
+    carry: dict[int, np.ndarray] = {}  # the rows of an unfinished block, per column window
+    start = 0  # the first row not yet summed (a block edge)
+    bands: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    for rs, cs in chunk_windows(v):
+        a = np.asarray(v[:, rs, cs].values, "float32")
+        if cs.start in carry:
+            a = np.concatenate([carry.pop(cs.start), a], axis=1)
+        edges = re_[(re_ >= start) & (re_ <= rs.stop)] - start
+        done = int(edges[-1]) if edges.size else 0
+        carry[cs.start] = a[:, done:]
+        if edges.size > 1:
+            ok = np.isfinite(a[:, :done])
+            filled = np.where(ok, a[:, :done], 0).astype("float64")
+            bands.setdefault(rs.stop, []).append(
+                (cs.start, np.add.reduceat(filled, edges[:-1], axis=1),
+                 np.add.reduceat(ok.astype(np.int64), edges[:-1], axis=1)))
+        if cs.stop == w:  # the chunk row is complete: its blocks' columns
+            row = sorted(bands.pop(rs.stop, []), key=lambda t: t[0])
+            if row:
+                sums = np.add.reduceat(np.concatenate([t[1] for t in row], axis=2),
+                                       ce[:-1], axis=2)
+                counts = np.add.reduceat(np.concatenate([t[2] for t in row], axis=2),
+                                         ce[:-1], axis=2)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    parts.append(np.where(counts > 0, sums / counts, np.nan).astype("float32"))
+            start += done
+    return np.concatenate(parts, axis=1)
