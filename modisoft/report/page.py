@@ -27,7 +27,7 @@ from modisoft.report.tables import (
     reason_rows,
     table,
 )
-from modisoft.report.windows import gap_stats, mean_stats, percentile_of, period_maps
+from modisoft.report.windows import gap_stats, percentile_of, scan
 
 __all__ = ["build_report", "write_report"]
 
@@ -251,9 +251,18 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     else:
         biggest = float(top.max()) if "valid_max" not in v.attrs else float("nan")
         vmax = float(v.attrs.get("valid_max", biggest if np.isfinite(biggest) else 1.0))
-    pixels, counts = mean_stats(mean, ds.get("n_obs"))
-    out = {"mean": mean, "pixels": pixels, "counts": counts, "labels": labels,
-           "starts": starts, "ends": ends}
+    n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
+    lazy = {"mean": (mean, figures.MAP_PX, "float32")}
+    if figures.have_matplotlib():
+        lazy.update(top=(top, figures.MAP_PX, "float32"),
+                    periods=(v, figures.THUMB_PX, "float32"))
+        if "n_obs" in ds and n_dates:
+            share = (100.0 * ds["n_obs"] / n_dates).where(mean.notnull())
+            lazy["share"] = (share, figures.MAP_PX // 2, "float64")
+    out = scan(v, lazy, ds.get("n_obs"))  # every map below from one pass over the store
+    out.update(labels=labels, starts=starts, ends=ends, n_dates=n_dates)
+    out["shown"] = {"mean": out.pop("mean"), "top": out.pop("top", None)}
+    out["mean"] = mean
     html = ["<h2>Maps</h2>"]
     if not figures.have_matplotlib():
         html.append("<p>No maps: drawing them needs matplotlib "
@@ -261,8 +270,10 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
         out["html"] = "\n".join(html)
         return out
     html.append('<div id="annual-maps">')
-    for da, what in ((mean, "mean (weighted by the periods' days)"), (top, "maximum")):
-        html.append(_img(figures.large_map(da, fc, f"{name}: {what} over the periods", vmax),
+    for key, da, what in (("mean", mean, "mean (weighted by the periods' days)"),
+                          ("top", top, "maximum")):
+        html.append(_img(figures.large_map(da, fc, f"{name}: {what} over the periods", vmax,
+                                           out["shown"][key]),
                          f"map of the {what} over the periods"))
     html.append("</div><h3>Each period</h3>")
     units = v.attrs.get("units", "")
@@ -270,9 +281,8 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
                      "colour key of the period maps"))
     html.append('<div class="thumbs" id="period-maps">')
     fcv = decimated(fc, figures.THUMB_PX, "nearest")[0] if fc is not None else None
-    shown = period_maps(v, figures.THUMB_PX)  # every period in one pass over the store
     for k, label in enumerate(labels):
-        uri = figures.thumbnail(shown[k], fcv, legend, vmax)
+        uri = figures.thumbnail(out["periods"][k], fcv, legend, vmax)
         html.append(f'<figure class="period">{_img(uri, f"map of period {label}")}'
                     f"<figcaption>{escape(label)}: {starts[k]} to {ends[k]}</figcaption>"
                     "</figure>")
@@ -306,7 +316,7 @@ def _qa(rec: RunRecord, maps: dict[str, Any]) -> str:
 
 def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     ds = rec.dataset
-    n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
+    n_dates = maps["n_dates"]
     html = ["<h3>Observed or gap-filled</h3>"]
     if "n_obs" in ds and n_dates:
         counts = maps["counts"]
@@ -321,8 +331,7 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
                     + (f"; pixels with fewer than {min_obs} observations get no value"
                        if min_obs else "") + ".</p>")
         if figures.have_matplotlib() and size:
-            share = (100.0 * ds["n_obs"] / n_dates).where(maps["mean"].notnull())
-            html.append(_img(figures.share_figure(rec.grid, share, (shares, counts)),
+            html.append(_img(figures.share_figure(rec.grid, maps["share"], (shares, counts)),
                              "observed share of each pixel's series"))
     if "gap_days" in ds and ds["gap_days"].dims == ("time", "y", "x"):
         mean, p90, longest = _gap_days(ds["gap_days"])

@@ -180,47 +180,92 @@ def gap_stats(gap: Any) -> tuple[np.ndarray, np.ndarray]:
     return mean, p90
 
 
+
+class _Decimator:
+    """A stack of maps (``(n, y, x)``) decimated as :func:`~modisoft.plot.decimated`
+    ``(map, max_size, "mean", dtype)`` does each, the same values, from windows of whole chunks
+    given row-major: each window's complete blocks of rows are summed per column (the rows of a
+    block cut by a chunk row's end carried to the next row of windows) and the blocks' columns
+    summed once a row of windows spans the grid."""
+
+    def __init__(self, shape: tuple[int, int], max_size: int, dtype: str):
+        from modisoft.plot import block_edges
+
+        (h, w), self.dtype = shape, dtype
+        self.factor = math.ceil(max(h, w) / max_size)
+        self.re_, self.ce = block_edges(h, self.factor), block_edges(w, self.factor)
+        self.w, self.start = w, 0  # the first row not yet summed (a block edge)
+        self.parts: list[np.ndarray] = []
+        self.carry: dict[int, np.ndarray] = {}  # an unfinished block's rows, per column
+        self.row: list[tuple[np.ndarray, np.ndarray]] = []  # this row of windows' sums
+
+    def add(self, a: np.ndarray, rs: slice, cs: slice) -> None:
+        a = np.asarray(a, self.dtype)
+        if self.factor == 1:  # no decimation: the values
+            self.row.append((a, a))
+        else:
+            if cs.start in self.carry:
+                a = np.concatenate([self.carry.pop(cs.start), a], axis=1)
+            edges = self.re_[(self.re_ >= self.start) & (self.re_ <= rs.stop)] - self.start
+            done = int(edges[-1]) if edges.size else 0
+            self.carry[cs.start] = a[:, done:]
+            if edges.size > 1:
+                ok = np.isfinite(a[:, :done])
+                filled = np.where(ok, a[:, :done], 0).astype("float64")
+                self.row.append((np.add.reduceat(filled, edges[:-1], axis=1),
+                                 np.add.reduceat(ok.astype(np.int64), edges[:-1], axis=1)))
+        if cs.stop == self.w:  # the row of windows is complete: its blocks' columns
+            if self.row and self.factor == 1:
+                self.parts.append(np.concatenate([t[0] for t in self.row], axis=2))
+            elif self.row:
+                sums, counts = (np.add.reduceat(np.concatenate([t[j] for t in self.row], 2),
+                                                self.ce[:-1], axis=2) for j in (0, 1))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    self.parts.append(np.where(counts > 0, sums / counts, np.nan)
+                                      .astype("float32"))
+                self.start += done
+            self.row = []
+
+    def result(self) -> np.ndarray:
+        return np.concatenate(self.parts, axis=1)
+
+
 def period_maps(v: Any, max_size: int) -> np.ndarray:
     """Each period of ``v`` (lazy ``(time, y, x)``) decimated as
     :func:`~modisoft.plot.decimated` ``(v.isel(time=k), max_size, "mean", "float32")`` does it,
-    the same values, in one pass over the store's chunks: each window's complete blocks of
-    rows are summed per column, the rows of a block cut by a chunk row's end carried to the
-    next, and the blocks' columns summed once a band of blocks spans the grid."""
-    from modisoft.plot import block_edges
-
-    nt, h, w = v.shape
-    factor = math.ceil(max(h, w) / max_size)
-    if factor == 1:  # no decimation: the values, a window at a time
-        out = np.empty((nt, h, w), "float32")
-        for rs, cs in chunk_windows(v):
-            out[:, rs, cs] = np.asarray(v[:, rs, cs].values, "float32")
-        return out
-    re_, ce = block_edges(h, factor), block_edges(w, factor)
-    parts: list[np.ndarray] = []
-    carry: dict[int, np.ndarray] = {}  # the rows of an unfinished block, per column window
-    start = 0  # the first row not yet summed (a block edge)
-    bands: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    the same values, in one pass over the store's chunks."""
+    dec = _Decimator(v.shape[-2:], max_size, "float32")
     for rs, cs in chunk_windows(v):
-        a = np.asarray(v[:, rs, cs].values, "float32")
-        if cs.start in carry:
-            a = np.concatenate([carry.pop(cs.start), a], axis=1)
-        edges = re_[(re_ >= start) & (re_ <= rs.stop)] - start
-        done = int(edges[-1]) if edges.size else 0
-        carry[cs.start] = a[:, done:]
-        if edges.size > 1:
-            ok = np.isfinite(a[:, :done])
-            filled = np.where(ok, a[:, :done], 0).astype("float64")
-            bands.setdefault(rs.stop, []).append(
-                (cs.start, np.add.reduceat(filled, edges[:-1], axis=1),
-                 np.add.reduceat(ok.astype(np.int64), edges[:-1], axis=1)))
-        if cs.stop == w:  # the chunk row is complete: its blocks' columns
-            row = sorted(bands.pop(rs.stop, []), key=lambda t: t[0])
-            if row:
-                sums = np.add.reduceat(np.concatenate([t[1] for t in row], axis=2),
-                                       ce[:-1], axis=2)
-                counts = np.add.reduceat(np.concatenate([t[2] for t in row], axis=2),
-                                         ce[:-1], axis=2)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    parts.append(np.where(counts > 0, sums / counts, np.nan).astype("float32"))
-            start += done
-    return np.concatenate(parts, axis=1)
+        dec.add(v[:, rs, cs].values, rs, cs)
+    return dec.result()
+
+
+def scan(v: Any, maps: dict[str, tuple[Any, int, str]], n_obs: Any = None
+         ) -> dict[str, Any]:
+    """One pass over the store's chunks for the report: ``"periods"`` (each period of ``v``,
+    lazy ``(time, y, x)``, decimated to ``maps["periods"]``'s size), each other lazy ``(y, x)``
+    map of ``maps`` (name: ``(map, max_size, dtype)``) decimated as
+    :func:`~modisoft.plot.decimated` does, ``"pixels"`` (:func:`picks` of ``maps["mean"]``)
+    and, with ``n_obs``, ``"counts"`` (:func:`observed_counts`).  Each window of the maps is
+    computed once from one read of its chunks, all the maps' windows together."""
+    import dask
+
+    names = list(maps)
+    decs = {k: _Decimator(v.shape[-2:], size, dtype) for k, (_m, size, dtype) in maps.items()}
+    picker = _Picker(v.shape[-2:])
+    counts = np.zeros(1, np.int64) if n_obs is not None else None
+    for rs, cs in chunk_windows(v):
+        lazy = [v[:, rs, cs].data if k == "periods" else maps[k][0][rs, cs].data
+                for k in names] + ([n_obs[rs, cs].data] if n_obs is not None else [])
+        got = dict(zip([*names, "n_obs"], dask.compute(*lazy), strict=False))
+        if counts is not None:
+            n = np.asarray(got["n_obs"])[np.isfinite(got["mean"])]
+            counts = _add_counts(counts, n.astype(np.int64).ravel())
+        picker.add(np.asarray(got["mean"], "float64"), rs.start, cs.start)
+        for k in names:
+            a = np.asarray(got[k])
+            decs[k].add(a if k == "periods" else a[None], rs, cs)
+    out: dict[str, Any] = {k: d.result() if k == "periods" else d.result()[0]
+                           for k, d in decs.items()}
+    out.update(pixels=picker.result(), counts=counts)
+    return out
