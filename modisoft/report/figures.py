@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.plot import CLASS_COLOURS, decimate, decimated
+from modisoft.plot import CLASS_COLOURS, decimate
 
 __all__ = ["MAP_PX", "THUMB_PX", "class_colour", "colour_key", "gap_days_figure",
            "have_matplotlib", "large_map", "png_uri", "qa_heatmap", "series_figure",
@@ -186,17 +186,16 @@ def share_figure(grid: Any, shown: np.ndarray, hist: tuple[np.ndarray, np.ndarra
     return _figure_uri(fig)
 
 
-def gap_days_figure(grid: Any, longest: Any, labels: list[str], mean: np.ndarray,
+def gap_days_figure(grid: Any, shown: np.ndarray, labels: list[str], mean: np.ndarray,
                     p90: np.ndarray, units: str = "days") -> str:
-    """``gap_days``: a map of each pixel's longest gap over the periods (a ``DataArray``, lazy:
-    read a band at a time), and per period the
+    """``gap_days``: a map of each pixel's longest gap over the periods (``shown``: decimated
+    to ``MAP_PX // 2``, as :func:`~modisoft.plot.decimated` does), and per period the
     mean and 90th percentile over the pixels."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.4))
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.25, top=0.9, wspace=0.3)
     ax, lx = fig.subplots(1, 2, width_ratios=[3, 2])
-    shown = decimated(longest, MAP_PX // 2, "mean", "float64")[0]  # lazy: a band at a time
     im = _map_axes(ax, grid, shown, vmin=0, cmap="magma_r")
     fig.colorbar(im, ax=ax, label=f"longest gap ({units})", shrink=0.9)
     ax.set_title("each pixel's longest gap over the periods", fontsize=9)

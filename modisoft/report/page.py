@@ -27,7 +27,7 @@ from modisoft.report.tables import (
     reason_rows,
     table,
 )
-from modisoft.report.windows import gap_stats, percentile_of, scan
+from modisoft.report.windows import gap_scan, percentile_of, scan
 
 __all__ = ["build_report", "write_report"]
 
@@ -344,11 +344,11 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     return "\n".join(html)
 
 
-def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per period the mean and 90th percentile of ``gap`` over the pixels, and per pixel the
-    largest over the periods (lazy); negative: no value."""
-    mean, p90 = gap_stats(gap)
-    return mean, p90, gap.where(gap >= 0).max("time").astype("float64")
+    largest over the periods, decimated for its map; negative: no value."""
+    longest = gap.where(gap >= 0).max("time").astype("float64")
+    return gap_scan(gap, longest, figures.MAP_PX // 2)
 
 
 # ------------------------------------------------------------------------------ inputs

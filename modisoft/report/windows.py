@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BAND_BYTES", "gap_stats", "observed_counts", "percentile_of", "picks", "row_bands"]
+__all__ = ["BAND_BYTES", "chunk_windows", "gap_scan", "gap_stats", "observed_counts",
+           "percentile_of", "period_maps", "picks", "row_bands", "scan"]
 
 BAND_BYTES = 16 * 2**20
 """The most one band holds (float64 bytes, all its periods; the statistics of a band take a
@@ -161,10 +162,27 @@ def percentile_of(values: np.ndarray, counts: np.ndarray, q: float) -> float:
 def gap_stats(gap: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per period, the mean and 90th percentile of ``gap`` (lazy ``(time, y, x)``) over the
     pixels with a value (negative: no value)."""
+    mean, p90, _ = gap_scan(gap)
+    return mean, p90
+
+
+def gap_scan(gap: Any, longest: Any = None, max_size: int = 1
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`gap_stats` and, with ``longest`` (lazy ``(y, x)``, from ``gap``), ``longest``
+    decimated as :func:`~modisoft.plot.decimated` ``(longest, max_size, "mean", "float64")``
+    does, in one pass over the store's chunks."""
+    import dask
+
     nt = gap.sizes["time"]
     seen: list[dict[float, int]] = [{} for _ in range(nt)]
+    dec = _Decimator(gap.shape[-2:], max_size, "float64") if longest is not None else None
     for rs, cs in chunk_windows(gap):  # counts: any order of the windows
-        g = np.asarray(gap[:, rs, cs].values)
+        if dec is None:
+            g = np.asarray(gap[:, rs, cs].values)
+        else:
+            g, most = dask.compute(gap[:, rs, cs].data, longest[rs, cs].data)
+            g = np.asarray(g)
+            dec.add(np.asarray(most)[None], rs, cs)
         for k in range(nt):
             gk = g[k]
             v, c = np.unique(gk[gk >= 0], return_counts=True)
@@ -177,9 +195,7 @@ def gap_stats(gap: Any) -> tuple[np.ndarray, np.ndarray]:
             counts = np.array([d[x] for x in sorted(d)], np.int64)
             mean[k] = float((vals * counts).sum() / counts.sum())
             p90[k] = percentile_of(vals, counts, 90)
-    return mean, p90
-
-
+    return mean, p90, dec.result()[0] if dec is not None else None
 
 class _Decimator:
     """A stack of maps (``(n, y, x)``) decimated as :func:`~modisoft.plot.decimated`
