@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BAND_BYTES", "chunk_windows", "gap_scan", "gap_stats", "observed_counts",
-           "percentile_of", "period_maps", "picks", "row_bands", "scan"]
+           "percentile_of", "picks", "row_bands", "scan"]
 
 BAND_BYTES = 16 * 2**20
 """The most one band holds (float64 bytes, all its periods; the statistics of a band take a
@@ -244,16 +244,6 @@ class _Decimator:
 
     def result(self) -> np.ndarray:
         return np.concatenate(self.parts, axis=1)
-
-
-def period_maps(v: Any, max_size: int) -> np.ndarray:
-    """Each period of ``v`` (lazy ``(time, y, x)``) decimated as
-    :func:`~modisoft.plot.decimated` ``(v.isel(time=k), max_size, "mean", "float32")`` does it,
-    the same values, in one pass over the store's chunks."""
-    dec = _Decimator(v.shape[-2:], max_size, "float32")
-    for rs, cs in chunk_windows(v):
-        dec.add(v[:, rs, cs].values, rs, cs)
-    return dec.result()
 
 
 def scan(v: Any, maps: dict[str, tuple[Any, int, str]], n_obs: Any = None
