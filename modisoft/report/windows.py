@@ -1,7 +1,12 @@
-"""The report's figures and statistics of a run's store, read one band of rows at a time, so
-the report of a large grid never holds the grid: the representative pixels, the observed
-share's distribution and the ``gap_days`` statistics are exact (counts of the distinct
-values, not the values), the median-mean pixel is the median of a regular sample.
+"""The report's figures and statistics of a run's store, read in windows of whole chunks
+(:func:`chunk_windows`), so the report of a large grid never holds the grid and reads each
+chunk of the store once per pass: :func:`scan` computes the annual maps, every period's
+thumbnail, the observed share map, the representative pixels and the observed counts in one
+pass, :func:`gap_scan` the ``gap_days`` statistics and map in another.  The representative
+pixels, the observed share's distribution and the ``gap_days`` statistics are exact (counts of
+the distinct values, not the values; ties broken by row-major order whatever the windows'),
+the median-mean pixel is the median of a regular sample, and the decimated maps are
+:func:`~modisoft.plot.decimated`'s values.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ __all__ = ["BAND_BYTES", "chunk_windows", "gap_scan", "gap_stats", "observed_cou
            "percentile_of", "picks", "row_bands", "scan"]
 
 BAND_BYTES = 16 * 2**20
-"""The most one band holds (float64 bytes, all its periods; the statistics of a band take a
-few times that)."""
+"""The most one window holds (float64 bytes, all its periods; at least one chunk; the
+statistics of a window take a few times that)."""
 
 SAMPLE = 800
 """The median-mean pixel is the median over at most ``SAMPLE x SAMPLE`` evenly spaced
