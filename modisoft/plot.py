@@ -39,21 +39,9 @@ from modisoft.errors import PlotError, PointOutsideGridError
 from modisoft.grids import Grid
 from modisoft.write._common import atomic_path
 
-__all__ = [
-    "PlotError",
-    "PointOutsideGridError",
-    "CLASS_COLOURS",
-    "class_index",
-    "class_legend_of",
-    "decimate",
-    "decimated",
-    "block_edges",
-    "crs_label",
-    "fill_legend_of",
-    "pixel_of_points",
-    "plot_map",
-    "plot_series",
-]
+__all__ = ["PlotError", "PointOutsideGridError", "CLASS_COLOURS", "class_index",
+           "class_legend_of", "decimate", "decimated", "block_edges", "crs_label",
+           "fill_legend_of", "pixel_of_points", "plot_map", "plot_series"]
 
 MAX_SIZE = 1500
 """Default largest image side in pixels; larger rasters are block-averaged."""
@@ -315,6 +303,7 @@ def plot_map(
     max_size: int = MAX_SIZE,
     coastlines: bool = True,
     borders: bool = True,
+    shown: np.ndarray | None = None,
 ) -> Path:
     """Write a PNG map of one period of a georeferenced DataArray.
 
@@ -349,6 +338,9 @@ def plot_map(
         codes take the pixel nearest each block centre).
     coastlines, borders
         Draw the coastlines (and lake shores) and the country borders.
+    shown
+        ``da``'s values already decimated as :func:`decimated` ``(da, max_size, "mean",
+        "float32")`` would (e.g. computed with other maps in one pass over a store).
 
     Returns
     -------
@@ -387,7 +379,8 @@ def plot_map(
                          if c not in skip}  # fmt: skip
     else:
         classes_of_da = {}
-        shown, _ = decimated(da, max_size, "mean", "float32")
+        if shown is None:
+            shown, _ = decimated(da, max_size, "mean", "float32")
     classes, legend = None, {}
     if fill_class is not None:
         fill_class = _one_period(fill_class, "fill_class")

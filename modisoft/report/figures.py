@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modisoft.plot import CLASS_COLOURS, decimate, decimated
+from modisoft.plot import CLASS_COLOURS, decimate
 
 __all__ = ["MAP_PX", "THUMB_PX", "class_colour", "colour_key", "gap_days_figure",
            "have_matplotlib", "large_map", "png_uri", "qa_heatmap", "series_figure",
@@ -112,14 +112,16 @@ def colour_key(vmax: float, label: str, legend: Mapping[int, str], cmap: str = "
     return _figure_uri(fig)
 
 
-def large_map(da: Any, fill: Any, title: str, vmax: float | None) -> str:
+def large_map(da: Any, fill: Any, title: str, vmax: float | None,
+              shown: np.ndarray | None = None) -> str:
     """A large map drawn by :func:`modisoft.plot.plot_map` (colour bar with units, fill
-    classes' legend, the grid's CRS and extent), its raster at most :data:`MAP_PX`."""
+    classes' legend, the grid's CRS and extent), its raster at most :data:`MAP_PX`
+    (``shown``: ``da`` already decimated to it)."""
     from modisoft.plot import plot_map
 
     with tempfile.TemporaryDirectory(prefix="modisoft-report-") as d:
         path = plot_map(da, Path(d) / "map.png", title=title, vmax=vmax, fill_class=fill,
-                        max_size=MAP_PX)
+                        max_size=MAP_PX, shown=shown)
         return png_uri(path.read_bytes())
 
 
@@ -164,16 +166,16 @@ def _map_axes(ax: Any, grid: Any, shown: np.ndarray, **kw: Any) -> Any:
     return im
 
 
-def share_figure(grid: Any, share: Any, hist: tuple[np.ndarray, np.ndarray]) -> str:
+def share_figure(grid: Any, shown: np.ndarray, hist: tuple[np.ndarray, np.ndarray]) -> str:
     """The observed share of each pixel's series (percent, NaN where the pixel never has a
-    value; a lazy ``DataArray``, read a band at a time): a map and a histogram of the pixels'
-    ``hist = (shares, counts)`` (how many pixels have each share)."""
+    value; ``shown``: decimated to ``MAP_PX // 2``, as :func:`~modisoft.plot.decimated` does):
+    a map and a histogram of the pixels' ``hist = (shares, counts)`` (how many pixels have
+    each share)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.2))
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.15, top=0.9, wspace=0.45)
     ax, hx = fig.subplots(1, 2, width_ratios=[3, 2])
-    shown = decimated(share, MAP_PX // 2, "mean", "float64")[0]
     im = _map_axes(ax, grid, shown, vmin=0, vmax=100, cmap="viridis")
     fig.colorbar(im, ax=ax, label="observed (% of the run's dates)", shrink=0.9)
     ax.set_title("observed share of each pixel's series", fontsize=9)
@@ -184,17 +186,16 @@ def share_figure(grid: Any, share: Any, hist: tuple[np.ndarray, np.ndarray]) -> 
     return _figure_uri(fig)
 
 
-def gap_days_figure(grid: Any, longest: Any, labels: list[str], mean: np.ndarray,
+def gap_days_figure(grid: Any, shown: np.ndarray, labels: list[str], mean: np.ndarray,
                     p90: np.ndarray, units: str = "days") -> str:
-    """``gap_days``: a map of each pixel's longest gap over the periods (a ``DataArray``, lazy:
-    read a band at a time), and per period the
+    """``gap_days``: a map of each pixel's longest gap over the periods (``shown``: decimated
+    to ``MAP_PX // 2``, as :func:`~modisoft.plot.decimated` does), and per period the
     mean and 90th percentile over the pixels."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.4))
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.25, top=0.9, wspace=0.3)
     ax, lx = fig.subplots(1, 2, width_ratios=[3, 2])
-    shown = decimated(longest, MAP_PX // 2, "mean", "float64")[0]  # lazy: a band at a time
     im = _map_axes(ax, grid, shown, vmin=0, cmap="magma_r")
     fig.colorbar(im, ax=ax, label=f"longest gap ({units})", shrink=0.9)
     ax.set_title("each pixel's longest gap over the periods", fontsize=9)

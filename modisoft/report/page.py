@@ -27,7 +27,7 @@ from modisoft.report.tables import (
     reason_rows,
     table,
 )
-from modisoft.report.windows import gap_stats, observed_counts, percentile_of, picks
+from modisoft.report.windows import gap_scan, percentile_of, scan
 
 __all__ = ["build_report", "write_report"]
 
@@ -236,7 +236,7 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     w = xr.DataArray(days.astype("float64"), dims="time", coords={"time": v["time"]})
     total = (v.fillna(0) * w).sum("time")
     weight = (v.notnull() * w).sum("time")
-    # lazy: every map and statistic below reads the store one band of rows at a time
+    # lazy: every map and statistic below reads the store a window at a time
     mean = (total / weight.where(weight > 0)).astype("float32").assign_attrs(v.attrs)
     top = v.max("time").assign_attrs(v.attrs)
     fc = ds.get("fill_class")
@@ -251,8 +251,18 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     else:
         biggest = float(top.max()) if "valid_max" not in v.attrs else float("nan")
         vmax = float(v.attrs.get("valid_max", biggest if np.isfinite(biggest) else 1.0))
-    out = {"mean": mean, "pixels": picks(mean), "labels": labels, "starts": starts,
-           "ends": ends}
+    n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
+    lazy = {"mean": (mean, figures.MAP_PX, "float32")}
+    if figures.have_matplotlib():
+        lazy.update(top=(top, figures.MAP_PX, "float32"),
+                    periods=(v, figures.THUMB_PX, "float32"))
+        if "n_obs" in ds and n_dates:
+            share = (100.0 * ds["n_obs"] / n_dates).where(mean.notnull())
+            lazy["share"] = (share, figures.MAP_PX // 2, "float64")
+    out = scan(v, lazy, ds.get("n_obs"))  # every map below from one pass over the store
+    out.update(labels=labels, starts=starts, ends=ends, n_dates=n_dates)
+    out["shown"] = {"mean": out.pop("mean"), "top": out.pop("top", None)}
+    out["mean"] = mean
     html = ["<h2>Maps</h2>"]
     if not figures.have_matplotlib():
         html.append("<p>No maps: drawing them needs matplotlib "
@@ -260,8 +270,10 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
         out["html"] = "\n".join(html)
         return out
     html.append('<div id="annual-maps">')
-    for da, what in ((mean, "mean (weighted by the periods' days)"), (top, "maximum")):
-        html.append(_img(figures.large_map(da, fc, f"{name}: {what} over the periods", vmax),
+    for key, da, what in (("mean", mean, "mean (weighted by the periods' days)"),
+                          ("top", top, "maximum")):
+        html.append(_img(figures.large_map(da, fc, f"{name}: {what} over the periods", vmax,
+                                           out["shown"][key]),
                          f"map of the {what} over the periods"))
     html.append("</div><h3>Each period</h3>")
     units = v.attrs.get("units", "")
@@ -270,8 +282,7 @@ def _maps(rec: RunRecord) -> dict[str, Any]:
     html.append('<div class="thumbs" id="period-maps">')
     fcv = decimated(fc, figures.THUMB_PX, "nearest")[0] if fc is not None else None
     for k, label in enumerate(labels):
-        shown = decimated(v.isel(time=k), figures.THUMB_PX, "mean", "float32")[0]
-        uri = figures.thumbnail(shown, fcv, legend, vmax)
+        uri = figures.thumbnail(out["periods"][k], fcv, legend, vmax)
         html.append(f'<figure class="period">{_img(uri, f"map of period {label}")}'
                     f"<figcaption>{escape(label)}: {starts[k]} to {ends[k]}</figcaption>"
                     "</figure>")
@@ -305,10 +316,10 @@ def _qa(rec: RunRecord, maps: dict[str, Any]) -> str:
 
 def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     ds = rec.dataset
-    n_dates = len(rec.summary.get("series", {}).get("dates") or rec.inventory.get("dates", []))
+    n_dates = maps["n_dates"]
     html = ["<h3>Observed or gap-filled</h3>"]
     if "n_obs" in ds and n_dates:
-        counts = observed_counts(ds["n_obs"], maps["mean"])
+        counts = maps["counts"]
         shares = 100.0 * np.arange(counts.size) / n_dates
         size = int(counts.sum())
         min_obs = rec.config.get("steps", {}).get("min_obs")
@@ -320,8 +331,7 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
                     + (f"; pixels with fewer than {min_obs} observations get no value"
                        if min_obs else "") + ".</p>")
         if figures.have_matplotlib() and size:
-            share = (100.0 * ds["n_obs"] / n_dates).where(maps["mean"].notnull())
-            html.append(_img(figures.share_figure(rec.grid, share, (shares, counts)),
+            html.append(_img(figures.share_figure(rec.grid, maps["share"], (shares, counts)),
                              "observed share of each pixel's series"))
     if "gap_days" in ds and ds["gap_days"].dims == ("time", "y", "x"):
         mean, p90, longest = _gap_days(ds["gap_days"])
@@ -334,11 +344,11 @@ def _observed(rec: RunRecord, maps: dict[str, Any]) -> str:
     return "\n".join(html)
 
 
-def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+def _gap_days(gap: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per period the mean and 90th percentile of ``gap`` over the pixels, and per pixel the
-    largest over the periods (lazy); negative: no value."""
-    mean, p90 = gap_stats(gap)
-    return mean, p90, gap.where(gap >= 0).max("time").astype("float64")
+    largest over the periods, decimated for its map; negative: no value."""
+    longest = gap.where(gap >= 0).max("time").astype("float64")
+    return gap_scan(gap, longest, figures.MAP_PX // 2)
 
 
 # ------------------------------------------------------------------------------ inputs

@@ -1,8 +1,11 @@
 """The report's statistics read band by band (modisoft/report/windows.py) equal numpy's on the
 whole array: the representative pixels, the percentiles from counts, the gap_days means and
-90th percentiles; and a map decimated band by band equals the whole array's decimation."""
+90th percentiles; and a map decimated band by band, or with the other maps in one pass of
+chunk windows, equals the whole array's decimation."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -61,3 +64,34 @@ def test_a_map_decimated_band_by_band_is_the_whole_arrays(how, max_size):
     got, _ = decimated(xr.DataArray(m, dims=("y", "x")).chunk(16), max_size, how)
     np.testing.assert_array_equal(got, decimate(m, max_size, how))
     assert got.dtype == decimate(m, max_size, how).dtype
+
+
+@pytest.mark.parametrize("limit", [8 * 3 * 16 * 16, 16 * 2**20])  # one chunk; many
+def test_one_pass_of_chunk_windows_equals_the_whole_arrays(monkeypatch, limit):
+    """scan(): the maps decimated, the pixels picked and the observed counts from windows of
+    whole chunks (a block of rows cut by a chunk's edge carried over) equal the decimation of
+    the whole arrays, representative_pixels and numpy's bincount of the whole arrays."""
+    monkeypatch.setattr(windows, "BAND_BYTES", limit)
+    rng = np.random.default_rng(11)
+    v = rng.random((3, 90, 70)).astype("float32") * 4
+    v[v < 0.5] = np.nan
+    v[:, 30, 40] = v[:, 60, 10] = 50.0  # a tie for the highest mean: the later one
+    n = rng.integers(0, 9, (90, 70))
+    lazy = xr.DataArray(v, dims=("time", "y", "x")).chunk({"time": -1, "y": 16, "x": 16})
+    mean, top = lazy.mean("time"), lazy.max("time")
+    share = (100.0 * xr.DataArray(n, dims=("y", "x")).chunk(16) / 7).where(mean.notnull())
+    with warnings.catch_warnings():  # all-NaN pixels
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m_np, top_np = np.nanmean(v, axis=0), np.nanmax(v, axis=0)
+    share_np = np.where(np.isfinite(m_np), 100.0 * n / 7, np.nan)
+    got = windows.scan(lazy, {"mean": (mean, 33, "float32"), "top": (top, 20, "float32"),
+                              "periods": (lazy, 17, "float32"),
+                              "share": (share, 25, "float64")},
+                       xr.DataArray(n, dims=("y", "x")).chunk(16))
+    np.testing.assert_allclose(got["mean"], decimate(m_np, 33), rtol=1e-6)
+    np.testing.assert_array_equal(got["top"], decimate(top_np, 20))
+    np.testing.assert_array_equal(got["share"], decimate(share_np, 25))
+    for k in range(3):
+        np.testing.assert_array_equal(got["periods"][k], decimate(v[k], 17))
+    assert got["pixels"] == representative_pixels(m_np.astype("float32"))
+    np.testing.assert_array_equal(got["counts"], np.bincount(n[np.isfinite(m_np)]))
