@@ -209,7 +209,6 @@ class Staged:
         mosaic left without a value (0 for a correct run, whatever the method).
         """
         import dask
-        import dask.array as da
         import zarr
 
         k, day = arg
@@ -231,12 +230,11 @@ class Staged:
             for r0 in range(0, self.grid.shape[0], band):
                 rows = slice(r0, min(r0 + band, self.grid.shape[0]))
                 parts = [a.data[:, rows] for a in staged.values()]
-                stores = da.store(parts, [group[key] for key in staged], lock=False,
-                                  regions=[(slice(k, k + 1), rows, slice(None))] * len(staged),
-                                  compute=False)
-                check = 0 if support is None else lost_in_mosaic(support.data[:, rows],
-                                                                 parts[0])
-                lost += int(dask.compute(stores, check)[1])
+                done = dask.compute(*parts, *([] if support is None else
+                                              [support.data[:, rows]]))
+                for key, part in zip(staged, done, strict=False):
+                    group[key][k:k + 1, rows] = part
+                lost += 0 if support is None else int(lost_in_mosaic(done[-1], done[0]))
         return {day: lost}
 
     def piece(self, box: tuple[int, int, int, int]) -> tuple[Any, Any, Any]:
