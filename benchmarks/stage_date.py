@@ -22,7 +22,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from china_synth import DEFAULT_CACHE
-
 from china_year import CONFIG
 
 from modisoft.pipeline import load_config
@@ -43,7 +42,8 @@ def main() -> None:
     from modisoft.pipeline.staging import NoManifest, Staged
 
     class Manifest(NoManifest):
-        data: dict = {}
+        def __init__(self) -> None:
+            self.data: dict = {}
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", default=TILES)
@@ -89,13 +89,14 @@ def main() -> None:
     st = pstats.Stats(prof)
     parts: dict[str, float] = {}
     for (file, _line, func), (_cc, _nc, tt, _ct, _callers) in st.stats.items():
-        key = next((k for k in SPLIT if k in f"{file}:{func}"), "other")
+        key = next((k for k in SPLIT if k in f"{file}:{func}"), f"{file}:{func}")
         parts[key] = parts.get(key, 0.0) + tt
     print("own time by module (s, profiled, both dates):")
     for key, tt in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {tt:6.2f}  {key}")
-    st.sort_stats("cumulative").print_stats(args.top)
-    st.sort_stats("tottime").print_stats(args.top)
+    if args.top:
+        st.sort_stats("cumulative").print_stats(args.top)
+        st.sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":
