@@ -14,7 +14,7 @@ import numpy as np
 from modisoft.pipeline.schema import RunConfig
 
 __all__ = ["class_method", "dominant_fill_class", "lost_in_mosaic", "mosaic_decoded",
-           "mosaic_qa", "nearest_support"]
+           "mosaic_qa", "nearest_support", "store_rows"]
 
 
 def dominant_fill_class(codes: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ def class_method(method: str) -> str:
 
 
 def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
-                   cache_dir: Any = None) -> tuple[Any, Any]:
+                   cache_dir: Any = None, mask_classes: bool = True) -> tuple[Any, Any]:
     """Per-tile stacks of one stored layer decoded and mosaicked onto ``grid``: the physical
     values (float32, NaN where none) and the ``<layer>_class`` fill codes (or ``None``).
 
@@ -71,6 +71,9 @@ def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
         The output grid.
     cache_dir
         Where resample plans are cached on disk (``None``: in memory only).
+    mask_classes
+        ``False``: the fill classes as mosaicked, not yet 0 where a value exists (the caller
+        applies that, as :func:`store_rows` does).
 
     Returns
     -------
@@ -88,6 +91,8 @@ def mosaic_decoded(cfg: RunConfig, stacks: list, grid: Any,
     classes = mosaic([c for _v, c in decoded], grid, method=class_method(s.resampling),
                      chunks=cfg.output.chunk, fuse=s.fuse if s.fuse != "mean" else "first",
                      cache_dir=cache_dir)
+    if not mask_classes:
+        return values, classes
     return values, classes.where(~np.isfinite(values), classes.dtype.type(0))
 
 
@@ -186,3 +191,60 @@ def lost_in_mosaic(support: Any, values: Any) -> Any:
     1
     """
     return (np.isfinite(support) & ~np.isfinite(values)).sum()
+
+
+def store_rows(layers: list, targets: list, k: int, rows: tuple[int, int], *,
+               classes: int | None, check: bool) -> int:
+    """Compute rows ``rows`` of one date's mosaics and write them into the stage.
+
+    One task per output window computes every layer from the source blocks it reads
+    (:func:`modisoft.warp.mosaic.mosaic_windows`), sets the fill classes to 0 where a value
+    exists, writes each layer's window at time ``k`` and counts the window's lost pixels.
+    Layers that are not plain :func:`~modisoft.warp.mosaic` results are computed as whole rows.
+
+    Parameters
+    ----------
+    layers
+        The date's lazy mosaics: values first, then the other staged layers in the order of
+        ``targets``, then (``check``) the :func:`nearest_support`.
+    targets
+        The stage's Zarr arrays, ``(time, y, x)``, one per staged layer.
+    k
+        The date's time index.
+    rows
+        Output rows ``(r0, r1)``, on chunk boundaries.
+    classes
+        Position of the fill classes (mosaicked with ``mask_classes=False``) in ``layers``.
+    check
+        Whether the last layer is the support to count lost pixels against.
+
+    Returns
+    -------
+    int
+        The pixels lost in these rows (:func:`lost_in_mosaic`; 0 without ``check``).
+    """
+    import functools
+
+    import dask
+
+    from modisoft.warp.mosaic import mosaic_windows
+
+    func = functools.partial(_store_window, targets, k, classes, check)
+    per_window = mosaic_windows(layers, rows, func)
+    if per_window is not None:
+        return int(per_window.compute().sum())
+    done = dask.compute(*[a.data[:, rows[0]:rows[1]] for a in layers])
+    return func((*rows, 0, layers[0].shape[-1]), [d[0] for d in done])
+
+
+def _store_window(targets: list, k: int, classes: int | None, check: bool,
+                  box: tuple[int, int, int, int], arrays: list) -> int:
+    r0, r1, c0, c1 = box
+    values = arrays[0]
+    if classes is not None:
+        arrays = list(arrays)
+        codes = arrays[classes]
+        arrays[classes] = np.where(np.isfinite(values), codes.dtype.type(0), codes)
+    for target, a in zip(targets, arrays, strict=False):  # the support (last) is not stored
+        target[k, r0:r1, c0:c1] = a
+    return int(lost_in_mosaic(arrays[-1], values)) if check else 0

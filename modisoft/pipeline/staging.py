@@ -27,7 +27,7 @@ from modisoft.pipeline.inputs import (
 )
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.lai import build_retrieval_output, open_reflectance
-from modisoft.pipeline.mosaic import lost_in_mosaic, mosaic_decoded, mosaic_qa, nearest_support
+from modisoft.pipeline.mosaic import mosaic_decoded, mosaic_qa, nearest_support, store_rows
 from modisoft.pipeline.outputs import stage_path
 from modisoft.pipeline.qa import mask_at_source
 from modisoft.pipeline.schema import RunConfig
@@ -145,15 +145,17 @@ class Staged:
                               .assign_coords(time=times) for key, r in first.items()}
         return self._template
 
-    def _open_date(self, day: str, stacks: list | None = None) -> dict[str, Any]:
+    def _open_date(self, day: str, stacks: list | None = None,
+                   mask_classes: bool = True) -> dict[str, Any]:
         """The lazy mosaics of one date's granules (QA applied at source, decoded):
-        ``values``, ``classes`` (fill classes, when the layer has them), ``qa`` (when the
-        QA gives weights)."""
+        ``values``, ``classes`` (fill classes, when the layer has them; see
+        :func:`mosaic_decoded`), ``qa`` (when the QA gives weights)."""
         if stacks is None:
             stacks = self._date_stacks(day)
         lai, qa = stacks
         plans = str(self.stage / "plans")
-        values, classes = mosaic_decoded(self.cfg, lai, self.grid, cache_dir=plans)
+        values, classes = mosaic_decoded(self.cfg, lai, self.grid, cache_dir=plans,
+                                         mask_classes=mask_classes)
         staged = {"values": values}
         if classes is not None:
             staged["classes"] = classes
@@ -208,35 +210,30 @@ class Staged:
         source pixel (a ``nearest`` lookup, :func:`nearest_support`) but that the date's
         mosaic left without a value (0 for a correct run, whatever the method).
         """
-        import dask
-        import dask.array as da
         import zarr
 
         k, day = arg
         group = zarr.open_group(str(self.stage / "mosaic.zarr"), mode="r+")
         stacks = self._date_stacks(day)
-        staged = self._open_date(day, stacks)
+        staged = self._open_date(day, stacks, mask_classes=False)
         support = nearest_support(self.cfg, stacks[0], self.grid,
                                   cache_dir=str(self.stage / "plans"))
-        # one graph per band of rows: every layer and the check share the decoded tiles, and
-        # each output chunk goes to the store as soon as it is computed
+        # one task per output window computes every layer and the check from the decoded
+        # tiles, writes them to the store and counts the window's lost pixels
         lost, band = 0, _STAGE_BAND_CHUNKS * self.cfg.output.chunk
         # plans stay in memory from date to date only when the grid's windows (values,
         # classes, the check) fit there: a national grid's sweep would evict each before
         # the next date needs it, so they come from the disk cache instead, and memory
         # holds only the last few (the values' and classes' area methods share a window,
-        # and their tasks for one chunk run close together)
+        # and a window's task reads them one after the other)
         fits = fits_in_plan_memory(self.grid.shape[0] * self.grid.shape[1], plans=3)
+        layers = [*staged.values(), *([] if support is None else [support])]
+        classes = list(staged).index("classes") if "classes" in staged else None
         with contextlib.nullcontext() if fits else plan_memory(_RECENT_PLANS):
             for r0 in range(0, self.grid.shape[0], band):
-                rows = slice(r0, min(r0 + band, self.grid.shape[0]))
-                parts = [a.data[:, rows] for a in staged.values()]
-                stores = da.store(parts, [group[key] for key in staged], lock=False,
-                                  regions=[(slice(k, k + 1), rows, slice(None))] * len(staged),
-                                  compute=False)
-                check = 0 if support is None else lost_in_mosaic(support.data[:, rows],
-                                                                 parts[0])
-                lost += int(dask.compute(stores, check)[1])
+                lost += store_rows(layers, [group[key] for key in staged], k,
+                                   (r0, min(r0 + band, self.grid.shape[0])),
+                                   classes=classes, check=support is not None)
         return {day: lost}
 
     def piece(self, box: tuple[int, int, int, int]) -> tuple[Any, Any, Any]:

@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +203,69 @@ def reproject(src: Any, dst_grid: Grid, **kwargs: Any) -> Any:
     >>> lai = reproject(tile.Lai_1km, grid_from_bounds("EPSG:3035", 1000, bounds))  # doctest: +SKIP
     """
     return mosaic([src], dst_grid, **kwargs)
+
+
+def mosaic_windows(outputs: list[Any], rows: tuple[int, int],
+                   func: Callable[[tuple[int, int, int, int], list[np.ndarray]], int]) -> Any:
+    """One dask task per output window of rows ``rows`` that computes every one of several
+    :func:`mosaic` results at once and hands them to ``func``.
+
+    Each window's task receives the source blocks its layers read (each block computed once
+    for all of them), runs the same per-chunk computation as the results' own tasks, and
+    returns ``func((r0, r1, c0, c1), [window of each output])``, an integer.  So several
+    mosaics of the same sources (a layer, its fill classes, a check) cost one task per window
+    instead of one per window and layer.
+
+    Parameters
+    ----------
+    outputs
+        Results of :func:`mosaic` on the same grid and chunks, one time step each.
+    rows
+        Output rows, on chunk boundaries.
+    func
+        Called once per window; must return an integer.
+
+    Returns
+    -------
+    dask.array.Array or None
+        ``func``'s results, one element per window; ``None`` when an
+        output is not a plain :func:`mosaic` result (the caller computes those itself).
+    """
+    import uuid
+
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+
+    datas = [o.data for o in outputs]
+    for d in datas:
+        if (not d.name.startswith("mosaic-") or d.name not in d.dask.layers or d.ndim != 3
+                or d.chunks != datas[0].chunks or len(d.chunks[0]) != 1):
+            return None
+    hlg = HighLevelGraph.merge(*[d.dask for d in datas])
+    layers, deps = dict(hlg.layers), {k: set(v) for k, v in hlg.dependencies.items()}
+    chunk_layers = [layers.pop(d.name) for d in datas]
+    sources = set().union(*(deps.pop(d.name) for d in datas))
+    if any(d.name in v for v in deps.values() for d in datas):
+        return None
+    ybands = [(ib, e) for ib, e in enumerate(_edges(datas[0].chunks[1]))
+              if rows[0] <= e[0] and e[1] <= rows[1]]
+    xedges = _edges(datas[0].chunks[2])
+    name = f"mosaic-windows-{uuid.uuid4().hex}"
+    graph = {}
+    for n, (ib, ye) in enumerate(ybands):
+        for jb, xe in enumerate(xedges):
+            tasks = [lay[(d.name, 0, ib, jb)] for lay, d in zip(chunk_layers, datas, strict=True)]
+            graph[(name, n, jb)] = (_windows, func, (*ye, *xe), [t[1] for t in tasks],
+                                    [t[2] for t in tasks])
+    layers[name], deps[name] = MaterializedLayer(graph), sources
+    return da.Array(HighLevelGraph(layers, deps), name,
+                    ((1,) * len(ybands), (1,) * len(xedges)), meta=np.empty((0, 0), int))
+
+
+def _windows(func: Callable, window: tuple[int, int, int, int], specs: list, args: list
+             ) -> np.ndarray:
+    arrays = [_chunk(spec, a)[0] for spec, a in zip(specs, args, strict=True)]
+    return np.array([[func(window, arrays)]])
 
 
 # --------------------------------------------------------------------------------------------

@@ -527,8 +527,8 @@ def test_the_pixel_check_catches_a_mosaic_that_drops_pixels(tmp_path, monkeypatc
     staging = importlib.import_module("modisoft.pipeline.staging")  # where pass 1 looks it up
     original = staging.mosaic_decoded
 
-    def lossy(cfg, stacks, grid, cache_dir=None):
-        values, classes = original(cfg, stacks, grid, cache_dir)
+    def lossy(cfg, stacks, grid, cache_dir=None, **kwargs):
+        values, classes = original(cfg, stacks, grid, cache_dir, **kwargs)
         rows = (np.arange(grid.height) % 5 == 0)[:, None]
         return values.where(~rows), classes
 
