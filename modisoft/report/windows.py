@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BAND_BYTES", "chunk_windows", "gap_scan", "gap_stats", "observed_counts",
+__all__ = ["BAND_BYTES", "chunk_windows", "gap_scan", "gap_stats",
            "percentile_of", "picks", "row_bands", "scan"]
 
 BAND_BYTES = 16 * 2**20
@@ -118,37 +118,16 @@ def _add_counts(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
     return counts
 
 
-def mean_stats(mean: Any, n_obs: Any = None) -> tuple[list[tuple[str, int, int]],
-                                                      np.ndarray | None]:
-    """:func:`picks` of ``mean`` and (with ``n_obs``) :func:`observed_counts`, in one pass
-    over the store's chunks (each window of the mean computed once for both)."""
-    import dask
-
-    picker = _Picker(mean.shape)
-    counts = np.zeros(1, np.int64) if n_obs is not None else None
-    for rs, cs in chunk_windows(mean):
-        if n_obs is None:
-            m = np.asarray(mean[rs, cs].values)
-        else:
-            m, n = (np.asarray(a) for a in dask.compute(mean[rs, cs].data, n_obs[rs, cs].data))
-            counts = _add_counts(counts, n[np.isfinite(m)].astype(np.int64).ravel())
-        picker.add(np.asarray(m, "float64"), rs.start, cs.start)
-    return picker.result(), counts
-
-
 def picks(mean: Any) -> list[tuple[str, int, int]]:
     """The pixels of highest, median and lowest non-zero ``mean`` (lazy ``(y, x)``):
     ``(label, row, col)``, as :func:`~modisoft.report.points.representative_pixels` picks
     them (ties: the last highest and the first lowest in row-major order), the median from a
-    regular sample of at most :data:`SAMPLE` per side (the sample row-major, sorted stably)."""
-    return mean_stats(mean)[0]
-
-
-def observed_counts(n_obs: Any, mean: Any) -> np.ndarray:
-    """``counts[n]``: how many pixels with a mean have ``n`` observations (``n_obs``)."""
-    counts = mean_stats(mean, n_obs)[1]
-    assert counts is not None
-    return counts
+    regular sample of at most :data:`SAMPLE` per side (the sample row-major, sorted stably).
+    The report takes them from :func:`scan`, with its maps, in the same pass."""
+    picker = _Picker(mean.shape)
+    for rs, cs in chunk_windows(mean):
+        picker.add(np.asarray(mean[rs, cs].values, "float64"), rs.start, cs.start)
+    return picker.result()
 
 
 def percentile_of(values: np.ndarray, counts: np.ndarray, q: float) -> float:
@@ -257,8 +236,9 @@ def scan(v: Any, maps: dict[str, tuple[Any, int, str]], n_obs: Any = None
     lazy ``(time, y, x)``, decimated to ``maps["periods"]``'s size), each other lazy ``(y, x)``
     map of ``maps`` (name: ``(map, max_size, dtype)``) decimated as
     :func:`~modisoft.plot.decimated` does, ``"pixels"`` (:func:`picks` of ``maps["mean"]``)
-    and, with ``n_obs``, ``"counts"`` (:func:`observed_counts`).  Each window of the maps is
-    computed once from one read of its chunks, all the maps' windows together."""
+    and, with ``n_obs``, ``"counts"`` (``counts[n]``: the pixels with a mean and ``n``
+    observations).  Each window of the maps is computed once from one read of its chunks, all
+    the maps' windows together."""
     import dask
 
     names = list(maps)
