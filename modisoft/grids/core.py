@@ -20,12 +20,24 @@ from pyproj import CRS
 
 from modisoft.errors import GridError
 
-__all__ = ["Grid", "grid_from_bounds", "grid_like"]
+__all__ = ["Grid", "crs_transformer", "grid_from_bounds", "grid_like"]
 
 
 @lru_cache(maxsize=64)
 def _crs_from_wkt(wkt: str) -> CRS:
     return CRS.from_wkt(wkt)
+
+
+@lru_cache(maxsize=64)
+def crs_transformer(dst_wkt: str, src_wkt: str) -> Any:
+    """A cached ``pyproj`` transformer from ``dst_wkt`` to ``src_wkt`` (x/y axis order).
+
+    Making a transformer costs far more than transforming a band of a few thousand points
+    with it (tens of milliseconds), so every transform of a CRS pair shares one.
+    """
+    from pyproj import Transformer
+
+    return Transformer.from_crs(dst_wkt, src_wkt, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -151,9 +163,7 @@ class Grid:
         tuple of numpy.ndarray
             ``(lon, lat)``, shape ``(rows, cols)`` or ``(rows, cols, 4)``.
         """
-        from pyproj import Transformer
-
-        to_ll = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        to_ll = crs_transformer(self.crs_wkt, "EPSG:4326")
         xs, ys = self.x_coords()[cols], self.y_coords()[rows]
         if not corners:
             lon, lat = to_ll.transform(*np.meshgrid(xs, ys))

@@ -240,7 +240,8 @@ def _lattice(g: Grid, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _inside(points: tuple[np.ndarray, np.ndarray], frm: Grid, to: Grid) -> bool:
-    from modisoft.warp.transform import crs_equal, crs_transformer
+    from modisoft.grids import crs_transformer
+    from modisoft.warp.transform import crs_equal
 
     x, y = points
     if not crs_equal(frm.crs_wkt, to.crs_wkt):

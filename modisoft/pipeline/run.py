@@ -128,10 +128,11 @@ def _run(cfg: RunConfig, out_dir: Any, grid: Any, inv: Any, force: bool,
     stores, chunk = output_stores(cfg), cfg.output.chunk
     fresh = force or (not manifest.is_done("zarr") and not manifest.data["done"])
     for key, part in split_output(work.full, cfg).items():  # the run's store (and the BEPS one)
+        # lat/lon: each piece writes its own, in the workers (nothing grid-sized here)
         write.create_zarr(part, stores[key], chunks={"time": -1, "y": chunk, "x": chunk},
                     provenance=prov, if_exists="overwrite" if fresh else "keep",
-                    zarr_format=cfg.output.zarr_format)
-    release_memory()  # the lat/lon coordinates' temporaries: not kept through the run
+                    zarr_format=cfg.output.zarr_format, coords="per_region")
+    release_memory()
     pieces = plan_pieces(cfg, grid)
     summary.bands_total = len(pieces)
     with cluster(cfg, over["scheduler"], over["workers"], over["memory_limit"],

@@ -28,7 +28,7 @@ import numpy as np
 from affine import Affine
 
 from modisoft.errors import MosaicError
-from modisoft.grids import Grid
+from modisoft.grids import Grid, crs_transformer
 from modisoft.warp.kernels import Resampled, ValidRule, resample_window
 from modisoft.warp.kernels import fuse as fuse_parts
 from modisoft.warp.plan import ResamplePlan
@@ -37,7 +37,7 @@ from modisoft.warp.policy import (
     check_fuse,
     check_method,
 )
-from modisoft.warp.transform import crs_equal, crs_transformer, inverse_geotransform
+from modisoft.warp.transform import crs_equal, inverse_geotransform
 
 __all__ = ["mosaic", "reproject", "MosaicError"]
 

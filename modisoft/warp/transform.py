@@ -18,13 +18,12 @@ exact per-pixel transform makes; fractional parts elsewhere differ by less than 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from affine import Affine
 
 from modisoft.errors import WarpError
-from modisoft.grids import Grid
+from modisoft.grids import Grid, crs_transformer
 
 __all__ = ["PixelMapper", "inverse_geotransform", "GDAL_EPS"]
 
@@ -53,14 +52,6 @@ def inverse_geotransform(t: Affine) -> tuple[float, ...]:
         -gt[4] * inv,
         gt[1] * inv,
     )
-
-
-@lru_cache(maxsize=64)
-def crs_transformer(dst_wkt: str, src_wkt: str) -> Any:
-    """A cached ``pyproj`` transformer from ``dst_wkt`` to ``src_wkt`` (x/y axis order)."""
-    from pyproj import Transformer
-
-    return Transformer.from_crs(dst_wkt, src_wkt, always_xy=True)
 
 
 @lru_cache(maxsize=256)

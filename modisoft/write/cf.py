@@ -20,7 +20,7 @@ from modisoft.write._common import (
 from modisoft.write.provenance import Provenance, resolve_provenance
 
 __all__ = ["DEFAULT_CHUNKS", "prepare_cf", "var_chunks", "TIME_UNITS", "discovery_attrs",
-           "creation_time", "latlon_coords",
+           "creation_time", "latlon_coords", "latlon_block", "LATLON_FIELDS",
            "blocks_together"]
 
 DEFAULT_CHUNKS = {"time": 1, "y": 1024, "x": 1024}
@@ -144,11 +144,37 @@ def _yx_chunks(ds: Any) -> tuple[int, int]:
 LATLON_POINTS = 65536
 """Pixels transformed at once while the lat/lon coordinates are computed."""
 
+#: The fields of :func:`latlon_block`'s last axis, and which coordinate each goes to.
+LATLON_FIELDS = {"lon": 0, "lat": 1, "lon_bnds": slice(2, 6), "lat_bnds": slice(6, 10)}
+
+
+def latlon_block(grid: Any, rows: slice, cols: slice) -> np.ndarray:
+    """The ``lat``/``lon`` of a window of ``grid`` and their cell corners, as float32
+    ``(rows, cols, 10)``: longitude, latitude, then the four corner longitudes and the four
+    corner latitudes (:data:`LATLON_FIELDS`), transformed a few rows at a time so that the
+    temporaries stay small.  A window gives the values the whole grid gives there, bit for
+    bit (absolute rows and columns of ``grid``, one transformer for the CRS)."""
+    r0, r1 = rows.start, rows.stop
+    c0, c1 = cols.start, cols.stop
+    out = np.empty((r1 - r0, c1 - c0, 10), "float32")
+    step = max(1, LATLON_POINTS // max(c1 - c0, 1))
+    for a in range(r0, r1, step):
+        b = min(a + step, r1)
+        # one row more inside the window: the band's lower corners are the next row's
+        # upper ones, as the whole window computes them (identical values)
+        centre = grid.lonlat(slice(a, b), cols)
+        corner = grid.lonlat(slice(a, b + (b < r1)), cols, corners=True)
+        out[a - r0:b - r0, :, 0], out[a - r0:b - r0, :, 1] = centre
+        out[a - r0:b - r0, :, 2:6] = corner[0][:b - a]
+        out[a - r0:b - r0, :, 6:10] = corner[1][:b - a]
+    return out
+
 
 def latlon_coords(grid: Any, chunks: tuple[int, int] = (1024, 1024)) -> dict[str, Any]:
     """2-D ``lat``/``lon`` of the pixel centres and their cell corners (``lat_bnds``,
-    ``lon_bnds``), lazily computed per block: the CF auxiliary coordinates of a projected
-    grid, with which CDO computes cell areas and ACDD's extent check finds the latitudes."""
+    ``lon_bnds``), lazily computed per block (:func:`latlon_block`): the CF auxiliary
+    coordinates of a projected grid, with which CDO computes cell areas and ACDD's extent
+    check finds the latitudes."""
     import dask.array as da
     import xarray as xr
 
@@ -157,25 +183,12 @@ def latlon_coords(grid: Any, chunks: tuple[int, int] = (1024, 1024)) -> dict[str
 
     def one(_: Any, block_info: Any = None) -> np.ndarray:  # lon, lat, 4 + 4 corners
         (r0, r1), (c0, c1), _k = block_info[None]["array-location"]
-        cols = slice(c0, c1)
-        out = np.empty((r1 - r0, c1 - c0, 10), "float32")
-        step = max(1, LATLON_POINTS // (c1 - c0))  # a few rows at a time: small temporaries
-        for a in range(r0, r1, step):
-            b = min(a + step, r1)
-            # one row more inside the block: the band's lower corners are the next row's
-            # upper ones, as the whole block computes them (identical values)
-            centre = grid.lonlat(slice(a, b), cols)
-            corner = grid.lonlat(slice(a, b + (b < r1)), cols, corners=True)
-            out[a - r0:b - r0, :, 0], out[a - r0:b - r0, :, 1] = centre
-            out[a - r0:b - r0, :, 2:6] = corner[0][:b - a]
-            out[a - r0:b - r0, :, 6:10] = corner[1][:b - a]
-        return out
+        return latlon_block(grid, slice(r0, r1), slice(c0, c1))
 
     stacked = da.map_blocks(one, da.zeros((ny, nx, 10), chunks=(cy, cx, 10), dtype="float32"),
                             dtype="float32",
                             name=f"modisoft-latlon-{da.core.tokenize(grid, cy, cx)}")
-    parts = {"lon": stacked[..., 0], "lat": stacked[..., 1], "lon_bnds": stacked[..., 2:6],
-             "lat_bnds": stacked[..., 6:10]}
+    parts = {name: stacked[..., where] for name, where in LATLON_FIELDS.items()}
     out = {}
     for name, std, units in (("lon", "longitude", "degrees_east"),
                              ("lat", "latitude", "degrees_north")):

@@ -10,6 +10,9 @@ Two ways to write:
   created atomically with all metadata and coordinates and the root attribute
   ``modisoft_status = "incomplete"``; only :func:`finalize_zarr` sets it to ``"complete"``.
   :func:`zarr_status` reads it, so a crashed run leaves a store that is detectably incomplete.
+  With ``coords="per_region"`` the 2-D ``lat``/``lon`` of a projected grid are left to the
+  regions: each :func:`write_zarr_region` computes and writes those of its own window, so the
+  process that creates the store (a cluster's client) never transforms the whole grid.
 
 Readers: ``xarray.open_zarr(path)`` (the CRS is in the ``spatial_ref`` coordinate, CF
 ``grid_mapping`` with ``crs_wkt`` and GDAL's ``GeoTransform``; rioxarray's ``.rio.crs`` and
@@ -31,9 +34,11 @@ import numpy as np
 
 from modisoft.write._common import OutputError, as_dataset, atomic_path
 from modisoft.write.cf import (
+    LATLON_FIELDS,
     blocks_together,
     check_chunks,
     fill_value,
+    latlon_block,
     prepare_cf,
     time_encoding,
     var_chunks,
@@ -43,6 +48,7 @@ from modisoft.write.provenance import Provenance
 __all__ = ["write_zarr", "create_zarr", "write_zarr_region", "finalize_zarr", "zarr_status"]
 
 STATUS_ATTR = "modisoft_status"
+COORDS_ATTR = "modisoft_coords"  # "per_region" until finalize_zarr: regions write lat/lon
 ZarrStatus = Literal["complete", "incomplete", "missing"]
 ZARR_FORMATS = (2, 3)
 
@@ -214,6 +220,7 @@ def create_zarr(
     compression_level: int = 5,
     if_exists: Literal["error", "overwrite", "keep"] = "error",
     zarr_format: int = 3,
+    coords: Literal["now", "per_region"] = "now",
 ) -> Path:
     """Create an empty Zarr store shaped like ``template``, marked incomplete.
 
@@ -231,6 +238,12 @@ def create_zarr(
         ``"error"`` (default); ``"overwrite"``: replace the store; ``"keep"``: reuse an
         existing store with the same Zarr format, variables, shapes and chunks (to resume a
         run).
+    coords
+        When the 2-D ``lat``/``lon`` (and bounds) of a projected grid are computed and
+        written: ``"now"`` (default), here, block by block; ``"per_region"``: by each
+        :func:`write_zarr_region`, for its own window, so that regions written in worker
+        processes share the transforms and this process does none.  Regions must then cover
+        the grid before the store is used.
 
     Returns
     -------
@@ -241,24 +254,46 @@ def create_zarr(
     ------
     OutputError
         If the store exists (``"error"``) or does not match the template (``"keep"``), or
-        ``zarr_format`` is not 2 or 3.
+        ``zarr_format`` is not 2 or 3, or ``coords`` is not ``"now"`` or ``"per_region"``.
     """
     path = Path(path)
     if if_exists not in ("error", "overwrite", "keep"):
         raise OutputError(
             path, f"if_exists must be 'error', 'overwrite' or 'keep', not {if_exists!r}"
         )
+    if coords not in ("now", "per_region"):
+        raise OutputError(path, f"coords must be 'now' or 'per_region', not {coords!r}")
     zarr_format = _check_format(zarr_format, path)
     ds, enc = _prepare(template, path, name, chunks, provenance, compression_level, zarr_format)
     if path.exists() and if_exists == "keep":
         _check_compatible(path, ds, enc, zarr_format)
         return path
     with atomic_path(path, overwrite=if_exists == "overwrite") as tmp:
-        ds.to_zarr(str(tmp), mode="w-", zarr_format=zarr_format, encoding=enc,
-                   consolidated=False, compute=False)
-        _write_lazy_coords(tmp, ds)
+        _placeholders(ds).to_zarr(str(tmp), mode="w-", zarr_format=zarr_format, encoding=enc,
+                                  consolidated=False, compute=False)
+        if coords == "now" or not lazy_coords(ds):
+            _write_lazy_coords(tmp, ds)
+        else:
+            import zarr
+
+            zarr.open_group(str(tmp), mode="r+").attrs[COORDS_ATTR] = "per_region"
         _consolidate(tmp)  # array metadata is final now; readers open it without a warning
     return path
+
+
+def _placeholders(ds: Any) -> Any:
+    """``ds`` with each dask-backed data variable standing on a graph of zeros of the same
+    shape, chunks and dtype: ``to_zarr(compute=False)`` builds (and optimises) the graph of
+    everything it could compute, and the template's own graph (a whole run's, for a run)
+    costs seconds and hundreds of MB to build only to be thrown away."""
+    import dask.array as da
+
+    out = ds.copy()
+    for var in ds.data_vars:
+        if ds[var].chunks is not None:
+            out[var] = ds[var].copy(data=da.zeros(ds[var].shape, dtype=ds[var].dtype,
+                                                  chunks=ds[var].data.chunks))
+    return out
 
 
 def _check_compatible(path: Path, ds: Any, enc: dict[str, Any], zarr_format: int) -> None:
@@ -356,7 +391,31 @@ def write_zarr_region(
     out.attrs = {}
     out.to_zarr(str(path), region=region, mode="r+", consolidated=False,
                 zarr_format=group.metadata.zarr_format)
+    if group.attrs.get(COORDS_ATTR) == "per_region" and {"y", "x"} <= set(region):
+        _write_region_coords(path, store, region)
     return region
+
+
+def _write_region_coords(path: Path, store: Any, region: dict[str, slice]) -> None:
+    """The ``lat``/``lon`` (and bounds) of ``region``'s window, one on-disk block at a time,
+    from the store's own grid (bit for bit what :func:`create_zarr` computes at once)."""
+    import zarr
+
+    from modisoft.grids import Grid
+
+    group = zarr.open_group(str(path), mode="r+")
+    names = [n for n in LATLON_FIELDS if n in group]
+    if not names:
+        return
+    grid = Grid.from_xarray(store)
+    rows, cols = region["y"], region["x"]
+    cy, cx = group[names[0]].chunks[:2]
+    for r in range(rows.start, rows.stop, cy):
+        for c in range(cols.start, cols.stop, cx):
+            win = (slice(r, min(r + cy, rows.stop)), slice(c, min(c + cx, cols.stop)))
+            block = latlon_block(grid, *win)
+            for name in names:
+                group[name][win] = block[..., LATLON_FIELDS[name]]
 
 
 def _check_aligned(region: dict, dims: tuple, arr: Any, path: Path, var: str) -> None:
@@ -383,6 +442,11 @@ def finalize_zarr(path: str | os.PathLike[str], *, provenance: Provenance | None
     path = Path(path)
     if zarr_status(path) == "missing":
         raise OutputError(path, "no store to finalize")
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r+")
+    if COORDS_ATTR in group.attrs:  # the regions wrote them: a plain store from here on
+        del group.attrs[COORDS_ATTR]
     _set_status(path, "complete", provenance)
     return path
 

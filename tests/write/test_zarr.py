@@ -116,6 +116,27 @@ def test_zarr_region_writes_in_any_order_equal_one_shot_bytes(tmp_path):
     assert _tree_bytes(path) == _tree_bytes(whole)
 
 
+def test_zarr_regions_write_their_own_lat_lon_byte_identical_to_one_shot(tmp_path):
+    """``coords="per_region"``: the store is created without transforming the grid, each
+    region writes the lat/lon of its window, and the finished store is the one-shot one."""
+    lai = make_lai("china_albers")
+    whole = write_zarr(lai, tmp_path / "whole.zarr", chunks={"y": 16, "x": 25})
+    path = create_zarr(lai, tmp_path / "parts.zarr", chunks={"y": 16, "x": 25},
+                       coords="per_region")
+    group = zarr.open_group(str(path), mode="r")
+    assert group.attrs["modisoft_coords"] == "per_region"
+    assert not [k for k in os.listdir(path / "lat") if k != "zarr.json"]  # nothing yet
+    for r0 in (32, 16, 0):  # row bands, in reverse order, all times at once
+        write_zarr_region(lai.isel(y=slice(r0, r0 + 16)), path)
+    lat = xr.open_zarr(path)["lat"].values  # every window, as pyproj gives it
+    assert np.isfinite(lat).all() and lat.shape == SHAPE
+    finalize_zarr(path)
+    assert "modisoft_coords" not in zarr.open_group(str(path), mode="r").attrs
+    assert _tree_bytes(path) == _tree_bytes(whole)
+    with pytest.raises(OutputError, match="coords must be 'now' or 'per_region'"):
+        create_zarr(lai, tmp_path / "bad.zarr", coords="later")
+
+
 def test_zarr_rewrite_is_byte_identical(tmp_path):
     a = write_zarr(make_lai(), tmp_path / "a.zarr")
     b = write_zarr(make_lai(), tmp_path / "b.zarr")
