@@ -366,3 +366,33 @@ def test_valid_rule_default_from_attributes():
     # identity grid: every pixel keeps its value (fills and classes included)
     np.testing.assert_array_equal(got, st[0])
     assert isinstance(ValidRule((1,)).mask(np.array([1, 2], "uint8")), np.ndarray)
+
+
+def test_mosaic_windows_hands_each_window_of_every_mosaic_equal_to_its_own_compute():
+    """``mosaic_windows``: one task per window computes several mosaics of the same sources
+    at once; each window equals the same window of the mosaic computed on its own."""
+    from modisoft.warp.mosaic import mosaic_windows
+
+    day = np.array(["2012-01-01"], "datetime64[ns]")
+    srcs = [lai(H17, 600).expand_dims(time=day), lai(H18, 600).expand_dims(time=day)]
+    dst = grid_from_bounds("EPSG:3035", 4000.0, (2600000, 3100000, 4400000, 4400000))
+    outs = [mosaic(srcs, dst, chunks=64, method=m) for m in ("average", "nearest")]
+    whole = [o.values[0] for o in outs]
+    seen: dict[tuple[int, int, int, int], list[np.ndarray]] = {}
+
+    def func(window, arrays):
+        seen[window] = arrays
+        return int(sum(np.isfinite(a).sum() for a in arrays))
+
+    ny, nx = dst.shape
+    rows = (64, ny)  # all but the first band of chunks
+    counts = mosaic_windows(outs, rows, func)
+    assert counts is not None
+    got = counts.compute(scheduler="synchronous")
+    assert got.shape == (len(range(64, ny, 64)), len(range(0, nx, 64)))
+    assert len(seen) == got.size and min(w[0] for w in seen) == 64
+    assert sum(np.isfinite(w).sum() for w in whole) > got.sum() > 0  # the first band left out
+    for (r0, r1, c0, c1), arrays in seen.items():
+        for a, w in zip(arrays, whole, strict=True):
+            np.testing.assert_array_equal(np.squeeze(a), w[r0:r1, c0:c1])
+    assert mosaic_windows([outs[0] + 1, outs[1]], rows, func) is None  # not a plain mosaic
