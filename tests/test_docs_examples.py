@@ -45,7 +45,7 @@ GENERATED = {"docs/reference/cli.md"}  # the commands' --help text (docs/gen_cli
 TIMEOUT = 600  # seconds per command
 
 SKIP: dict[tuple[str, int], str] = {
-    ("docs/how-to/cluster.md", 102): "needs a dask scheduler and workers started with srun in a "
+    ("docs/how-to/cluster.md", 103): "needs a dask scheduler and workers started with srun in a "
     "batch job; tests/cli/test_lost_worker.py runs this flow (dask scheduler, dask worker, "
     "modisoft run --scheduler) with processes it starts",
 }
