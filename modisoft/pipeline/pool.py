@@ -87,7 +87,13 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
         _close(own)
         return start()
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # no pausing: a worker paused at 80 % of its memory limit waits for dask-managed data to
+    # be spilled, and a run's task results are a few bytes (its memory is the heap a task
+    # left), so a paused worker never resumes and the run hangs silently (seen: 22 China
+    # tiles, 1.5 GiB workers, both paused at 1.21 GiB). Over 95 % the nanny still restarts
+    # it, and the task is retried or its failure reported.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                          "distributed.worker.memory.pause": False}):
         try:
             # the first worker processes ignore Ctrl-C from their start (an ignored signal
             # stays ignored in a spawned child; later ones through the plugin): the main

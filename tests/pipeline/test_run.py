@@ -406,18 +406,24 @@ def test_the_workers_are_replaced_every_time_and_ignore_ctrl_c(tmp_path):
 
     cfg = load_config(write_config(tmp_path, formats='["zarr"]', workers=2))
 
-    def state():
-        return os.getpid(), signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    def state(dask_worker):
+        # and they never pause: a paused worker whose memory is a finished task's heap (not
+        # dask data it could spill) would wait forever, and the run with it
+        paused_at = dask_worker.memory_manager.memory_pause_fraction
+        return os.getpid(), signal.getsignal(signal.SIGINT) == signal.SIG_IGN, paused_at
 
     with cluster(cfg, None, 2, "1GiB", quiet) as client:
-        seen = {pid for pid, _ in client.run(state).values()}
+        first = list(client.run(state).values())
+        assert [p for _, _, p in first] == [False, False]
+        seen = {pid for pid, _, _ in first}
         for _ in range(4):
             old, client = client, restart_workers(client)
             assert client is not old and old.status == "closed"
             now = list(client.run(state).values())
-            assert len(now) == 2 and all(ignored for _, ignored in now)
-            assert not {pid for pid, _ in now} & seen
-            seen |= {pid for pid, _ in now}
+            assert len(now) == 2 and all(ignored and paused_at is False
+                                         for _, ignored, paused_at in now)
+            assert not {pid for pid, _, _ in now} & seen
+            seen |= {pid for pid, _, _ in now}
             assert client.submit(sum, [1, 2], pure=False).result() == 3
         last = client
     assert len(seen) == 10 and last.status == "closed"  # closed with the run's cluster
