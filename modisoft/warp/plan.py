@@ -50,7 +50,7 @@ PLAN_VERSION = 3
 _MEMORY_BYTES = 128 * 2**20
 """Plan windows kept in memory per process (LRU): a run computes one piece of the output at
 a time, and every date of the piece reuses the same few windows."""
-_memory: OrderedDict[tuple, Any] = OrderedDict()
+_memory: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
 _memory_lock = threading.Lock()
 _memory_used = [0]
 
@@ -203,7 +203,7 @@ class ResamplePlan:
         with _memory_lock:
             if mkey in _memory:
                 _memory.move_to_end(mkey)
-                return _as_method(_memory[mkey], self.method)
+                return _as_method(_memory[mkey][0], self.method)
         pw = self._load(rows, cols)
         if pw is False:
             pw = self._compute(rows, cols)
@@ -367,15 +367,23 @@ def _rebuild(src, dst, method, cache_dir, exact) -> ResamplePlan:
 
 
 def _remember(key: tuple, pw: PlanWindow | None) -> None:
-    size = pw.nbytes if pw is not None else 64
+    """Keep ``pw`` in the LRU, counted at the size it has with what the kernels add to it
+    later (:func:`~modisoft.warp.kernels.dense_index` keeps a nearest window's dense index on
+    it): the size is recorded with the entry, so an eviction gives back what was counted."""
+    size = 64 if pw is None else pw.nbytes
+    if pw is not None and pw.method == "nearest" and "_dense" not in pw.arrays:
+        size += 4 * pw.dst_shape[0] * pw.dst_shape[1]
     if size > _MEMORY_BYTES // 4:
         return
     with _memory_lock:
-        _memory[key] = pw
+        old = _memory.pop(key, None)
+        if old is not None:
+            _memory_used[0] -= old[1]
+        _memory[key] = (pw, size)
         _memory_used[0] += size
         while _memory_used[0] > _MEMORY_BYTES and _memory:
-            _, old = _memory.popitem(last=False)
-            _memory_used[0] -= old.nbytes if old is not None else 64
+            _, (_, gone) = _memory.popitem(last=False)
+            _memory_used[0] -= gone
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -396,3 +396,36 @@ def test_mosaic_windows_hands_each_window_of_every_mosaic_equal_to_its_own_compu
         for a, w in zip(arrays, whole, strict=True):
             np.testing.assert_array_equal(np.squeeze(a), w[r0:r1, c0:c1])
     assert mosaic_windows([outs[0] + 1, outs[1]], rows, func) is None  # not a plain mosaic
+
+
+def test_plan_memory_never_holds_more_than_its_budget_when_windows_grow_after_caching():
+    """The kernels keep a nearest window's dense index on the window after it is cached
+    (``dense_index``); the in-memory LRU must still hold no more than its budget over a sweep
+    that touches each window once, as a date task's sweep of a national grid does (the old
+    accounting gave back the grown size at eviction, and the held bytes grew every date)."""
+    from modisoft.warp import kernels, plan
+
+    src = modis_tile_grid(17, 3)
+    dst = grid_from_bounds("EPSG:3035", 1000.0, (2.6e6, 3.1e6, 3.7e6, 4.4e6))
+    p = ResamplePlan(src, dst, "nearest")
+    step, budget = 128, 2**20
+
+    def held() -> int:
+        kept = (v[0] if isinstance(v, tuple) else v for v in plan._memory.values())
+        return sum(pw.nbytes for pw in kept if pw is not None)
+
+    clear_plan_memory()
+    worst = 0
+    with plan.plan_memory(budget):
+        for _date in range(3):  # three dates
+            for r0 in range(0, dst.shape[0], step):
+                for c0 in range(0, dst.shape[1], step):
+                    pw = p.window((r0, min(r0 + step, dst.shape[0])),
+                                  (c0, min(c0 + step, dst.shape[1])))
+                    if pw is not None:
+                        kernels.dense_index(pw, src.shape[0] * src.shape[1])
+                    worst = max(worst, held())
+    clear_plan_memory()
+    windows = -(-dst.shape[0] // step) * -(-dst.shape[1] // step)
+    assert windows * step * step * 4 > 3 * budget  # the dense indices alone exceed the budget
+    assert 0 < worst <= budget
