@@ -20,8 +20,8 @@ How a file is made (the source date with the same day of year gives the pixels):
    ``(47·h + 173·v) mod 1200`` columns;
 2. it is upsampled 2x by pixel replication to 2400 x 2400 and written under the 500 m name
    (``Lai_1km`` -> ``Lai_500m``; the QC layers keep their names) with the source's SDS
-   attributes (``scale_factor``, ``valid_range``, ``_FillValue``, legends), HDF4 deflate
-   (level 4, as in the real granules);
+   attributes (``scale_factor``, ``valid_range``, ``_FillValue``, legends), HDF4 deflate in
+   chunks of 100 x 1200 (level 4; layout and level as in the real MCD15A2H granules);
 3. ``StructMetadata.0`` declares grid ``MOD_Grid_MOD15A2H`` (2400 x 2400, ``GCTP_SNSOID``,
    sphere R = 6371007.181 m) with the tile's outer corners from the tiling formula
    ``ULx = X0 + h·T``, ``ULy = Y0 − v·T`` (exact T = 2πR/36, ``reference/GRIDS.md`` §1.3);
@@ -79,12 +79,18 @@ __all__ = [
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "sample-data"
 """The real sample granules (``../shared/sample-data`` beside the repository)."""
-DEFAULT_CACHE = Path("~/.cache/modisoft/china_synth").expanduser()
+DEFAULT_CACHE = Path("~/.cache/modisoft/china_synth_chunked").expanduser()
+"""Versioned by layout: the files of ``china_synth/`` (before 2026-12) were deflated in one
+piece, which no real MCD15A2H granule is."""
 SOURCE_GLOB = "MCD15A2.A2012*.h17v03.005.*.hdf"
 PRODUCT, COLLECTION, GRID_NAME = "MCD15A2H", "006", "MOD_Grid_MOD15A2H"
 SRC_SIZE, FACTOR = 1200, 2
 SIZE = SRC_SIZE * FACTOR
 DEFLATE_LEVEL = 4
+CHUNK = (100, 1200)
+"""Rows x columns of every SDS chunk, each deflated on its own: the layout of the real
+MCD15A2H 500 m granules (``deflate_layout`` of the sample MCD15A2H/MCD15A3H files), so that a
+reader inflates only the chunks of the rows it needs, as it would on the real archive."""
 LAYERS: dict[str, str] = {
     "Fpar_1km": "Fpar_500m",
     "Lai_1km": "Lai_500m",
@@ -376,7 +382,7 @@ def write_synth_file(item: SynthFile, out_dir: os.PathLike[str]) -> tuple[Path, 
                 d.dim(ax).setname(f"{dim}:{GRID_NAME}")
             for key, (val, _, hdf_type, _) in s.attributes(full=1).items():
                 d.attr(key).set(hdf_type, _relabel(val))
-            d.setcompress(SDC.COMP_DEFLATE, DEFLATE_LEVEL)
+            _set_chunked_deflate(d, CHUNK, DEFLATE_LEVEL)
             d[:] = data
             d.endaccess()
             s.endaccess()
@@ -390,6 +396,28 @@ def write_synth_file(item: SynthFile, out_dir: os.PathLike[str]) -> tuple[Path, 
     _add_grid_vgroups(tmp)
     os.replace(tmp, out)
     return out, True
+
+
+def _set_chunked_deflate(sds: object, chunk: tuple[int, int], level: int) -> None:
+    """``SDsetchunk(sds, {chunk lengths, COMP_CODE_DEFLATE, level}, HDF_CHUNK | HDF_COMP)``
+    through ctypes (pyhdf has no chunking call); before any data is written."""
+    import ctypes
+
+    from pyhdf import _hdfext
+
+    class ChunkDef(ctypes.Structure):  # HDF_CHUNK_DEF's "comp" member (hdf.h), padded
+        _fields_ = [("lengths", ctypes.c_int32 * 32), ("comp_type", ctypes.c_int32),
+                    ("model_type", ctypes.c_int32), ("cinfo", ctypes.c_int32 * 16),
+                    ("minfo", ctypes.c_int32 * 16)]
+
+    lib = ctypes.CDLL(_hdfext.__file__)
+    lib.SDsetchunk.restype = ctypes.c_int
+    lib.SDsetchunk.argtypes = [ctypes.c_int32, ChunkDef, ctypes.c_int32]
+    cdef = ChunkDef()
+    cdef.lengths[0], cdef.lengths[1] = chunk
+    cdef.comp_type, cdef.cinfo[0] = 4, level  # COMP_CODE_DEFLATE, comp_info.deflate.level
+    if lib.SDsetchunk(sds._id, cdef, 0x1 | 0x2) < 0:  # HDF_CHUNK | HDF_COMP
+        raise OSError("SDsetchunk failed")
 
 
 def _add_grid_vgroups(path: Path) -> None:

@@ -34,7 +34,7 @@ from china_year import PeakRSS
 
 from modisoft.pipeline import load_config, run
 
-CACHE = Path("~/.cache/modisoft/wide_synth").expanduser()
+CACHE = Path("~/.cache/modisoft/wide_synth_chunked").expanduser()  # chunked as the real files
 TILES = [(h, v) for v in (3, 4, 5) for h in range(8, 28)]
 """The 60 tiles of the wide run, row by row of the tiling."""
 

@@ -135,6 +135,38 @@ def test_values_are_the_source_pixels_replicated(synth):
     assert (a != b).mean() > 0.1
 
 
+def test_layers_are_stored_as_the_real_mcd15a2h_granules_are(synth):
+    """Chunked and deflated as the real 500 m product (the sample MCD15A2H granule is the
+    oracle): a reader of a row band inflates only that band's chunks, on either."""
+    from pyhdf.SD import SD
+
+    from modisoft.io import hdf4, hdf4_blocks
+
+    real = next(SAMPLE_DIR.glob("MCD15A2H.*.hdf"), None)
+    if real is None:
+        pytest.skip("no real MCD15A2H sample")
+
+    def layout(path: Path) -> dict:
+        with hdf4.HDF4_LOCK:
+            sd = SD(str(path))
+            try:
+                out = {}
+                for name in sd.datasets():
+                    sds = sd.select(name)
+                    out[name] = (hdf4_blocks.deflate_layout(sds._id, 2), sds.getcompress())
+                    sds.endaccess()
+                return out
+            finally:
+                sd.end()
+
+    expected = set(layout(real).values())
+    assert expected == {((100, 1200), (4, 4))}  # (chunk rows, cols), (DEFLATE, level 4)
+    _out, res = synth
+    for path in res.paths:
+        got = layout(path)
+        assert len(got) == 6 and set(got.values()) == expected, (path.name, got)
+
+
 @pytest.mark.gdal
 def test_gdal_reads_the_grid(synth):
     if shutil.which("gdalinfo") is None:

@@ -261,6 +261,7 @@ def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, .
 
     The deflate blocks the hyperslab covers are verified first
     (:func:`~modisoft.io.hdf4_blocks.verify_deflate`): HDF4 does not check their checksums.
+    The values of a chunked deflated SDS come from those checked chunks, inflated once.
 
     Raises
     ------
@@ -274,8 +275,9 @@ def read_block(path: str, name: str, start: tuple[int, ...], count: tuple[int, .
         try:
             sds = sd.select(name)
             try:
-                verify_deflate(path, name, sds, start, count)
-                data = sds.get(start=list(start), count=list(count))
+                data = verify_deflate(path, name, sds, start, count, read=True)
+                if data is None:  # not assembled from the checked chunks: the library reads
+                    data = sds.get(start=list(start), count=list(count))
             finally:
                 sds.endaccess()
         except _hdf4_error() as exc:

@@ -26,6 +26,8 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
+
 from modisoft.errors import CorruptGranuleError
 
 __all__ = ["verify_deflate", "deflate_layout", "clear_verified"]
@@ -34,6 +36,9 @@ _COMP_DEFLATE = 4  # comp_coder_t COMP_CODE_DEFLATE (hcomp.h)
 _HDF_CHUNK = 0x1  # SDgetchunkinfo flag bit: the SDS is chunked (mfhdf.h)
 _ITEMSIZE = {3: 1, 4: 1, 5: 4, 6: 8, 20: 1, 21: 1, 22: 2, 23: 2, 24: 4, 25: 4, 26: 8, 27: 8}
 """HDF4 number type (DFNT_*) → bytes per value."""
+_NUMPY = {5: ">f4", 6: ">f8", 20: "i1", 21: "u1", 22: ">i2", 23: ">u2", 24: ">i4", 25: ">u4",
+          26: ">i8", 27: ">u8"}
+"""HDF4 number type → the numpy type of its stored bytes (HDF4 writes big-endian, XDR)."""
 
 _lib: Any = None
 _verified: OrderedDict[tuple, None] = OrderedDict()
@@ -101,20 +106,21 @@ def _blocks(lib: Any, sds_id: int, coords: tuple[int, ...] | None) -> list[tuple
         size = n
 
 
-def _inflate_error(raw: bytes, nbytes: int) -> str | None:
-    """Why ``raw`` is not one complete zlib stream of ``nbytes`` bytes, or ``None``."""
+def _inflate(raw: bytes, nbytes: int) -> tuple[str | None, bytes]:
+    """``raw`` inflated, and why it is not one complete zlib stream of ``nbytes`` bytes (or
+    ``None``)."""
     d = zlib.decompressobj()
     try:
         out = d.decompress(raw, nbytes + 1)
     except zlib.error as exc:
-        return f"deflate decompression failed (zlib: {exc})"
+        return f"deflate decompression failed (zlib: {exc})", b""
     if len(out) > nbytes or d.unconsumed_tail:
-        return f"the block inflates to more than the {nbytes} bytes of the chunk"
+        return f"the block inflates to more than the {nbytes} bytes of the chunk", out
     if not d.eof:
-        return "the deflate stream ends early (no end-of-stream marker or checksum)"
+        return "the deflate stream ends early (no end-of-stream marker or checksum)", out
     if len(out) != nbytes:
-        return f"the block inflates to {len(out)} bytes, the chunk holds {nbytes}"
-    return None
+        return f"the block inflates to {len(out)} bytes, the chunk holds {nbytes}", out
+    return None, out
 
 
 def _chunk_text(coords: tuple[int, ...], lengths: tuple[int, ...], shape: tuple[int, ...]) -> str:
@@ -126,11 +132,17 @@ def _chunk_text(coords: tuple[int, ...], lengths: tuple[int, ...], shape: tuple[
 
 
 def verify_deflate(
-    path: str, name: str, sds: Any, start: tuple[int, ...], count: tuple[int, ...]
-) -> None:
+    path: str, name: str, sds: Any, start: tuple[int, ...], count: tuple[int, ...],
+    *, read: bool = False,
+) -> np.ndarray | None:
     """Check every deflate block a hyperslab of ``sds`` (a pyhdf SDS) covers.
 
     Call with :data:`~modisoft.io.hdf4.HDF4_LOCK` held.
+
+    With ``read``, also return the hyperslab itself, assembled from the chunks just inflated
+    and checked (the values the HDF4 library would return, which then need not inflate them a
+    second time), when the SDS is chunked, every chunk it covers is stored and its number type
+    is a plain big-endian one (:data:`_NUMPY`); else ``None``, and the caller reads it.
 
     Raises
     ------
@@ -144,9 +156,10 @@ def verify_deflate(
     layout = deflate_layout(sds._id, rank)
     lib = _library()
     if layout is False or lib is None or 0 in count:
-        return
+        return None
     st = os.stat(path)
     itemsize = _ITEMSIZE.get(dtype, 1)
+    out = np.empty(count, _NUMPY[dtype]) if read and layout and dtype in _NUMPY else None
     if layout:
         nbytes = math.prod(layout) * itemsize
         ranges = [range(s // c, (s + n - 1) // c + 1)
@@ -157,13 +170,15 @@ def verify_deflate(
     with open(path, "rb") as fh:
         for coords in chunks:
             key = (path, st.st_mtime_ns, st.st_size, name, coords)
-            if key in _verified:
+            if key in _verified and out is None:
                 _verified.move_to_end(key)
                 continue
             blocks = _blocks(lib, sds._id, coords)
             if not blocks:
+                out = None  # never written: the library returns its fill values
                 continue
             end = max(off + n for off, n in blocks)
+            data = b""
             if end > st.st_size:
                 why = (f"the block ends at byte {end}, beyond the end of the file "
                        f"({st.st_size} bytes)")
@@ -172,7 +187,7 @@ def verify_deflate(
                 for off, n in blocks:
                     fh.seek(off)
                     raw += fh.read(n)
-                why = _inflate_error(raw, nbytes)
+                why, data = _inflate(raw, nbytes)
             if why is not None:
                 where = "the whole layer" if coords is None else _chunk_text(coords, layout, shape)
                 span = f"bytes {blocks[0][0]}-{blocks[-1][0] + blocks[-1][1] - 1}"
@@ -182,6 +197,23 @@ def verify_deflate(
                     "corrupted, download it again",
                     name,
                 )
+            if out is not None:
+                _place(out, data, coords, layout, start, count)
             _verified[key] = None
     while len(_verified) > _VERIFIED_SIZE:
         _verified.popitem(last=False)
+    return None if out is None else out.astype(out.dtype.newbyteorder("="), copy=False)
+
+
+def _place(out: np.ndarray, data: bytes, coords: tuple[int, ...], layout: tuple[int, ...],
+           start: tuple[int, ...], count: tuple[int, ...]) -> None:
+    """Copy the part of one inflated chunk that lies in the hyperslab into ``out``.
+
+    HDF4 stores every chunk whole, the edge chunks padded to the full chunk lengths."""
+    chunk = np.frombuffer(data, out.dtype).reshape(layout)
+    src, dst = [], []
+    for c, n, s, m in zip(coords, layout, start, count, strict=True):
+        lo, hi = max(c * n, s), min((c + 1) * n, s + m)
+        src.append(slice(lo - c * n, hi - c * n))
+        dst.append(slice(lo - s, hi - s))
+    out[tuple(dst)] = chunk[tuple(src)]

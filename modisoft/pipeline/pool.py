@@ -59,6 +59,7 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     if address:
         with Client(address) as client:
             echo(f"scheduler {address}; dashboard {client.dashboard_link}")
+            _warn_if_pausing(client, echo)
             yield client
         return
     # distributed's nannies export MALLOC_TRIM_THRESHOLD_, which switches off glibc's dynamic
@@ -110,6 +111,26 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
                 os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
             else:
                 os.environ["DASK_LOGGING__DISTRIBUTED"] = prior
+
+
+def _warn_if_pausing(client: Any, echo: Callable[[str], None]) -> None:
+    """Say so when workers of an existing cluster pause (see the LocalCluster's settings
+    below): a run's memory is the heap its tasks leave, which no spilling frees, so a paused
+    worker never resumes and the run would wait without a word."""
+    try:
+        fractions = client.run(_pause_fraction)
+    except Exception:  # a check only: the run says itself if its workers fail
+        return
+    pausing = sorted(w for w, f in fractions.items() if f)
+    if pausing:
+        echo(f"warning: {len(pausing)} of {len(fractions)} workers pause at "
+             f"{fractions[pausing[0]]:.0%} of their memory limit (e.g. {pausing[0]}); a paused "
+             "worker may never resume during a run: start them with "
+             "DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE=False (see the cluster how-to)")
+
+
+def _pause_fraction(dask_worker: Any) -> float | bool:
+    return dask_worker.memory_manager.memory_pause_fraction
 
 
 _FRESH: dict[int, Callable[[], Any]] = {}  # client id -> replace the LocalCluster behind it

@@ -207,6 +207,11 @@ def pixel_shares(values: Any, qa: Any | None = None, rule: str = "none", *,
         f"{product.name}.{product.collection}"
     layer = layer_of(values, tag)
     raw = np.asarray(values.values)
+    qas = [] if qa is None else [qa[v] for v in qa.data_vars] if hasattr(qa, "data_vars") \
+        else [qa]
+    if raw.dtype.itemsize == 1 and raw.dtype.kind in "iu" and len(qas) <= 1 and all(
+            q.dtype.itemsize == 1 and q.dtype.kind in "iu" for q in qas):
+        return _shares_by_table(raw, layer, qa, qas, rule, tag)
     is_value = valid_mask(raw, layer)
     nonveg = np.isin(raw, np.asarray(layer.nonveg_codes)) if layer.nonveg_codes else \
         np.zeros(raw.shape, bool)
@@ -214,16 +219,57 @@ def pixel_shares(values: Any, qa: Any | None = None, rule: str = "none", *,
     if qa is not None and rule != "none":
         good = is_value & np.asarray(qa_mask(qa, rule, product=tag).values)
     cloudy = None
-    qas = [] if qa is None else [qa[v] for v in qa.data_vars] if hasattr(qa, "data_vars") \
-        else [qa]
     for da in qas:
-        qa_layer = layer_of(da, tag)
-        found = cloud_codes(qa_layer)
-        if found is not None:
-            words = np.asarray(da.values)
-            field = extract_field(words, found[0].start, found[0].length)
-            hit = np.isin(field, np.asarray(found[1])) & ~fill_mask(words, qa_layer.fill_values)
+        hit = _cloudy(np.asarray(da.values), layer_of(da, tag))
+        if hit is not None:
             cloudy = int((hit & is_value).sum())
             break
     return {"pixels": int(raw.size), "good": int(good.sum()), "cloudy": cloudy,
             "fill": int((~is_value & ~nonveg).sum()), "nonveg": int(nonveg.sum())}
+
+
+def _cloudy(words: np.ndarray, qa_layer: Any) -> np.ndarray | None:
+    """Where the QA words say cloudy or mixed (not on fill); ``None`` without a cloud field."""
+    found = cloud_codes(qa_layer)
+    if found is None:
+        return None
+    field = extract_field(words, found[0].start, found[0].length)
+    return np.isin(field, np.asarray(found[1])) & ~fill_mask(words, qa_layer.fill_values)
+
+
+def _shares_by_table(raw: np.ndarray, layer: Any, qa: Any, qas: list, rule: str,
+                     tag: str | None) -> dict[str, int | None]:
+    """:func:`pixel_shares` of one-byte layers (at most one QA layer) from their joint
+    histogram: every pixel's class depends on its (value, QA word) pair alone, so each test
+    runs once on the 256 codes of each layer (the same functions, the same result) and the
+    counts are sums over the 256 x 256 table instead of over every pixel."""
+    import xarray as xr
+
+    from modisoft.decode import layer_of, valid_mask
+    from modisoft.qa.core import qa_mask
+
+    codes = np.arange(256, dtype=np.uint8)
+    key = raw.view(np.uint8).astype(np.intp).ravel()
+    if qas:
+        key |= qas[0].values.view(np.uint8).astype(np.intp).ravel() << 8
+    counts = np.bincount(key, minlength=65536).reshape(256, 256)  # [QA word, value]
+    values = codes.view(raw.dtype)
+    is_value = valid_mask(values, layer)
+    nonveg = np.isin(values, np.asarray(layer.nonveg_codes or (), dtype=values.dtype))
+    per_value = counts.sum(axis=0)
+    good_words = np.ones(256, bool)
+    cloudy = None
+    if qas:
+        da = qas[0]
+        words = xr.DataArray(codes.view(da.dtype)[None, :], dims=da.dims[-2:], name=da.name,
+                             attrs=da.attrs)
+        if rule != "none":
+            table = words.to_dataset() if hasattr(qa, "data_vars") else words
+            table.attrs.update(qa.attrs)
+            good_words = np.asarray(qa_mask(table, rule, product=tag).values).ravel()
+        hit = _cloudy(words.values.ravel(), layer_of(da, tag))
+        if hit is not None:
+            cloudy = int(counts[hit][:, is_value].sum())
+    return {"pixels": int(raw.size), "good": int(counts[good_words][:, is_value].sum()),
+            "cloudy": cloudy, "fill": int(per_value[~is_value & ~nonveg].sum()),
+            "nonveg": int(per_value[nonveg].sum())}

@@ -35,7 +35,6 @@ import numpy as np
 from modisoft.write._common import OutputError, as_dataset, atomic_path
 from modisoft.write.cf import (
     LATLON_FIELDS,
-    blocks_together,
     check_chunks,
     fill_value,
     latlon_block,
@@ -109,20 +108,6 @@ def _prepare(obj: Any, path: Path, name: str | None, chunks: Any, provenance: An
 def lazy_coords(ds: Any) -> list[str]:
     """The dask-backed coordinates (the 2-D ``lat``/``lon`` and their bounds)."""
     return [str(v) for v in ds.coords if ds[v].chunks is not None and v not in ds.dims]
-
-
-def _write_lazy_coords(path: Path, ds: Any) -> None:
-    """Compute and store the lazy coordinates block by block (``to_zarr(compute=False)``
-    leaves them unwritten, and region writes carry data variables only)."""
-    import zarr
-
-    names = lazy_coords(ds)
-    if not names:
-        return
-    group = zarr.open_group(str(path), mode="r+")
-    for parts in blocks_together([ds[n].data for n in names]):
-        for name, (where, values) in zip(names, parts, strict=True):
-            group[name][where] = values
 
 
 def _set_status(path: Path, status: str, provenance: Provenance | None = None) -> None:
@@ -271,9 +256,9 @@ def create_zarr(
     with atomic_path(path, overwrite=if_exists == "overwrite") as tmp:
         _placeholders(ds).to_zarr(str(tmp), mode="w-", zarr_format=zarr_format, encoding=enc,
                                   consolidated=False, compute=False)
-        if coords == "now" or not lazy_coords(ds):
-            _write_lazy_coords(tmp, ds)
-        else:
+        if lazy_coords(ds) and coords == "now":  # the whole grid as one region: same values
+            _write_region_coords(tmp, ds, {d: slice(0, ds.sizes[d]) for d in ("y", "x")})
+        elif lazy_coords(ds):
             import zarr
 
             zarr.open_group(str(tmp), mode="r+").attrs[COORDS_ATTR] = "per_region"

@@ -365,6 +365,9 @@ def test_local_cluster_and_scheduler_address_give_the_same_outputs(tmp_path):
         run(load_config(write_config(remote, formats=fmts)), scheduler=lc.scheduler_address,
             progress=False, echo=msgs.append)
         assert any(lc.scheduler_address in m for m in msgs)
+        # its worker pauses at dask's default 80 %: the run says how to switch that off
+        assert any("1 of 1 workers pause at 80%" in m and "MEMORY__PAUSE=False" in m
+                   for m in msgs), msgs
     ref = xr.open_zarr(sync / "out" / "lai.zarr").load()
     for other in (local, remote):  # same data; the provenance records each config's [compute]
         got = xr.open_zarr(other / "out" / "lai.zarr").load()

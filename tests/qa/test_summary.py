@@ -61,3 +61,15 @@ def test_the_cloud_field_is_the_cloud_state_else_a_code_named_cloudy():
     bf, codes = cloud_codes(get_product("MOD09A1", "061").layer("sur_refl_state_500m"))
     assert (bf.name, bf.start, codes) == ("cloud_state", 0, (1, 2))
     assert cloud_codes(get_product("MCD15A2H", "061").layer("FparExtra_QC")) is None
+
+
+@pytest.mark.parametrize("path", GRANULES[:2], ids=[p.name[:24] for p in GRANULES[:2]])
+def test_one_byte_layers_counted_from_their_joint_histogram_equal_the_count_per_pixel(path):
+    """One-byte layers with at most one QA layer are counted from their 256 x 256 joint
+    histogram; a Dataset of two layers takes the per-pixel path (the rule ignores the
+    second). Both equal the count from the raw words, whichever form the QA comes in."""
+    ds = open_granule(path, ["Lai_1km", "FparLai_QC"]).compute()
+    tag = ds.attrs["registry_product"]
+    exp = _expected(path)
+    for qa in (ds["FparLai_QC"], ds[["FparLai_QC"]], ds[["FparLai_QC", "Lai_1km"]]):
+        assert pixel_shares(ds["Lai_1km"], qa, "good_lai", product=tag) == exp
