@@ -371,10 +371,10 @@ def _remember(key: tuple, pw: PlanWindow | None) -> None:
     later (:func:`~modisoft.warp.kernels.dense_index` keeps a nearest window's dense index on
     it): the size is recorded with the entry, so an eviction gives back what was counted."""
     size = 64 if pw is None else pw.nbytes
+    if size > _MEMORY_BYTES // 4:  # admitted by its own size, as computed or loaded
+        return
     if pw is not None and pw.method == "nearest" and "_dense" not in pw.arrays:
         size += 4 * pw.dst_shape[0] * pw.dst_shape[1]
-    if size > _MEMORY_BYTES // 4:
-        return
     with _memory_lock:
         old = _memory.pop(key, None)
         if old is not None:
