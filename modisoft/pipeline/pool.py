@@ -67,6 +67,10 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
     # Our tasks allocate many (one piece or one date each); measured 2.1x slower per task.
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    # nor from this process's environment, where any earlier LocalCluster's nannies left it
+    # (a benchmark's, a notebook's): the workers inherit it from there (seen: each mosaic date
+    # of the China year 1.6x slower after the benchmark's own decode-floor cluster)
+    trim = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # the worker processes log to the terminal themselves: at the default level, not even
     # their errors (a heartbeat cut by the cluster's own shutdown); a task's failure reaches
     # the run through its result, and -v shows them all
@@ -111,6 +115,8 @@ def cluster(cfg: RunConfig, scheduler: str | None, workers: int | None,
                 os.environ.pop("DASK_LOGGING__DISTRIBUTED", None)
             else:
                 os.environ["DASK_LOGGING__DISTRIBUTED"] = prior
+            if trim is not None:
+                os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
 
 
 def _warn_if_pausing(client: Any, echo: Callable[[str], None]) -> None:
