@@ -44,7 +44,7 @@ def _pairs(rng, cover, t, outliers=True):
     """Source uniform on [0.5, 6]; target = a + b·source + N(0, SIGMA) per cover type, and
     (optionally) a fraction EPS of the pairs 3 LAI too high (cloud-like, x-independent)."""
     src = rng.uniform(0.5, 6.0, (t.size, *cover.shape))
-    tgt = np.empty_like(src)
+    tgt = src.copy()  # a cover without a TRUTH line (7 below) pairs with itself, all finite
     for c, (a, b) in TRUTH.items():
         tgt[:, cover == c] = a + b * src[:, cover == c]
     tgt += rng.normal(0, SIGMA, src.shape)
