@@ -34,11 +34,12 @@ __all__ = ["verify_deflate", "deflate_layout", "clear_verified"]
 
 _COMP_DEFLATE = 4  # comp_coder_t COMP_CODE_DEFLATE (hcomp.h)
 _HDF_CHUNK = 0x1  # SDgetchunkinfo flag bit: the SDS is chunked (mfhdf.h)
-_ITEMSIZE = {3: 1, 4: 1, 5: 4, 6: 8, 20: 1, 21: 1, 22: 2, 23: 2, 24: 4, 25: 4, 26: 8, 27: 8}
-"""HDF4 number type (DFNT_*) → bytes per value."""
+
 _NUMPY = {5: ">f4", 6: ">f8", 20: "i1", 21: "u1", 22: ">i2", 23: ">u2", 24: ">i4", 25: ">u4",
           26: ">i8", 27: ">u8"}
 """HDF4 number type → the numpy type of its stored bytes (HDF4 writes big-endian, XDR)."""
+_ITEMSIZE = {3: 1, 4: 1} | {t: np.dtype(v).itemsize for t, v in _NUMPY.items()}
+"""HDF4 number type (DFNT_*) → bytes per value (CHAR8 and UCHAR8 one byte each)."""
 
 _lib: Any = None
 _verified: OrderedDict[tuple, None] = OrderedDict()
