@@ -94,10 +94,12 @@ def _decode_values(raw: np.ndarray, layer: Layer) -> np.ndarray:
 def _by_table(raw: np.ndarray, kernel: Any, layer: Layer) -> np.ndarray:
     """An element-wise ``kernel(values, layer)`` of a one-byte integer layer as one table
     lookup: the kernel applied to the 256 values of the dtype, indexed by ``raw`` (the same
-    result to the bit, since each output element depends on its input element alone)."""
-    lo = int(np.iinfo(raw.dtype).min)
-    idx = raw.view(np.uint8) if lo == 0 else (raw.astype(np.int16) - lo).astype(np.uint8)
-    return kernel(np.arange(lo, lo + 256).astype(raw.dtype), layer)[idx]
+    result to the bit, since each output element depends on its input element alone),
+    compiled (:func:`modisoft.lookup.byte_lookup`)."""
+    from modisoft.lookup import byte_lookup
+
+    every = np.arange(256, dtype=np.uint8).view(raw.dtype)  # entry b: the value of byte b
+    return byte_lookup(raw, kernel(every, layer))
 
 
 def fill_class_codes(raw: np.ndarray, layer: Layer) -> np.ndarray:
@@ -160,10 +162,16 @@ def check_plausible(
     lo, hi = layer.valid_range
     codes = np.asarray(layer.nodata_codes or (), dtype=np.int64)
     if raw.dtype.kind in "iu" and raw.dtype.itemsize <= 2:  # one histogram, any size
-        first = int(np.iinfo(raw.dtype).min)
-        flat = raw.ravel() if first == 0 else raw.ravel().astype(np.int32) - first
-        hist = np.bincount(flat, minlength=1 << (8 * raw.dtype.itemsize))
-        values = np.arange(first, first + hist.size, dtype=np.int64)
+        if raw.dtype.itemsize == 1:  # compiled; entry b counts the value whose byte is b
+            from modisoft.lookup import byte_histogram
+
+            hist = byte_histogram(raw)
+            values = np.arange(256, dtype=np.uint8).view(raw.dtype).astype(np.int64)
+        else:
+            first = int(np.iinfo(raw.dtype).min)
+            flat = raw.ravel() if first == 0 else raw.ravel().astype(np.int32) - first
+            hist = np.bincount(flat, minlength=1 << 16)
+            values = np.arange(first, first + hist.size, dtype=np.int64)
         fill = np.isin(values, codes)
         outside = ((values < lo) | (values > hi)) & ~fill
         count, filled = int(hist[outside].sum()), int(hist[fill].sum())

@@ -18,7 +18,7 @@ PKG = Path(__file__).resolve().parents[1] / "modisoft"
 #: it sits low: a stage that writes (the warp plan cache, a quicklook PNG) uses its one
 #: atomic-write helper instead of its own ``os.replace``.
 FLOW = ["_version", "errors", "grids", "products", "catalog", "io", "info", "write", "acquire",
-        "decode",
+        "lookup", "decode",
         "qa", "warp", "timeseries", "lai", "cartography", "plot", "quicklook", "report",
         "pipeline", "cli",
         "__main__"]

@@ -93,3 +93,23 @@ def test_decode_dataarray_is_lazy():
     raw = da.values.astype("float64")
     want = np.where((raw != -3000) & (raw >= -2000) & (raw <= 10000), raw / 10000.0, np.nan)
     np.testing.assert_array_equal(out.values, want.astype("float32"))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_plausibility_count_of_one_byte_layers_equals_a_count_value_by_value(dtype):
+    # the compiled byte histogram counts a signed layer by its bytes: entry b is the value
+    # whose byte is b (a strided array is counted as its values)
+    import dataclasses
+
+    from modisoft.decode import check_plausible
+    from modisoft.products import get_product
+
+    layer = dataclasses.replace(get_product("MCD15A2H", "061").layer("Lai_500m"),
+                                valid_range=(-50, 50) if dtype == "int8" else (0, 100))
+    raw = np.random.default_rng(4).integers(0, 256, (400, 90)).astype("uint8").view(dtype)
+    raw = raw[:, ::2]
+    v = raw.astype(np.int64)
+    lo, hi = layer.valid_range
+    want = int((((v < lo) | (v > hi)) & ~np.isin(v, list(layer.nodata_codes))).sum())
+    assert want > 1000
+    assert check_plausible(raw, layer, path="x.hdf", max_fraction=1.0) == want

@@ -79,7 +79,7 @@ def _masked_attrs(out: Any, raw: Any, cfg: RunConfig, fill: int) -> Any:
 
 def _pair_lookup(raw: np.ndarray, qa: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Kernel: ``table[256 * raw + qa]`` (both as unsigned bytes)."""
-    from modisoft.qa.tables import pair_lookup
+    from modisoft.lookup import pair_lookup
 
     return pair_lookup(raw, qa, table).view(raw.dtype)
 

@@ -246,13 +246,15 @@ def _shares_by_table(raw: np.ndarray, layer: Any, qa: Any, qas: list, rule: str,
     import xarray as xr
 
     from modisoft.decode import layer_of, valid_mask
+    from modisoft.lookup import byte_histogram, pair_histogram
     from modisoft.qa.core import qa_mask
 
     codes = np.arange(256, dtype=np.uint8)
-    key = raw.view(np.uint8).astype(np.intp).ravel()
     if qas:
-        key |= qas[0].values.view(np.uint8).astype(np.intp).ravel() << 8
-    counts = np.bincount(key, minlength=65536).reshape(256, 256)  # [QA word, value]
+        counts = pair_histogram(raw, qas[0].values)  # [QA word, value]
+    else:
+        counts = np.zeros((256, 256), np.int64)
+        counts[0] = byte_histogram(raw)
     values = codes.view(raw.dtype)
     is_value = valid_mask(values, layer)
     nonveg = np.isin(values, np.asarray(layer.nonveg_codes or (), dtype=values.dtype))

@@ -71,3 +71,24 @@ def test_other_layers_take_the_two_steps(layers):
     wide = ds.Lai_1km.astype("uint16")
     assert _by_table(wide, ds.FparLai_QC, cfg) is None
     assert _by_table(ds.Lai_1km, ds[["FparLai_QC"]], cfg) is None
+
+
+def test_dominant_fill_class_of_byte_codes_equals_a_count_by_hand():
+    # the compiled per-row count against the definition, pixel by pixel: 0 where the series
+    # has a value, else the most frequent code, ties to the smallest
+    from modisoft.pipeline.mosaic import dominant_fill_class
+
+    rng = np.random.default_rng(6)
+    codes = rng.choice(np.array([0, 250, 251, 254, 255], "uint8"), size=(40, 30, 9),
+                       p=[0.05, 0.3, 0.2, 0.3, 0.15])
+    got = dominant_fill_class(codes)
+    for i in range(40):
+        for j in range(30):
+            s = [int(c) for c in codes[i, j]]
+            if 0 in s:
+                want = 0
+            else:
+                n = {c: s.count(c) for c in set(s)}
+                want = min(c for c in n if n[c] == max(n.values()))
+            assert got[i, j] == want
+    assert (got == 0).sum() > 100 and (got != 0).sum() > 100
