@@ -234,7 +234,9 @@ def store_rows(layers: list, targets: list, k: int, rows: tuple[int, int], *,
     from modisoft.warp.mosaic import mosaic_windows
 
     func = functools.partial(_store_window, targets, k, classes, check)
-    per_window = mosaic_windows(layers, rows, func)
+    # the classes are kept only where the values have none: computed there alone
+    per_window = mosaic_windows(layers, rows, func,
+                                only_where_missing=None if classes is None else {classes: 0})
     if per_window is not None:
         return int(per_window.compute().sum())
     done = dask.compute(*[a.data[:, rows[0]:rows[1]] for a in layers])

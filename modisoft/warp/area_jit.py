@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["average_sums", "offset_any", "offset_mode"]
+__all__ = ["average_sums", "offset_any", "offset_mode", "place"]
 
 _J = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
@@ -44,19 +44,18 @@ def _edge(d, n, lo, hi, i0, i1):
 
 
 @njit(**_J)
-def average_sums(winf, okf, pres, r0, r1, c0, c1, y0, y1, x0, x1, width):
+def average_sums(win, ok, pres, r0, r1, c0, c1, y0, y1, x0, x1):
     """Per destination pixel: ``(num, den, anyok, inside)`` of the area-weighted average.
 
     Parameters
     ----------
-    winf, okf
-        The flat source window and where it holds a valid value (present, not a fill).
+    win, ok
+        The source window (2-D, strided or not: read in place) and where it holds a valid
+        value (present, not a fill).
     pres
-        The flat mask of source pixels that exist, or an empty array: all exist.
+        The mask of source pixels that exist, or an empty ``(0, 0)`` array: all exist.
     r0, r1, c0, c1, y0, y1, x0, x1
         The plan window's boxes and their fractional edges (``PlanWindow.arrays``).
-    width
-        Columns of the source window.
     """
     m = r0.shape[0]
     num = np.zeros(m)
@@ -77,14 +76,14 @@ def average_sums(winf, okf, pres, r0, r1, c0, c1, y0, y1, x0, x1, width):
         ins = (ny > 0) and (nx > 0) and not has_pres
         for dy in range(ny):
             wy = _edge(dy, ny, y0[i], y1[i], fr0, fr1)
-            base = (r0[i] + dy) * width + c0[i]
+            r = r0[i] + dy
             for dx in range(nx):
-                flat = base + dx
-                if has_pres and pres[flat]:
+                c = c0[i] + dx
+                if has_pres and pres[r, c]:
                     ins = True
-                if okf[flat]:
+                if ok[r, c]:
                     wk = wy * _edge(dx, nx, x0[i], x1[i], fc0, fc1)
-                    s += wk * np.float64(winf[flat])
+                    s += wk * np.float64(win[r, c])
                     t += wk
                     got = True
         num[i] = s
@@ -92,6 +91,30 @@ def average_sums(winf, okf, pres, r0, r1, c0, c1, y0, y1, x0, x1, width):
         anyok[i] = got
         inside[i] = ins
     return num, den, anyok, inside
+
+
+@njit(**_J)
+def place(dst, has, res, inside, values, valid, ins):
+    """Write a window's results into its output chunk (``kernels._place``): ``values`` and
+    ``valid`` at ``dst[has]``, ``ins`` at ``dst[inside]``; returns the positions inside the
+    source without a value (ascending), whose fill class the caller settles."""
+    n = 0
+    for i in range(dst.shape[0]):
+        d = dst[i]
+        if has[i]:
+            values[d] = res[i]
+            valid[d] = True
+        if inside[i]:
+            ins[d] = True
+            if not has[i]:
+                n += 1
+    need = np.empty(n, np.intp)
+    j = 0
+    for i in range(dst.shape[0]):
+        if inside[i] and not has[i]:
+            need[j] = i
+            j += 1
+    return need
 
 
 @njit(**_J)

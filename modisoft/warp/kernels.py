@@ -53,6 +53,11 @@ class ValidRule:
     def mask(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values)
         kind = values.dtype.kind
+        if kind in "iu" and values.dtype.itemsize == 1 and values.size > 256:
+            from modisoft.lookup import byte_lookup  # entry b: the value whose byte is b
+
+            lut = self._lut(values.dtype)
+            return byte_lookup(values, np.roll(lut, np.iinfo(values.dtype).min))
         if kind in "iu" and values.dtype.itemsize <= 2:
             return self._lut(values.dtype)[values.astype(np.int64) - np.iinfo(values.dtype).min]
         ok = np.isfinite(values) if kind == "f" else np.ones(values.shape, dtype=bool)
@@ -92,14 +97,17 @@ def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def resample_window(
-    pw, win: np.ndarray, present: np.ndarray | None, rule: ValidRule, nodata, masks: bool = True
+    pw, win: np.ndarray, present: np.ndarray | None, rule: ValidRule, nodata, masks: bool = True,
+    need: np.ndarray | None = None,
 ) -> Resampled:
     """Apply a plan window to the source window ``win`` (the plan's ``src_box``).
 
     ``present`` marks the pixels of ``win`` that exist (``None``: all); pixels outside it, such
     as a missing tile of a mosaic, count as outside the source.  Values are ``nodata`` where
     nothing is known.  ``masks=False`` (one source, no ``count``) lets ``nearest`` skip the
-    ``valid``/``inside`` masks, which :func:`fuse` does not need then.
+    ``valid``/``inside`` masks, which :func:`fuse` does not need then.  ``need`` (per pixel of
+    the window's ``dst_index``): the integer ``mode`` computes only those pixels and leaves
+    the others ``nodata`` and outside the source (the other methods compute all).
     """
     n = pw.dst_shape[0] * pw.dst_shape[1]
     out = Resampled(np.full(n, nodata, win.dtype), np.zeros(n, bool), np.zeros(n, bool))
@@ -110,7 +118,7 @@ def resample_window(
     elif pw.method == "average":
         _average(pw, win, present, rule, out)
     elif pw.method in ("min", "max") or win.dtype.kind in "iu":
-        _offsets(pw, win, present, rule, out)
+        _offsets(pw, win, present, rule, out, need)
     else:  # the mode of a float layer
         _area(pw, win, present, rule, out)
     return out
@@ -119,7 +127,7 @@ def resample_window(
 def _nearest(pw, win, present, rule, out: Resampled, masks: bool = True) -> None:
     if not masks:  # one gather through a dense index; the extra last element is nodata
         ext = np.empty(win.size + 1, win.dtype)
-        ext[:-1] = win.ravel()
+        ext[:-1].reshape(win.shape)[...] = win  # one copy, strided window or not
         ext[-1] = out.values[0] if out.values.size else 0
         if present is not None:
             ext[:-1][~present.ravel()] = ext[-1]
@@ -271,19 +279,16 @@ def _average(pw, win, present, rule, out: Resampled) -> None:
     a = pw.arrays
     okf = rule.mask(win)
     if present is not None:
-        okf = okf & present
-    okf, winf = okf.ravel(), win.ravel()
-    pres = np.zeros(0, bool) if present is None else present.ravel()
-    num, den, anyok, inside = average_sums(winf, okf, pres, a["r0"], a["r1"], a["c0"],
-                                           a["c1"], a["y0"], a["y1"], a["x0"], a["x1"],
-                                           win.shape[1])
+        okf &= present
+    pres = np.zeros((0, 0), bool) if present is None else present
+    num, den, anyok, inside = average_sums(win, okf, pres, a["r0"], a["r1"], a["c0"],
+                                           a["c1"], a["y0"], a["y1"], a["x0"], a["x1"])
     has = anyok & (den > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         res = to_dtype(np.where(has, num / np.where(has, den, 1.0), 0.0), win.dtype)
     r0, c0 = a["r0"].astype(np.intp), a["c0"].astype(np.intp)
     ny, nx = a["r1"] - a["r0"], a["c1"] - a["c0"]
-    _place(pw, out, has, res, inside, (winf, okf, None if present is None else pres,
-                                       r0, c0, ny, nx, win.shape[1]))
+    _place(pw, out, has, res, inside, (win, okf, present, r0, c0, ny, nx, win.shape[1]))
     return None
 
 
@@ -335,14 +340,20 @@ def _average_np(pw, win, present, rule, out: Resampled) -> None:
 def _place(pw, out: Resampled, has, res, inside, box) -> None:
     """Write per-pixel results into ``out``; pixels inside the source that have no valid
     value keep the most frequent of their invalid codes (integer layers: fill classes)."""
-    winf, okf, pres, r0, c0, ny, nx, width = box
+    winf, okf, pres, r0, c0, ny, nx, width = box  # the window and masks, 2-D or flat
     dst = pw.dst_index
-    out.values[dst[has]] = res[has]
-    out.valid[dst[has]] = True
-    out.inside[dst[inside]] = True
-    need = np.flatnonzero(inside & ~has)
+    if JIT:
+        from modisoft.warp.area_jit import place
+
+        need = place(dst, has, res, inside, out.values, out.valid, out.inside)
+    else:
+        out.values[dst[has]] = res[has]
+        out.valid[dst[has]] = True
+        out.inside[dst[inside]] = True
+        need = np.flatnonzero(inside & ~has)
     if winf.dtype.kind != "f" and need.size:
         bad = ~okf if pres is None else ~okf & pres
+        winf, bad = np.ravel(winf), np.ravel(bad)
         got, code = _offset_mode(winf, bad, need, r0, c0, ny, nx, width)
         out.values[dst[need[got]]] = code[got]
 
@@ -436,12 +447,13 @@ def _edge_weight(d, n, lo, hi, i0, i1) -> np.ndarray:
     return np.where(last, 1.0 - (i1 - hi), w)
 
 
-def _offsets(pw, win, present, rule, out: Resampled) -> None:
+def _offsets(pw, win, present, rule, out: Resampled, need: np.ndarray | None = None) -> None:
     """``min``, ``max`` or (integer layers) ``mode`` of the valid source pixels in each
     destination pixel's box, one pass per offset (dy, dx) inside the boxes, vectorised over
     the destination pixels: the same result as the entry form (:func:`_area`) without
     expanding every (pixel, source pixel) pair, which at a 2:1 ratio holds about nine entries
-    of 24 bytes per destination pixel.  Pixels that see only invalid codes keep their mode."""
+    of 24 bytes per destination pixel.  Pixels that see only invalid codes keep their mode.
+    With ``need``, ``mode`` computes only those pixels (the others stay outside)."""
     a = pw.arrays
     r0, c0 = a["r0"].astype(np.intp), a["c0"].astype(np.intp)
     ny, nx = a["r1"] - a["r0"], a["c1"] - a["c0"]
@@ -455,8 +467,16 @@ def _offsets(pw, win, present, rule, out: Resampled) -> None:
     pres = None if present is None else present.ravel()
     width = win.shape[1]
     if pw.method == "mode":
-        has, res = _offset_mode(winf, okf, np.arange(m), r0, c0, ny, nx, width)
+        sub = np.arange(m) if need is None else np.flatnonzero(need)
+        got, code = (_offset_mode(winf, okf, sub, r0, c0, ny, nx, width) if sub.size
+                     else (np.zeros(0, bool), np.zeros(0, winf.dtype)))
         inside = _offset_any(pres, r0, c0, ny, nx, width)
+        if need is None:
+            has, res = got, code
+        else:
+            has, res = np.zeros(m, bool), np.zeros(m, winf.dtype)
+            has[sub], res[sub] = got, code
+            inside &= need
     else:
         has, res, inside = _offset_extreme(pw.method, winf, okf, pres, r0, c0, ny, nx, width)
     _place(pw, out, has, res, inside, (winf, okf, pres, r0, c0, ny, nx, width))

@@ -206,7 +206,8 @@ def reproject(src: Any, dst_grid: Grid, **kwargs: Any) -> Any:
 
 
 def mosaic_windows(outputs: list[Any], rows: tuple[int, int],
-                   func: Callable[[tuple[int, int, int, int], list[np.ndarray]], int]) -> Any:
+                   func: Callable[[tuple[int, int, int, int], list[np.ndarray]], int], *,
+                   only_where_missing: dict[int, int] | None = None) -> Any:
     """One dask task per output window of rows ``rows`` that computes every one of several
     :func:`mosaic` results at once and hands them to ``func``.
 
@@ -224,6 +225,11 @@ def mosaic_windows(outputs: list[Any], rows: tuple[int, int],
         Output rows, on chunk boundaries.
     func
         Called once per window; must return an integer.
+    only_where_missing
+        ``{i: j}``: output ``i`` is needed only where the float output ``j`` (``j < i``) has
+        no value (NaN), as for fill classes beside their values.  An integer ``mode`` output
+        is then computed at those pixels alone; ``func`` receives its window with the output's
+        nodata elsewhere, so it must not read it there.  Other methods compute every pixel.
 
     Returns
     -------
@@ -256,15 +262,20 @@ def mosaic_windows(outputs: list[Any], rows: tuple[int, int],
         for jb, xe in enumerate(xedges):
             tasks = [lay[(d.name, 0, ib, jb)] for lay, d in zip(chunk_layers, datas, strict=True)]
             graph[(name, n, jb)] = (_windows, func, (*ye, *xe), [t[1] for t in tasks],
-                                    [t[2] for t in tasks])
+                                    [t[2] for t in tasks], dict(only_where_missing or {}))
     layers[name], deps[name] = MaterializedLayer(graph), sources
     return da.Array(HighLevelGraph(layers, deps), name,
                     ((1,) * len(ybands), (1,) * len(xedges)), meta=np.empty((0, 0), int))
 
 
-def _windows(func: Callable, window: tuple[int, int, int, int], specs: list, args: list
-             ) -> np.ndarray:
-    arrays = [_chunk(spec, a)[0] for spec, a in zip(specs, args, strict=True)]
+def _windows(func: Callable, window: tuple[int, int, int, int], specs: list, args: list,
+             only_where_missing: dict[int, int]) -> np.ndarray:
+    arrays: list[np.ndarray] = []
+    assembled: dict = {}  # outputs of the same source blocks (a layer and its check) share
+    for i, (spec, a) in enumerate(zip(specs, args, strict=True)):
+        j = only_where_missing.get(i)
+        need = None if j is None else np.isnan(arrays[j]).ravel()
+        arrays.append(_chunk(spec, a, need, assembled)[0])
     return np.array([[func(window, arrays)]])
 
 
@@ -529,8 +540,11 @@ def _block_of(chunks: tuple[int, ...], k: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------
 # the task
 # --------------------------------------------------------------------------------------------
-def _chunk(spec: _Spec, args: list) -> np.ndarray:
-    """Compute one output chunk from the blocks of the sources that overlap it."""
+def _chunk(spec: _Spec, args: list, need: np.ndarray | None = None,
+           assembled: dict | None = None) -> np.ndarray:
+    """Compute one output chunk from the blocks of the sources that overlap it (``need``:
+    the flat mask of the chunk's pixels wanted, see :func:`mosaic_windows`; ``None``: all;
+    ``assembled``: source windows already assembled from the same blocks, by identity)."""
     c = spec.common
     r0, r1, c0, c1 = spec.window
     results: list[Resampled] = []
@@ -539,7 +553,14 @@ def _chunk(spec: _Spec, args: list) -> np.ndarray:
         pw = plan.window((r0, r1), (c0, c1))
         if pw is None:
             continue
-        win, present = _assemble(box, pieces, blocks, c.dtype)
+        key = (box, pieces, c.dtype, tuple(id(b) for nested in blocks for row in nested
+                                           for b in row))
+        if assembled is None or key not in assembled:
+            win, present = _assemble(box, pieces, blocks, c.dtype)
+            if assembled is not None:  # kept with its blocks, so their ids stay theirs
+                assembled[key] = (win, present, blocks)
+        else:
+            win, present, _ = assembled[key]
         sb = pw.src_box
         rs, cs = sb[0] - box[0], sb[2] - box[2]
         if rs < 0 or cs < 0 or sb[1] > box[1] or sb[3] > box[3]:
@@ -549,7 +570,8 @@ def _chunk(spec: _Spec, args: list) -> np.ndarray:
         sl = (slice(rs, rs + sb[1] - sb[0]), slice(cs, cs + sb[3] - sb[2]))
         pres = None if present is None else present[sl]
         pres = None if pres is None or pres.all() else pres
-        results.append(resample_window(pw, win[sl], pres, c.valid, c.nodata, masks))
+        results.append(resample_window(pw, win[sl], pres, c.valid, c.nodata, masks,
+                                       None if need is None else need[pw.dst_index]))
     shape = (r1 - r0, c1 - c0)
     if not results:
         fillv = 0 if c.fuse == "count" else c.nodata

@@ -238,7 +238,7 @@ class ResamplePlan:
         return (
             Path(self.cache_dir)
             / f"plan-{self.key}"
-            / f"r{rows[0]}-{rows[1]}_c{cols[0]}-{cols[1]}.npz"
+            / f"r{rows[0]}-{rows[1]}_c{cols[0]}-{cols[1]}.plan"
         )
 
     def _load(self, rows, cols):
@@ -246,18 +246,8 @@ class ResamplePlan:
         if path is None or not path.is_file():
             return False
         try:
-            with np.load(path) as z:
-                if bool(z["empty"]):
-                    return None
-                arrays = {k[2:]: z[k] for k in z.files if k.startswith("a_")}
-                return PlanWindow(
-                    self.method,
-                    tuple(int(v) for v in z["dst_shape"]),
-                    tuple(int(v) for v in z["src_box"]),
-                    z["dst_index"],
-                    arrays,
-                )
-        except (OSError, ValueError, KeyError) as exc:
+            return _unpack(self.method, np.fromfile(path, dtype=np.uint8))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable plan cache file %s (%s)", path, exc)
             return False
 
@@ -269,18 +259,9 @@ class ResamplePlan:
         meta = path.parent / "plan.json"
         if not meta.exists():
             _atomic_write_text(meta, json.dumps(self.describe(), indent=1))
-        with atomic_path(path, suffix=".npz") as tmp:
-            if pw is None:
-                np.savez(tmp, empty=True)
-            else:
-                np.savez(
-                    tmp,
-                    empty=False,
-                    dst_shape=np.array(pw.dst_shape),
-                    src_box=np.array(pw.src_box),
-                    dst_index=pw.dst_index,
-                    **{f"a_{k}": v for k, v in pw.arrays.items() if not k.startswith("_")},
-                )
+        with atomic_path(path, suffix=".plan") as tmp, open(tmp, "wb") as f:
+            for part in _pack(pw):
+                f.write(part)
 
     def describe(self) -> dict[str, Any]:
         """What the plan maps (written beside the on-disk cache as ``plan.json``)."""
@@ -456,3 +437,52 @@ def _span(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarra
     b = np.clip(np.ceil(np.nan_to_num(hi, nan=-1.0) - GDAL_EPS), -1, n)
     b = np.where((a == b) & (b < n), b + 1, b)
     return a, b
+
+
+_MAGIC = b"MSPLAN\x00\x01"
+"""First bytes of a plan window file (:func:`_pack`): a name and a format number."""
+_ALIGN = 64
+
+
+def _pack(pw: PlanWindow | None) -> list[bytes]:
+    """A plan window as one file: magic, the JSON header's length (8 bytes, little-endian),
+    the header (shapes, boxes, and each array's dtype, shape and offset), then the arrays'
+    bytes, each at a 64-byte boundary.  It loads with one read and no checksum pass
+    (:func:`_unpack`), where a ``.npz`` archive cost a zip CRC over every array."""
+    head: dict[str, Any] = {"empty": pw is None, "arrays": []}
+    blobs: list[bytes] = []
+    if pw is not None:
+        head.update(dst_shape=[int(v) for v in pw.dst_shape],
+                    src_box=[int(v) for v in pw.src_box])
+        named = {"dst_index": pw.dst_index,
+                 **{f"a_{k}": v for k, v in pw.arrays.items() if not k.startswith("_")}}
+        off = 0
+        for name, a in named.items():
+            a = np.ascontiguousarray(a)
+            head["arrays"].append([name, a.dtype.str, list(a.shape), off, a.nbytes])
+            blobs.append(a.tobytes() + bytes(-a.nbytes % _ALIGN))
+            off += a.nbytes + (-a.nbytes % _ALIGN)
+    text = json.dumps(head).encode()
+    start = len(_MAGIC) + 8 + len(text)
+    return [_MAGIC, len(text).to_bytes(8, "little"), text, bytes(-start % _ALIGN), *blobs]
+
+
+def _unpack(method: str, raw: np.ndarray) -> PlanWindow | None:
+    """:func:`_pack`'s file, read into ``raw`` (bytes), as a window (views of ``raw``)."""
+    if raw[: len(_MAGIC)].tobytes() != _MAGIC:
+        raise ValueError("not a plan window file")
+    n = int.from_bytes(raw[len(_MAGIC) : len(_MAGIC) + 8].tobytes(), "little")
+    start = len(_MAGIC) + 8
+    head = json.loads(raw[start : start + n].tobytes())
+    if head["empty"]:
+        return None
+    base = start + n + (-(start + n) % _ALIGN)
+    arrays = {}
+    for name, dtype, shape, off, nbytes in head["arrays"]:
+        part = raw[base + off : base + off + nbytes]
+        if part.size != nbytes:
+            raise ValueError(f"truncated at array {name!r}")
+        arrays[name] = part.view(np.dtype(dtype)).reshape(shape)
+    return PlanWindow(method, tuple(head["dst_shape"]), tuple(head["src_box"]),
+                      arrays.pop("dst_index"),
+                      {k[2:]: v for k, v in arrays.items()})

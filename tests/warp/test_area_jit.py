@@ -121,20 +121,25 @@ def test_average_sums_equal_the_direct_formula():
     """A 2 x 3 box whose footprint starts 0.25 px into its first row and 0.5 px into its
     first column and ends 0.4 px before its last column: GDAL's edge weights."""
     win = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], "float32")
-    ok = np.ones(9, bool)
-    ok[4] = False  # the centre is a fill
+    ok = np.ones((3, 3), bool)
+    ok[1, 1] = False  # the centre is a fill
     pw = _one_pixel_window(0, 2, 0, 3, 0.25, 2.0, 0.5, 2.6)
     a = pw.arrays
-    num, den, anyok, inside = average_sums(win.ravel(), ok, np.zeros(0, bool), a["r0"],
-                                           a["r1"], a["c0"], a["c1"], a["y0"], a["y1"],
-                                           a["x0"], a["x1"], 3)
+    edges = (a["r0"], a["r1"], a["c0"], a["c1"], a["y0"], a["y1"], a["x0"], a["x1"])
+    num, den, anyok, inside = average_sums(win, ok, np.zeros((0, 0), bool), *edges)
     wy, wx = [0.75, 1.0], [0.5, 1.0, 0.6]
-    terms = [(wy[r] * wx[c], win[r, c]) for r in range(2) for c in range(3) if ok[r * 3 + c]]
+    terms = [(wy[r] * wx[c], win[r, c]) for r in range(2) for c in range(3) if ok[r, c]]
     assert den[0] == pytest.approx(sum(w for w, _ in terms), rel=1e-15)
     assert num[0] == pytest.approx(sum(w * float(v) for w, v in terms), rel=1e-15)
     assert anyok[0] and inside[0]
-    none = average_sums(win.ravel(), np.zeros(9, bool), np.zeros(9, bool), a["r0"], a["r1"],
-                        a["c0"], a["c1"], a["y0"], a["y1"], a["x0"], a["x1"], 3)
+    # a strided window (every other column of a wider one) is read in place, as its values
+    wide = np.zeros((3, 6), "float32")
+    wide[:, ::2] = win
+    okw = np.zeros((3, 6), bool)
+    okw[:, ::2] = ok
+    strided = average_sums(wide[:, ::2], okw[:, ::2], np.zeros((0, 0), bool), *edges)
+    assert (strided[0][0], strided[1][0]) == (num[0], den[0])
+    none = average_sums(win, np.zeros((3, 3), bool), np.zeros((3, 3), bool), *edges)
     assert none[1][0] == 0.0 and not none[2][0] and not none[3][0]  # all masked, none present
 
 
@@ -167,3 +172,21 @@ def test_decode_by_table_equals_the_direct_decode(dtype):
     assert decode_values(raw, layer).tobytes() == _decode_values(raw, layer).tobytes()
     assert np.array_equal(fill_class_codes(raw, layer), _fill_class_codes(raw, layer))
     assert fill_class_codes(raw, layer).dtype == raw.dtype
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_a_one_byte_validity_mask_by_table_equals_the_rule_value_by_value(dtype):
+    # the compiled byte lookup reads a signed layer by its bytes: entry b is the value whose
+    # byte is b; a strided window (every third column) is read as its values, not its buffer
+    from modisoft.decode import _decode_values, decode_values
+    from modisoft.products import get_product
+    from modisoft.warp.kernels import ValidRule
+
+    raw = np.random.default_rng(3).integers(0, 256, (300, 90)).astype("uint8").view(dtype)
+    win = raw[:, ::3]
+    rule = ValidRule((255, 254, -3), (-100, 100))
+    v = win.astype(np.int64)
+    want = ~np.isin(v, [255, 254, -3]) & (v >= -100) & (v <= 100)
+    assert np.array_equal(rule.mask(win), want)
+    layer = get_product("MCD15A2H", "061").layer("Lai_500m")
+    assert decode_values(win, layer).tobytes() == _decode_values(win, layer).tobytes()

@@ -220,13 +220,32 @@ def test_plan_is_cached_on_disk_and_reused(tmp_path):
     p1 = ResamplePlan(src, dst, "nearest", cache_dir=tmp_path)
     w1 = p1.window((0, 64), (0, 64))
     assert p1.mapper.n_exact > 0
-    files = list(tmp_path.rglob("*.npz"))
+    files = list(tmp_path.rglob("*.plan"))
     assert len(files) == 1 and (files[0].parent / "plan.json").is_file()
     clear_plan_memory()
     p2 = ResamplePlan(src, dst, "nearest", cache_dir=tmp_path)
     w2 = p2.window((0, 64), (0, 64))
     assert p2.mapper.n_exact == 0  # loaded, not recomputed
     np.testing.assert_array_equal(w1.arrays["src"], w2.arrays["src"])
+    # an area window (eight arrays of three dtypes) and an empty one come back as stored
+    pa = ResamplePlan(src, dst, "average", cache_dir=tmp_path)
+    wa, empty = pa.window((0, 64), (0, 64)), pa.window((0, 1), (0, 1))
+    clear_plan_memory()
+    pa2 = ResamplePlan(src, dst, "average", cache_dir=tmp_path)
+    back = pa2.window((0, 64), (0, 64))
+    assert empty is None and pa2.window((0, 1), (0, 1)) is None
+    assert (back.dst_shape, back.src_box) == (wa.dst_shape, wa.src_box)
+    assert sorted(back.arrays) == sorted(wa.arrays) and len(wa.arrays) >= 8
+    pairs = [(wa.dst_index, back.dst_index), *((wa.arrays[k], back.arrays[k]) for k in wa.arrays)]
+    for a, b in pairs:
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    # a damaged cache file is ignored and the window computed again
+    damaged = pa2._path((0, 64), (0, 64))
+    damaged.write_bytes(damaged.read_bytes()[:-100])
+    clear_plan_memory()
+    pa3 = ResamplePlan(src, dst, "average", cache_dir=tmp_path)
+    assert pa3.window((0, 64), (0, 64)).dst_index.tobytes() == wa.dst_index.tobytes()
+    assert pa3.mapper.n_exact > 0
     assert ResamplePlan(src, dst, "mode").key != p1.key
     assert ResamplePlan(src, dst[0:10, 0:10], "nearest").key != p1.key
 
@@ -429,3 +448,42 @@ def test_plan_memory_never_holds_more_than_its_budget_when_windows_grow_after_ca
     windows = -(-dst.shape[0] // step) * -(-dst.shape[1] // step)
     assert windows * step * step * 4 > 3 * budget  # the dense indices alone exceed the budget
     assert 0 < worst <= budget
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_mosaic_windows_computes_fill_classes_only_where_the_values_have_none(monkeypatch, jit):
+    """``only_where_missing={1: 0}``: the integer ``mode`` of the fill classes is computed
+    where the averaged values are NaN alone, and equals there the mosaic computed on its own
+    (the rest of the window is the classes' nodata, which the run masks to 0 anyway)."""
+    from modisoft.decode import decode
+    from modisoft.warp import kernels
+    from modisoft.warp.mosaic import mosaic_windows
+
+    monkeypatch.setattr(kernels, "JIT", jit)
+    day = np.array(["2012-01-01"], "datetime64[ns]")
+    dec = [decode(modisoft.open_granule(sample(n), layers=["Lai_1km"], chunks=600))
+           for n in (H17, H18)]
+    vals = [d.Lai_1km.expand_dims(time=day) for d in dec]
+    codes = [d.Lai_1km_class.expand_dims(time=day) for d in dec]
+    dst = grid_from_bounds("EPSG:3035", 4000.0, (2600000, 3100000, 4400000, 4400000))
+    outs = [mosaic(vals, dst, chunks=64, method="average"),
+            mosaic(codes, dst, chunks=64, method="mode")]
+    whole = [o.values[0] for o in outs]
+    seen: dict[tuple[int, int, int, int], list[np.ndarray]] = {}
+
+    def func(window, arrays):
+        seen[window] = [np.squeeze(a) for a in arrays]
+        return 0
+
+    mosaic_windows(outs, (0, dst.shape[0]), func,
+                   only_where_missing={1: 0}).compute(scheduler="synchronous")
+    missing = kept = differ = 0
+    for (r0, r1, c0, c1), (v, c) in seen.items():
+        np.testing.assert_array_equal(v, whole[0][r0:r1, c0:c1])
+        miss = np.isnan(v)
+        np.testing.assert_array_equal(c[miss], whole[1][r0:r1, c0:c1][miss])
+        missing += int(miss.sum())
+        kept += int((c[miss] != 0).sum())
+        differ += int((c[~miss] != whole[1][r0:r1, c0:c1][~miss]).sum())
+    assert missing > 1000 and kept > 1000  # water and other fill classes, compared
+    assert differ > 1000  # where the values exist the classes were not computed
