@@ -34,12 +34,57 @@ __all__ = [
     "open_stacks",
     "readable_granules",
     "stack_tiles",
+    "verified_granules",
     "static_method",
     "expand_static",
 ]
 
 
-def readable_granules(inv: Inventory, want: list[str], manifest: Any,
+def verified_granules(inv: Inventory, want: list[str] | dict[str, list[str]], manifest: Any,
+                      echo: Callable[[str], None], *, processes: int = 1,
+                      qa_rule: str | None = None) -> list:
+    """Verify every granule of ``inv`` — open it and read every block of ``want`` — in
+    ``processes`` reader processes (:func:`~modisoft.pipeline.verify.verify_granules`), so
+    that a granule that fails or crashes its reader is recorded and left out before any
+    worker touches it.
+
+    Parameters
+    ----------
+    inv, manifest, echo
+        As for :func:`readable_granules`.
+    want
+        The layers to read (per product, ``{product: layers}``, in a multi-sensor run).
+    processes
+        Reader processes.
+    qa_rule
+        The run's QA rule, to count each granule's good, cloudy, fill and non-vegetated
+        pixels as it is verified (``"shares"`` of the manifest's record).
+
+    Returns
+    -------
+    list of Granule
+        The granules that passed, in inventory order (each failure recorded in ``manifest``
+        and named through ``echo``).
+    """
+    from modisoft.pipeline.verify import verify_granules
+
+    granules = inv.granules
+    found = {}
+    for prod, layers in (want.items() if isinstance(want, dict) else [(None, want)]):
+        found |= verify_granules([str(g.path) for g in granules if prod in (None, g.product)],
+                                 layers, manifest.data.get("verified", {}),
+                                 processes=max(1, processes), echo=echo, qa_rule=qa_rule)
+    manifest.data["verified"] = found
+    for g in granules:
+        r = found[str(g.path)]
+        if not r["ok"]:
+            manifest.add_failure(g.path, r["reason"], r["stage"])
+            again = ", unchanged since the last run" if r.get("reused") else ""
+            echo(f"skipping {Path(g.path).name} ({r['stage']}{again}): {r['reason']}")
+    return [g for g in granules if found[str(g.path)]["ok"]]
+
+
+def readable_granules(inv: Inventory, want: list[str] | dict[str, list[str]], manifest: Any,
                       echo: Callable[[str], None], *, processes: int = 0,
                       qa_rule: str | None = None) -> Iterator[tuple[Any, Any, np.datetime64]]:
     """The granules of ``inv`` that open, with the layers ``want``.
@@ -55,13 +100,10 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
     echo
         Where the message about a skipped granule goes.
     processes
-        When > 0 (the main process of a run), first verify every granule — open it and read
-        every block of ``want`` — in that many reader processes
-        (:func:`~modisoft.pipeline.verify.verify_granules`), so that a granule that fails or
-        crashes its reader is recorded and left out before any worker touches it.
+        When > 0 (the main process of a run), first verify every granule in that many reader
+        processes (:func:`verified_granules`) and open only those that passed.
     qa_rule
-        With ``processes``: the run's QA rule, to count each granule's good, cloudy, fill
-        and non-vegetated pixels as it is verified (``"shares"`` of the manifest's record).
+        With ``processes``: the run's QA rule (:func:`verified_granules`).
 
     Returns
     -------
@@ -73,21 +115,8 @@ def readable_granules(inv: Inventory, want: list[str], manifest: Any,
 
     granules = inv.granules
     if processes:
-        from modisoft.pipeline.verify import verify_granules
-
-        found = {}
-        for prod, layers in (want.items() if isinstance(want, dict) else [(None, want)]):
-            found |= verify_granules([str(g.path) for g in granules if prod in (None, g.product)],
-                                     layers, manifest.data.get("verified", {}),
-                                     processes=processes, echo=echo, qa_rule=qa_rule)
-        manifest.data["verified"] = found
-        for g in granules:
-            r = found[str(g.path)]
-            if not r["ok"]:
-                manifest.add_failure(g.path, r["reason"], r["stage"])
-                again = ", unchanged since the last run" if r.get("reused") else ""
-                echo(f"skipping {Path(g.path).name} ({r['stage']}{again}): {r['reason']}")
-        granules = [g for g in granules if found[str(g.path)]["ok"]]
+        granules = verified_granules(inv, want, manifest, echo, processes=processes,
+                                     qa_rule=qa_rule)
     for g in granules:
         layers = want[g.product] if isinstance(want, dict) else want
         try:

@@ -23,7 +23,7 @@ from modisoft.pipeline.inputs import (
     landcover_on_grid,
     open_layers,
     open_stacks,
-    readable_granules,
+    verified_granules,
 )
 from modisoft.pipeline.inventory import Inventory
 from modisoft.pipeline.lai import build_retrieval_output, open_reflectance
@@ -90,9 +90,10 @@ class Staged:
 
     No process holds more than one date's granules: a date task opens only that date's; a
     piece needs none, only the layers' attributes (from the first date's granules) and the
-    dates.  The main process (``manifest`` given) opens every granule once, date by date, to
-    record the ones that fail and the dates it has, and keeps none of them open; a worker
-    reads the dates from the stage.  So memory does not grow with the number of granules.
+    dates.  The main process (``manifest`` given) has every granule verified in reader
+    processes (:func:`~modisoft.pipeline.inputs.verified_granules`), to record the ones that
+    fail and the dates it has, and opens none itself; a worker reads the dates from the
+    stage.  So memory does not grow with the number of granules.
     """
 
     def __init__(self, cfg: RunConfig, grid: Any, inv: Inventory, manifest: Any = None,
@@ -102,13 +103,11 @@ class Staged:
         self.used: list = []
         self._times: np.ndarray | None = None
         self._template: dict[str, Any] | None = None
-        if manifest is not None:
-            times = []
-            for g, _ds, t in readable_granules(inv, open_layers(cfg), manifest, echo or print,
-                                               processes=max(1, cfg.compute.workers),
-                                               qa_rule=cfg.steps.qa_rule):
-                self.used.append(g)
-                times.append(t)
+        if manifest is not None:  # verified in reader processes: opened there, not here
+            self.used = verified_granules(inv, open_layers(cfg), manifest, echo or print,
+                                          processes=max(1, cfg.compute.workers),
+                                          qa_rule=cfg.steps.qa_rule)
+            times = [np.datetime64(g.start_date, "ns") for g in self.used]
             if not self.used:
                 raise NoReadableInputError(len(inv.granules))
             self.inv = inv.restricted(self.used)  # workers never open a failed granule
