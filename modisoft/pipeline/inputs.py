@@ -55,7 +55,7 @@ def verified_granules(inv: Inventory, want: list[str] | dict[str, list[str]], ma
     want
         The layers to read (per product, ``{product: layers}``, in a multi-sensor run).
     processes
-        Reader processes.
+        Reader processes (at least one: ``0``, a run without workers, means one).
     qa_rule
         The run's QA rule, to count each granule's good, cloudy, fill and non-vegetated
         pixels as it is verified (``"shares"`` of the manifest's record).

@@ -105,7 +105,7 @@ class Staged:
         self._template: dict[str, Any] | None = None
         if manifest is not None:  # verified in reader processes: opened there, not here
             self.used = verified_granules(inv, open_layers(cfg), manifest, echo or print,
-                                          processes=max(1, cfg.compute.workers),
+                                          processes=cfg.compute.workers,
                                           qa_rule=cfg.steps.qa_rule)
             times = [np.datetime64(g.start_date, "ns") for g in self.used]
             if not self.used:

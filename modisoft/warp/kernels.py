@@ -54,10 +54,10 @@ class ValidRule:
         values = np.asarray(values)
         kind = values.dtype.kind
         if kind in "iu" and values.dtype.itemsize == 1 and values.size > 256:
-            from modisoft.lookup import byte_lookup  # entry b: the value whose byte is b
+            from modisoft.lookup import byte_lookup  # the rule on the 256 values, by byte
 
-            lut = self._lut(values.dtype)
-            return byte_lookup(values, np.roll(lut, np.iinfo(values.dtype).min))
+            every = np.arange(256, dtype=np.uint8).view(values.dtype)
+            return byte_lookup(values, self.mask(every))
         if kind in "iu" and values.dtype.itemsize <= 2:
             return self._lut(values.dtype)[values.astype(np.int64) - np.iinfo(values.dtype).min]
         ok = np.isfinite(values) if kind == "f" else np.ones(values.shape, dtype=bool)
